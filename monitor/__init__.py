@@ -1,0 +1,3 @@
+"""monitor: watches government and ministry news and alerts operators on matches."""
+
+__version__ = "0.1.0"

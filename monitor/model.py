@@ -1,0 +1,68 @@
+"""Plain values that flow between pipeline stages (no I/O, no database rows).
+
+``Entry``      one item as a parser saw it (feed item or listing-page item), before identity.
+``ParsedFeed`` what a parser made of one fetched body.
+``Document``   what the rules match: plain text per field plus the scoping fields.
+``Hit``        one matched term: field, the text as it appears, offsets into that field, snippet.
+``RuleMatch``  one rule that matched one document, with its hits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One published item, as the parser read it. Text fields may still hold HTML."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str = ""  # raw: may hold HTML
+    content: str = ""  # raw: may hold HTML
+    published: datetime | None = None  # timezone-aware when known
+    published_raw: str | None = None  # the date string as published, for warnings
+    language: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A parsed feed or listing page. ``warnings`` are shown as the source's last_warning."""
+
+    kind: str  # e.g. "rss20", "atom10", "json1", "html"
+    entries: tuple[Entry, ...]
+    title: str | None = None
+    language: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The text a rule is matched against. Fields are plain text (no markup)."""
+
+    title: str
+    summary: str = ""
+    content: str = ""
+    source: str = ""
+    url: str = ""
+    lang: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One matched term. ``start``/``end`` index the original (un-normalised) field text."""
+
+    field: str  # title | summary | content | source | url | lang
+    term: str  # the text as it appears in the document
+    start: int
+    end: int
+    snippet: str  # about 200 characters around the hit, whitespace collapsed
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    rule_id: str
+    hits: tuple[Hit, ...] = field(default=())
