@@ -1,0 +1,9 @@
+"""The ``monitor`` command line (SPEC section 1). Heavy modules are imported per command."""
+
+from __future__ import annotations
+
+
+def main() -> None:
+    from monitor.cli.app import app
+
+    app()

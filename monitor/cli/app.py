@@ -1,0 +1,144 @@
+"""Typer wiring of the commands. Each command imports its implementation when it runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.cli.common import EXIT_OK, State, config_path, load
+
+app = typer.Typer(
+    name="monitor",
+    help="Watch government and ministry news; alert when watch rules match.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Try watch rules without sending anything.", no_args_is_help=True)
+alerts_app = typer.Typer(help="The alert delivery log.", invoke_without_command=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(db_app, name="db")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file [default: $MONITOR_CONFIG or config/monitor.yaml]"),
+]
+
+
+@app.callback()
+def _options(
+    config: ConfigOption = None,
+    log_format: Annotated[str, typer.Option(help="Log format on stderr: text or json.")] = "text",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    State.config_path = config_path(config)
+    State.log_format = log_format
+    State.verbose = verbose
+
+
+@app.command()
+def check() -> None:
+    """Validate the configuration; print one line per problem (exit 2 if any)."""
+    config = load()
+    typer.echo(
+        f"{State.config_path}: ok ({len(config.sources)} sources, {len(config.rules)} rules, "
+        f"{len(config.channels)} channels)"
+    )
+
+
+@app.command()
+def run() -> None:
+    """Run the daemon in the foreground until SIGTERM or SIGINT."""
+    from monitor.cli.daemon import run_command
+
+    run_command(load())
+
+
+@app.command()
+def poll(
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Store and match, queue no alerts.")] = False,
+    backfill: Annotated[str | None, typer.Option(help="Widen the first-poll backfill once, e.g. 30d.")] = None,
+) -> None:
+    """Poll every (or each named) source once, match, deliver what is due, exit."""
+    from monitor.cli.daemon import poll_command
+
+    poll_command(load(), sources=source or [], no_alerts=no_alerts, backfill=backfill)
+
+
+@rules_app.command("test")
+def rules_test(
+    targets: Annotated[list[str] | None, typer.Argument(help="Files (.txt, .html, feed, JSON) or URLs.")] = None,
+    rule: Annotated[list[str] | None, typer.Option("--rule", "-r", help="Only this rule (repeatable).")] = None,
+    since: Annotated[str, typer.Option(help="Archive window when no files are given.")] = "30d",
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Dry-run the rules on documents or on the stored archive; sends nothing."""
+    from monitor.cli.rules_cmd import rules_test_command
+
+    rules_test_command(load(), targets or [], rules=rule or [], since=since, as_json=json_output)
+
+
+@app.command()
+def sources(json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+    """Health of each source: last poll, last success, error, next poll."""
+    from monitor.cli.reports import sources_command
+
+    sources_command(load(), as_json=json_output)
+
+
+@app.command()
+def releases(
+    since: Annotated[str | None, typer.Option(help="Only releases first seen within, e.g. 7d.")] = None,
+    query: Annotated[str | None, typer.Option(help="A rule-language query.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N releases.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Browse and search the archive."""
+    from monitor.cli.reports import releases_command
+
+    releases_command(load(), since=since, query=query, source=source, limit=limit, as_json=json_output)
+
+
+@alerts_app.callback()
+def alerts(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="pending, sent, failed or dead.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """The delivery log (alerts retry ID makes a failed or dead alert due now)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.cli.reports import alerts_command
+
+    alerts_command(load(), status=status, as_json=json_output)
+
+
+@alerts_app.command("retry")
+def alerts_retry(alert_id: Annotated[str, typer.Argument(help="The alert's id.")]) -> None:
+    """Make a failed or dead alert due now."""
+    from monitor.cli.reports import retry_command
+
+    retry_command(load(), alert_id)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending database migrations."""
+    from monitor.cli.reports import upgrade_command
+
+    upgrade_command(load())
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def demo() -> None:
+    """Offline demonstration: sample ministry feeds on loopback, polled with the default rules."""
+    from monitor.cli.demo import demo_command
+
+    demo_command()

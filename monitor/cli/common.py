@@ -1,0 +1,94 @@
+"""What every command shares: loading the config, exit codes, JSON lines, durations."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Coroutine, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import typer
+
+from monitor.config.model import Config
+from monitor.errors import ConfigError, StoreError
+
+T = TypeVar("T")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class State:
+    """Options given before the command; set by the app callback."""
+
+    config_path: Path = Path("config/monitor.yaml")
+    log_format: str = "text"
+    verbose: bool = False
+
+
+def config_path(explicit: Path | None) -> Path:
+    if explicit is not None:
+        return explicit
+    return Path(os.environ.get("MONITOR_CONFIG") or "config/monitor.yaml")
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    typer.echo(f"monitor: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load() -> Config:
+    """Load the config or exit 2 with one line per problem (every command refuses the same)."""
+    from monitor.config.load import load_config
+
+    try:
+        return load_config(State.config_path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
+    try:
+        return asyncio.run(coroutine)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def since(text: str) -> datetime:
+    from monitor.config.durations import parse_duration
+
+    try:
+        delta: timedelta = parse_duration(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return datetime.now(UTC) - delta
+
+
+def emit_json(objects: Iterable[dict[str, Any]]) -> None:
+    out = sys.stdout
+    for obj in objects:
+        out.write(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+    out.flush()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def table(rows: list[list[str]], headers: list[str]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    typer.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in rows:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

@@ -1,0 +1,91 @@
+"""``monitor poll`` and ``monitor run``: the same pipeline, once or on a schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from monitor.cli.common import EXIT_FAILURE, EXIT_USAGE, State, fail, run_async
+from monitor.config.model import Config
+from monitor.logs import setup_logging
+from monitor.pipeline import PollOutcome
+
+
+def poll_command(config: Config, *, sources: Sequence[str], no_alerts: bool, backfill: str | None) -> None:
+    from monitor.config.durations import parse_duration
+
+    known = {s.id for s in config.sources}
+    for source_id in sources:
+        if source_id not in known:
+            fail(f"unknown source {source_id!r} (known: {', '.join(sorted(known)) or 'none'})", EXIT_USAGE)
+    try:
+        widen = parse_duration(backfill) if backfill else None
+    except ValueError as exc:
+        fail(f"--backfill: {exc}", EXIT_USAGE)
+    setup_logging(State.log_format, State.verbose)
+    outcomes = run_async(_poll(config, list(sources) or sorted(known), no_alerts, widen))
+    failed = [o for o in outcomes if not o.ok]
+    for outcome in outcomes:
+        if outcome.ok:
+            status = "unchanged" if outcome.not_modified else f"{outcome.entries} entries, {outcome.new} new, {outcome.revised} revised"
+            warning = f" (warning: {outcome.warning})" if outcome.warning else ""
+            typer.echo(f"{outcome.source_id}: ok, {status}{warning}", err=True)
+        else:
+            typer.echo(f"{outcome.source_id}: failed: {outcome.error}", err=True)
+    if failed:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+async def _poll(config: Config, source_ids: list[str], no_alerts: bool, widen: object) -> list[PollOutcome]:
+    from datetime import timedelta
+
+    from monitor.pipeline import poll_source
+    from monitor.runtime import Runtime
+    from monitor.store.matching import match_pending
+    from monitor.store.polls import claim_due_sources
+
+    runtime = await Runtime.start(config)
+    try:
+        ctx = runtime.context(no_alerts=no_alerts, backfill=widen if isinstance(widen, timedelta) else None)
+        lease = config.defaults.timeout * 4 + timedelta(minutes=2)
+        claimed = await claim_due_sources(
+            runtime.engine, runtime.owner, lease=lease, limit=len(source_ids), only=source_ids, force=True
+        )
+        busy = [s for s in source_ids if s not in set(claimed)]
+        gate = asyncio.Semaphore(32)
+        done = 0
+        progress = sys.stderr.isatty()
+
+        async def one(source_id: str) -> PollOutcome:
+            nonlocal done
+            async with gate:
+                outcome = await poll_source(ctx, config.source(source_id))
+            done += 1
+            if progress:
+                sys.stderr.write(f"\rpolled {done}/{len(claimed)}")
+                sys.stderr.flush()
+            return outcome
+
+        outcomes = list(await asyncio.gather(*(one(s) for s in claimed)))
+        if progress and claimed:
+            sys.stderr.write("\n")
+        for source_id in busy:
+            outcomes.append(PollOutcome(source_id, ok=True, warning="skipped: being polled by another instance"))
+        # releases a crashed run left unmatched are matched now too
+        await match_pending(runtime.engine, ctx.match, ctx.channels_of)
+        counts = await runtime.deliverer.deliver_all()
+        if counts.sent or counts.failed or counts.dead:
+            typer.echo(f"alerts: {counts.sent} sent, {counts.failed} failed (retry scheduled), {counts.dead} dead", err=True)
+        return sorted(outcomes, key=lambda o: o.source_id)
+    finally:
+        await runtime.close()
+
+
+def run_command(config: Config) -> None:
+    from monitor.daemon import Daemon
+
+    setup_logging(State.log_format, State.verbose)
+    run_async(Daemon(config, State.config_path).run())

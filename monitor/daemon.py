@@ -1,0 +1,158 @@
+"""``monitor run``: a thin scheduler around the pipeline.
+
+APScheduler (3.x) only fires ticks. What is due, leased and retried lives in the database:
+each poll tick claims due sources (leases) and starts their polls; each delivery tick
+starts one worker per channel that has none running. A finished poll wakes delivery at
+once, so an alert leaves well under a second after the poll that saw its release.
+
+SIGTERM/SIGINT: stop taking work, give in-flight polls a few seconds, cancel the rest
+(their leases are released, so nothing is stuck), exit 0 within 10 s. SIGHUP: reload the
+config, validating it first; an invalid one is logged and the old one kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+from monitor.config.model import Config
+from monitor.errors import ConfigError
+from monitor.runtime import Runtime
+
+log = logging.getLogger("monitor.daemon")
+
+TICK_SECONDS = 1.0
+MAX_CONCURRENT_POLLS = 32
+GRACE_SECONDS = 5.0
+
+
+class Daemon:
+    def __init__(self, config: Config, config_path: Path) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.stopping = asyncio.Event()
+        self.polls: dict[str, asyncio.Task[object]] = {}
+        self.workers: dict[str, asyncio.Task[object]] = {}
+        self.runtime: Runtime | None = None
+
+    async def run(self) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        from monitor.store.matching import match_pending
+
+        runtime = self.runtime = await Runtime.start(self.config)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        ctx = runtime.context()
+        await match_pending(runtime.engine, ctx.match, ctx.channels_of)  # what a crash left
+        scheduler = AsyncIOScheduler(event_loop=loop)
+        scheduler.add_job(self.poll_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True)
+        scheduler.add_job(self.deliver_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True)
+        scheduler.start()
+        log.info(
+            "running: %d sources, %d rules, %d channels",
+            len(self.config.sources), len(self.config.rules), len(self.config.channels),
+            extra={"action": "start"},
+        )
+        await self.poll_tick()
+        try:
+            await self.stopping.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            await self.shutdown()
+            log.info("stopped", extra={"action": "stop"})
+
+    async def poll_tick(self) -> None:
+        from monitor.store.polls import claim_due_sources
+
+        runtime = self.runtime
+        if runtime is None or self.stopping.is_set():
+            return
+        room = MAX_CONCURRENT_POLLS - len(self.polls)
+        if room <= 0:
+            return
+        lease = runtime.config.defaults.timeout * 4 + timedelta(minutes=2)
+        configured = [s.id for s in runtime.config.sources]
+        try:
+            due = await claim_due_sources(runtime.engine, runtime.owner, lease=lease, limit=room, only=configured)
+        except Exception:
+            log.exception("could not claim due sources", extra={"action": "claim"})
+            return
+        for source_id in due:
+            self.polls[source_id] = asyncio.create_task(self._poll(source_id), name=f"poll:{source_id}")
+
+    async def _poll(self, source_id: str) -> object:
+        from monitor.pipeline import poll_source
+        from monitor.store.polls import release_source
+
+        runtime = self.runtime
+        assert runtime is not None
+        try:
+            outcome = await poll_source(runtime.context(), runtime.config.source(source_id))
+            await self.deliver_tick()
+            return outcome
+        except asyncio.CancelledError:
+            await asyncio.shield(release_source(runtime.engine, source_id, runtime.owner))
+            raise
+        except Exception:
+            # a bug must not take the daemon down; the lease expires and the source retries
+            log.exception("poll crashed", extra={"source": source_id, "action": "poll"})
+            await release_source(runtime.engine, source_id, runtime.owner)
+            return None
+        finally:
+            self.polls.pop(source_id, None)
+
+    async def deliver_tick(self) -> None:
+        runtime = self.runtime
+        if runtime is None or self.stopping.is_set():
+            return
+        for channel_id in runtime.deliverer.channels:
+            task = self.workers.get(channel_id)
+            if task is None or task.done():
+                self.workers[channel_id] = asyncio.create_task(
+                    self._deliver(channel_id), name=f"deliver:{channel_id}"
+                )
+
+    async def _deliver(self, channel_id: str) -> object:
+        runtime = self.runtime
+        assert runtime is not None
+        try:
+            return await runtime.deliverer.deliver_channel(channel_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery crashed", extra={"channel": channel_id, "action": "deliver"})
+            return None
+
+    async def reload(self) -> None:
+        from monitor.config.load import load_config
+
+        runtime = self.runtime
+        if runtime is None:
+            return
+        try:
+            config = await asyncio.to_thread(load_config, self.config_path)
+            await runtime.reload(config)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload rejected: %s", problem, extra={"action": "reload"})
+            return
+        self.config = config
+        log.info("configuration reloaded", extra={"action": "reload"})
+
+    async def shutdown(self) -> None:
+        tasks = [*self.polls.values(), *self.workers.values()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait(pending, timeout=2.0)
+        if self.runtime is not None:
+            await self.runtime.close()

@@ -1,0 +1,112 @@
+"""Assembling the parts a poll or the daemon needs from a config, and taking them down.
+
+One ``httpx.AsyncClient`` per event loop (fetches and webhooks share its pool), one parse
+pool, one engine, the compiled matcher and the channels. ``Runtime.reload`` compiles a new
+matcher and channel set and swaps them in.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.config.model import Config, Source
+from monitor.delivery import Deliverer, build_channels
+from monitor.fetch import Fetcher
+from monitor.model import ParsedFeed
+from monitor.pipeline import PollContext
+from monitor.store.session import open_store
+from monitor.store.sources import sync_sources
+
+
+def instance_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def compile_matcher(config: Config) -> Any:
+    from monitor.rules.matcher import RuleSpec, compile_rules
+
+    specs = [
+        RuleSpec(r.id, r.display_name, r.query, tuple(r.sources), tuple(r.languages)) for r in config.rules
+    ]
+    return compile_rules(specs, {k: list(v) for k, v in config.concepts.items()})
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: AsyncEngine
+    client: httpx.AsyncClient
+    pool: Any
+    matcher: Any
+    deliverer: Deliverer
+    owner: str
+
+    @classmethod
+    async def start(cls, config: Config) -> Runtime:
+        from monitor.parse.pool import ParsePool
+
+        engine = await open_store(config.database)
+        await sync_sources(engine, config)
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        owner = instance_name()
+        channels = build_channels(config, client)
+        return cls(
+            config=config,
+            engine=engine,
+            client=client,
+            pool=ParsePool(),
+            matcher=compile_matcher(config),
+            deliverer=Deliverer(engine, config, channels, owner),
+            owner=owner,
+        )
+
+    def context(self, *, no_alerts: bool = False, backfill: timedelta | None = None) -> PollContext:
+        return PollContext(
+            engine=self.engine,
+            config=self.config,
+            fetcher=Fetcher(self.client, self.config.defaults.max_connections_per_host),
+            parse_feed=self.parse,
+            match=lambda doc: self.matcher.match(doc),
+            owner=self.owner,
+            no_alerts=no_alerts,
+            backfill=backfill,
+        )
+
+    async def parse(self, body: bytes, headers: dict[str, str], url: str, source: Source) -> Any:
+        if source.type == "html":
+            import asyncio
+
+            from monitor.parse.listing import ListingSelectors, parse_listing
+
+            assert source.select is not None
+            selectors = ListingSelectors(**source.select.model_dump())
+            return await asyncio.to_thread(
+                parse_listing, body, headers, url, selectors, self.config.zone_of(source)
+            )
+        feed: ParsedFeed = await self.pool.parse(body, headers, url, self.config.zone_of(source).key)
+        return feed
+
+    async def reload(self, config: Config) -> None:
+        """Swap in a new config: matcher and channels first compiled, then assigned."""
+        matcher = compile_matcher(config)
+        channels = build_channels(config, self.client)
+        await sync_sources(self.engine, config)
+        self.config, self.matcher = config, matcher
+        self.deliverer = Deliverer(self.engine, config, channels, self.owner)
+
+    async def close(self) -> None:
+        self.pool.close()
+        await self.client.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,72 @@
+"""The database engine: SQLite by default, PostgreSQL for shared deployments.
+
+Operators write ``sqlite:///data/monitor.db`` or ``postgresql+psycopg://user@host/db``; the
+async driver is chosen here. SQLite runs in WAL mode with a busy timeout so that
+``monitor releases`` reads while the daemon writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from monitor.errors import StoreError
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalise_url(url: str, *, asynchronous: bool) -> str:
+    """Map an operator's URL to the driver monitor uses (aiosqlite/pysqlite, psycopg 3)."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises ArgumentError and ValueError
+        raise StoreError(f"invalid database URL: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        driver = "aiosqlite" if asynchronous else "pysqlite"
+    elif backend == "postgresql":
+        driver = "psycopg"
+    else:
+        raise StoreError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+    return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def install_sqlite_pragmas(sync_engine: Any) -> None:
+    event.listen(sync_engine, "connect", _sqlite_pragmas)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    if is_sqlite(url):
+        ensure_sqlite_dir(url)
+        engine = create_async_engine(
+            normalise_url(url, asynchronous=True), connect_args={"timeout": 30}
+        )
+        install_sqlite_pragmas(engine.sync_engine)
+        return engine
+    return create_async_engine(
+        normalise_url(url, asynchronous=True), pool_pre_ping=True, pool_size=10, max_overflow=10
+    )

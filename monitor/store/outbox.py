@@ -1,0 +1,134 @@
+"""The alert outbox: claiming due alerts with a lease, recording the outcome.
+
+An alert is due when it is ``pending`` or ``failed`` with ``next_attempt_at`` reached and no
+live lease. Claiming sets an owner and an expiry longer than a send's deadline; only the
+owner may record the outcome, so a late result from an instance that lost its lease
+changes nothing. On PostgreSQL the claim skips rows another instance is claiming.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.model import Hit
+from monitor.store.tables import AlertRow, MatchRow, ReleaseRow, now
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    alert: AlertRow
+    release: ReleaseRow
+    hits: tuple[Hit, ...]
+    copies: tuple[tuple[str, str], ...]
+
+
+async def claim_due(
+    engine: AsyncEngine, channel_id: str, owner: str, *, lease: timedelta, limit: int = 50
+) -> list[AlertRow]:
+    moment = now()
+    due = (
+        select(AlertRow.id)
+        .where(AlertRow.channel_id == channel_id)  # type: ignore[arg-type]
+        .where(AlertRow.status.in_(("pending", "failed")))  # type: ignore[attr-defined]
+        .where(AlertRow.next_attempt_at <= moment)  # type: ignore[arg-type,operator]
+        .where(or_(AlertRow.lease_until.is_(None), AlertRow.lease_until < moment))  # type: ignore[union-attr,operator]
+        .order_by(AlertRow.next_attempt_at, AlertRow.created_at)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    if engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            update(AlertRow)
+            .where(AlertRow.id.in_(due.scalar_subquery()))  # type: ignore[attr-defined]
+            .values(lease_owner=owner, lease_until=moment + lease)
+            .returning(AlertRow)
+        )
+        rows = [AlertRow.model_validate(r._mapping) for r in result.all()]
+    return sorted(rows, key=lambda a: (a.next_attempt_at or moment, a.created_at))
+
+
+async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[Claimed]:
+    """The release, the hits and the story's other copies of each claimed alert."""
+    out: list[Claimed] = []
+    async with engine.connect() as connection:
+        for alert in alerts:
+            release_row = (
+                await connection.execute(select(ReleaseRow).where(ReleaseRow.id == alert.release_id))  # type: ignore[arg-type]
+            ).one()
+            release = ReleaseRow.model_validate(release_row._mapping)
+            hits_json = (
+                await connection.execute(select(MatchRow.hits).where(MatchRow.id == alert.match_id))  # type: ignore[arg-type]
+            ).scalar_one_or_none()
+            hits = tuple(Hit(**h) for h in json.loads(hits_json or "[]"))
+            copies = (
+                await connection.execute(
+                    select(ReleaseRow.source_id, ReleaseRow.url)
+                    .where(ReleaseRow.story_id == alert.story_id)  # type: ignore[arg-type]
+                    .where(ReleaseRow.id != alert.release_id)  # type: ignore[arg-type]
+                    .order_by(ReleaseRow.id)  # type: ignore[arg-type]
+                )
+            ).all()
+            out.append(Claimed(alert, release, hits, tuple((c[0], c[1] or "") for c in copies)))
+    return out
+
+
+def _owned(alert_id: str, owner: str) -> object:
+    return and_(AlertRow.id == alert_id, AlertRow.lease_owner == owner)  # type: ignore[arg-type]
+
+
+async def record_sent(engine: AsyncEngine, alert_id: str, owner: str) -> bool:
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            update(AlertRow)
+            .where(_owned(alert_id, owner))  # type: ignore[arg-type]
+            .values(
+                status="sent",
+                sent_at=now(),
+                attempts=AlertRow.attempts + 1,
+                last_error=None,
+                next_attempt_at=None,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_failure(
+    engine: AsyncEngine, alert_id: str, owner: str, error: str, retry_at: datetime | None
+) -> bool:
+    """A failed attempt: ``retry_at`` schedules the next one; None makes the alert dead."""
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            update(AlertRow)
+            .where(_owned(alert_id, owner))  # type: ignore[arg-type]
+            .values(
+                status="failed" if retry_at else "dead",
+                attempts=AlertRow.attempts + 1,
+                last_error=error,
+                next_attempt_at=retry_at,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_lease(engine: AsyncEngine, alert_ids: Sequence[str], owner: str) -> None:
+    """Give back claimed alerts that were not attempted (shutdown): due again at once."""
+    if not alert_ids:
+        return
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(AlertRow)
+            .where(AlertRow.id.in_(alert_ids))  # type: ignore[attr-defined]
+            .where(AlertRow.lease_owner == owner)  # type: ignore[arg-type]
+            .values(lease_owner=None, lease_until=None)
+        )

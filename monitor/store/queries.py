@@ -1,0 +1,65 @@
+"""Read-side queries for the CLI: releases, alerts, counts. Writes live with their stage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.store.tables import AlertRow, ReleaseRow, now
+
+
+async def release_counts(engine: AsyncEngine, since: datetime | None = None) -> dict[str, int]:
+    statement = select(ReleaseRow.source_id, func.count()).group_by(ReleaseRow.source_id)
+    if since is not None:
+        statement = statement.where(ReleaseRow.first_seen_at >= since)  # type: ignore[arg-type]
+    async with engine.connect() as connection:
+        return {row[0]: row[1] for row in (await connection.execute(statement)).all()}
+
+
+async def list_releases(
+    engine: AsyncEngine,
+    *,
+    since: datetime | None = None,
+    source: str | None = None,
+    limit: int | None = None,
+    ids: Sequence[int] | None = None,
+) -> list[ReleaseRow]:
+    statement = select(ReleaseRow).order_by(ReleaseRow.first_seen_at.desc(), ReleaseRow.id.desc())  # type: ignore[attr-defined,union-attr]
+    if since is not None:
+        statement = statement.where(ReleaseRow.first_seen_at >= since)  # type: ignore[arg-type]
+    if source is not None:
+        statement = statement.where(ReleaseRow.source_id == source)  # type: ignore[arg-type]
+    if ids is not None:
+        statement = statement.where(ReleaseRow.id.in_(ids))  # type: ignore[union-attr]
+    if limit is not None:
+        statement = statement.limit(limit)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
+    return [ReleaseRow.model_validate(row._mapping) for row in rows]
+
+
+async def list_alerts(engine: AsyncEngine, status: str | None = None) -> list[AlertRow]:
+    statement = select(AlertRow).order_by(AlertRow.created_at, AlertRow.id)  # type: ignore[arg-type]
+    if status is not None:
+        statement = statement.where(AlertRow.status == status)  # type: ignore[arg-type]
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
+    return [AlertRow.model_validate(row._mapping) for row in rows]
+
+
+async def retry_alert(engine: AsyncEngine, alert_id: str) -> str | None:
+    """Make a failed or dead alert due now. Returns its previous status, or None if unknown."""
+    async with engine.begin() as connection:
+        current = (
+            await connection.execute(select(AlertRow.status).where(AlertRow.id == alert_id))  # type: ignore[arg-type]
+        ).scalar_one_or_none()
+        if current in ("failed", "dead"):
+            await connection.execute(
+                update(AlertRow)
+                .where(AlertRow.id == alert_id)  # type: ignore[arg-type]
+                .values(status="failed", next_attempt_at=now(), lease_owner=None, lease_until=None)
+            )
+        return current

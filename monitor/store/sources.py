@@ -1,0 +1,55 @@
+"""Source rows: created from the config, and the polling state the CLI shows."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.config.model import Config
+from monitor.store.session import insert
+from monitor.store.tables import SourceRow, now
+
+
+def startup_jitter(interval: timedelta) -> timedelta:
+    """At most 10 % of the interval and at most 30 s (SPEC: a new source is due at start-up)."""
+    return timedelta(seconds=random.uniform(0, min(interval.total_seconds() * 0.1, 30.0)))
+
+
+async def sync_sources(engine: AsyncEngine, config: Config) -> None:
+    """Create rows for configured sources that have none; keep existing rows' state."""
+    if not config.sources:
+        return
+    moment = now()
+    async with engine.begin() as connection:
+        values = [
+            {
+                "id": s.id,
+                "url": s.url,
+                "kind": s.type,
+                "created_at": moment,
+                "status": "never",
+                "next_poll_at": moment + startup_jitter(config.interval_of(s)),
+            }
+            for s in config.sources
+        ]
+        statement = insert(engine, SourceRow.__table__).on_conflict_do_nothing(
+            index_elements=["id"]
+        )
+        await connection.execute(statement, values)
+        for source in config.sources:
+            # a changed URL or type is a new place to read: forget validators and the hash
+            await connection.execute(
+                update(SourceRow)
+                .where(SourceRow.id == source.id)  # type: ignore[arg-type]
+                .where((SourceRow.url != source.url) | (SourceRow.kind != source.type))  # type: ignore[arg-type]
+                .values(url=source.url, kind=source.type, etag=None, last_modified=None, body_sha256=None)
+            )
+
+
+async def list_sources(engine: AsyncEngine) -> dict[str, SourceRow]:
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(SourceRow))).all()
+    return {row.id: SourceRow.model_validate(row._mapping) for row in rows}

@@ -1,0 +1,173 @@
+"""The stored rows. Uniqueness that the pipeline relies on is a database constraint:
+
+- ``releases``: UNIQUE(source_id, identity) — a release is stored once per source.
+- ``release_revisions``: UNIQUE(release_id, revision).
+- ``matches``: UNIQUE(rule_id, release_id) — a rule matches a release once.
+- ``alerts``: UNIQUE(rule_id, story_id, channel_id) — one alert per story, rule and channel.
+- ``story_bands``: PRIMARY KEY(band_key) — the first release to claim an LSH band owns it,
+  so two copies arriving at once still meet in one story.
+
+Every timestamp is stored in UTC (``UTCDateTime`` restores the zone SQLite drops).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; monitor stores UTC-aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _text(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(Text, nullable=nullable))
+
+
+class SourceRow(SQLModel, table=True):
+    __tablename__ = "sources"
+
+    id: str = Field(primary_key=True, max_length=100)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = Field(default="feed", max_length=10)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: str = Field(default="never", max_length=10)  # never | ok | failing
+    last_poll_at: datetime | None = _ts()
+    last_success_at: datetime | None = _ts()
+    next_poll_at: datetime | None = _ts(index=True)
+    last_error: str | None = _text()
+    last_error_kind: str | None = Field(default=None, max_length=30)
+    last_error_at: datetime | None = _ts()
+    last_warning: str | None = _text()
+    consecutive_failures: int = 0
+    etag: str | None = _text()
+    last_modified: str | None = Field(default=None, max_length=100)
+    body_sha256: str | None = Field(default=None, max_length=64)
+    moved_to: str | None = _text()
+    baseline_done: bool = False
+    items_seen: int = 0
+    items_skipped: int = 0
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = _ts()
+
+
+class StoryRow(SQLModel, table=True):
+    __tablename__ = "stories"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ReleaseRow(SQLModel, table=True):
+    __tablename__ = "releases"
+    __table_args__ = (
+        UniqueConstraint("source_id", "identity", name="uq_releases_source_identity"),
+        Index("ix_releases_first_seen", "first_seen_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(foreign_key="sources.id", max_length=100, index=True)
+    identity: str = Field(sa_column=Column(Text, nullable=False))
+    story_id: int | None = Field(default=None, foreign_key="stories.id", index=True)
+    url: str | None = _text()
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content: str = Field(default="", sa_column=Column(Text, nullable=False))
+    summary_raw: str | None = _text()
+    content_raw: str | None = _text()
+    author: str | None = _text()
+    language: str | None = Field(default=None, max_length=20)
+    published_at: datetime | None = _ts()
+    published_raw: str | None = _text()
+    content_hash: str = Field(max_length=64)
+    revision: int = 1
+    first_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    search_text: str | None = _text()  # normalised words, for the full-text index
+    # the work queue of the match step: a release whose matched_hash differs from its
+    # content_hash has not been matched in its current version (new, revised, or a crash)
+    matched_hash: str | None = Field(default=None, max_length=64)
+    alertable: bool = True  # False: baseline-old or polled with --no-alerts
+
+
+class ReleaseRevisionRow(SQLModel, table=True):
+    __tablename__ = "release_revisions"
+    __table_args__ = (UniqueConstraint("release_id", "revision", name="uq_revisions_release"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    revision: int
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(max_length=64)
+    seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class MatchRow(SQLModel, table=True):
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("rule_id", "release_id", name="uq_matches_rule_release"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str = Field(max_length=100, index=True)
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    story_id: int | None = Field(default=None, foreign_key="stories.id")
+    hits: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of hits
+    matched_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AlertRow(SQLModel, table=True):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "story_id", "channel_id", name="uq_alerts_rule_story_channel"),
+        Index("ix_alerts_due", "status", "next_attempt_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)  # stable across retries: webhook-id
+    rule_id: str = Field(max_length=100)
+    story_id: int = Field(foreign_key="stories.id")
+    channel_id: str = Field(max_length=100)
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    match_id: int | None = Field(default=None, foreign_key="matches.id")
+    status: str = Field(default="pending", max_length=10)  # pending|sent|failed|dead
+    attempts: int = 0
+    last_error: str | None = _text()
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    next_attempt_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = _ts()
+
+
+class StoryBandRow(SQLModel, table=True):
+    __tablename__ = "story_bands"
+
+    band_key: str = Field(primary_key=True, max_length=64)
+    story_id: int = Field(foreign_key="stories.id", index=True)
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    first_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
