@@ -132,16 +132,21 @@ async def _match(ctx: PollContext, source: Source) -> StepResult:
 
 def _derive(config: Config, source: Source, feed: ParsedFeed, url: str) -> tuple[list[Any], list[str]]:
     """Identity and text for every entry (the shared step), plus language and date checks."""
-    from monitor.parse.dates import clamp_future
+    from monitor.parse.dates import clamp_future, parse_date
     from monitor.parse.identity import derive, detect_script_language
 
     moment = now()
+    zone = config.zone_of(source)
     warnings: list[str] = []
     out = []
     for entry in feed.entries:
         release = derive(entry, mode=source.identity, feed_url=url, feed_language=feed.language)
         language = release.language or source.language or detect_script_language(f"{release.title} {release.content}")
         published = release.published
+        if release.published_raw:
+            # feedparser reads a zone-less date as UTC; ours reads it in the source's zone,
+            # knows Arabic month names, and says None rather than guess
+            published = parse_date(release.published_raw, zone) or published
         if published is not None:
             published, problem = clamp_future(published, moment)
             if problem:

@@ -95,7 +95,7 @@ class Runtime:
             return await asyncio.to_thread(
                 parse_listing, body, headers, url, selectors, self.config.zone_of(source)
             )
-        feed: ParsedFeed = await self.pool.parse(body, headers, url, self.config.zone_of(source).key)
+        feed: ParsedFeed = await self.pool.parse(body, headers, url)
         return feed
 
     async def reload(self, config: Config) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -29,7 +30,15 @@ from monitor.store.stories import assign_story
 from monitor.store.tables import AlertRow, MatchRow, ReleaseRow, now
 
 _STORY_LOCK_KEY = 0x73746F7279  # "story"
-_process_lock = asyncio.Lock()
+# one lock per engine (an engine lives in one event loop; a lock is bound to its loop)
+_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _process_lock(engine: AsyncEngine) -> asyncio.Lock:
+    lock = _locks.get(engine)
+    if lock is None:
+        lock = _locks[engine] = asyncio.Lock()
+    return lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +79,7 @@ async def match_pending(
     """Assign stories, record matches and queue alerts for every pending release."""
     total = StepResult()
     while True:
-        async with _process_lock, engine.begin() as connection:
+        async with _process_lock(engine), engine.begin() as connection:
             await _serialise(connection)
             statement = (
                 select(ReleaseRow)

@@ -4,8 +4,8 @@
 - ``release_revisions``: UNIQUE(release_id, revision).
 - ``matches``: UNIQUE(rule_id, release_id) — a rule matches a release once.
 - ``alerts``: UNIQUE(rule_id, story_id, channel_id) — one alert per story, rule and channel.
-- ``story_bands``: PRIMARY KEY(band_key) — the first release to claim an LSH band owns it,
-  so two copies arriving at once still meet in one story.
+- ``story_bands``: PRIMARY KEY(band_key, release_id) — the LSH bands through which a copy
+  finds its original; the match step that uses them is serialised (``store.matching``).
 
 Every timestamp is stored in UTC (``UTCDateTime`` restores the zone SQLite drops).
 """
@@ -165,9 +165,12 @@ class AlertRow(SQLModel, table=True):
 
 
 class StoryBandRow(SQLModel, table=True):
+    """One LSH band of one release. Every holder of a band is kept (not only the first), so
+    a later copy finds its original even when an unrelated release shares that band."""
+
     __tablename__ = "story_bands"
 
     band_key: str = Field(primary_key=True, max_length=64)
+    release_id: int = Field(primary_key=True, foreign_key="releases.id", index=True)
     story_id: int = Field(foreign_key="stories.id", index=True)
-    release_id: int = Field(foreign_key="releases.id", index=True)
     first_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

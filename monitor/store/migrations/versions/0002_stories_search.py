@@ -3,7 +3,7 @@
 Revision ID: 0002
 Revises: 0001
 
-``story_bands`` lets copies of a release meet in one story through a primary key.
+``story_bands`` holds each release's LSH band keys, through which copies find each other.
 ``releases.search_text`` holds the normalised words of title, summary and content; SQLite
 indexes it with FTS5 (kept in step by triggers), PostgreSQL with a GIN tsvector index.
 """
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["release_id"], ["releases.id"]),
         sa.ForeignKeyConstraint(["story_id"], ["stories.id"]),
-        sa.PrimaryKeyConstraint("band_key"),
+        sa.PrimaryKeyConstraint("band_key", "release_id"),
     )
     with op.batch_alter_table("story_bands") as batch_op:
         batch_op.create_index("ix_story_bands_first_seen_at", ["first_seen_at"])
