@@ -42,8 +42,6 @@ def problems(tmp_path: Path, text: str) -> list[str]:
 @pytest.mark.parametrize("path", sorted((ROOT / "config").rglob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_config_loads(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
-    if path.name == "concepts.yaml":
-        pytest.skip("a concepts fragment, merged into monitor.yaml")
     config = load_config(path)
     assert config.rules, f"{path} has no rules"
     assert config.sources, f"{path} has no sources"
