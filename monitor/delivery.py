@@ -44,6 +44,7 @@ def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Chann
                 username=spec.smtp.username or None,
                 password=spec.smtp.password or None,
                 timeout=spec.smtp.timeout.total_seconds(),
+                ca_file=spec.smtp.ca_file,
             )
             channels[spec.id] = build_channel(
                 "email", id=spec.id, to=list(spec.to), sender=spec.sender, smtp=smtp, renderer=renderer

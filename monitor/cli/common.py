@@ -8,12 +8,14 @@ import sys
 from collections.abc import Coroutine, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
-from monitor.config.model import Config
 from monitor.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    from monitor.config.model import Config
 
 T = TypeVar("T")
 

@@ -58,7 +58,9 @@ def cross_check(raw: dict[str, Any], config: Config | None) -> Iterator[str]:
         if isinstance(channel, dict) and channel.get("type") == "webhook":
             secret = channel.get("secret")
             if isinstance(secret, str) and secret:
-                problem = _webhook_secret_problem(secret)
+                from monitor.notify.webhook import validate_webhook_secret
+
+                problem = validate_webhook_secret(secret)
                 if problem:
                     yield f"channels[{index}].secret: {problem}"
 
@@ -91,18 +93,3 @@ def _check_source(index: int, source: dict[str, Any], zone: ZoneInfo) -> Iterato
                 problem = validate_selector(selector)
                 if problem:
                     yield f"sources[{index}].select.{key}: {problem}"
-
-
-def _webhook_secret_problem(secret: str) -> str | None:
-    import base64
-    import binascii
-
-    if not secret.startswith("whsec_"):
-        return "a webhook secret must look like whsec_<base64 key>"
-    try:
-        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        return "the part after whsec_ is not valid base64"
-    if len(key) < 16:
-        return "the key is too short: use at least 16 random bytes"
-    return None

@@ -115,6 +115,7 @@ class Smtp(Frozen):
     username: str | None = None
     password: str | None = Field(default=None, repr=False)
     timeout: Duration = timedelta(seconds=30)
+    ca_file: str | None = None  # a PEM bundle for a relay with a private certificate
 
 
 class ChannelBase(Frozen):

@@ -1,0 +1,242 @@
+"""The email channel: a multipart text + HTML message over SMTP (aiosmtplib).
+
+``build_email``/``build_digest_email`` are pure: they turn alerts into an
+``EmailMessage`` (no I/O), so headers and structure are tested without a server.
+Header safety: the subject is flattened to one line by the renderer (release text never
+brings a CR/LF into a header), non-ASCII headers are RFC 2047-encoded by the email
+package's SMTP policy, and the ``Message-ID`` is derived from the alert id so a retry is
+recognisably the same message.
+
+``EmailChannel`` sends with ``none``, ``starttls`` or ``ssl`` transport security and
+optional authentication, all of it (connect, TLS, auth, send, quit) inside one overall
+deadline: a server that accepts the connection and never answers fails the send, it
+does not stall the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.policy
+import email.utils
+import re
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Literal
+
+import aiosmtplib
+import jinja2
+
+from monitor.errors import DeliveryError
+from monitor.notify.base import one_line
+from monitor.notify.payload import AlertView
+from monitor.notify.render import Renderer
+
+# 7bit: bodies go base64/quoted-printable, so no relay needs 8BITMIME.
+POLICY = email.policy.SMTP.clone(cte_type="7bit")
+CLOSE_GRACE = 1.0  # seconds to let a finished connection close cleanly
+_NOT_MSG_ID = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpParams:
+    """How to reach the SMTP server."""
+
+    host: str
+    port: int
+    tls: Literal["none", "starttls", "ssl"]
+    username: str | None = None
+    password: str | None = None  # never logged, never in an error message
+    timeout: float = 30.0  # overall deadline for one send, seconds
+    ca_file: str | None = None  # extra CA bundle (PEM) for a private relay's certificate
+
+    def __repr__(self) -> str:
+        return (
+            f"SmtpParams(host={self.host!r}, port={self.port}, tls={self.tls!r}, "
+            f"username={self.username!r}, password={'***' if self.password else None})"
+        )
+
+
+def message_id(key: str, sender: str) -> str:
+    """A Message-ID stable for ``key`` (the alert or digest id), in the sender's domain."""
+    address = email.utils.parseaddr(sender)[1]
+    domain = address.rpartition("@")[2] if "@" in address else ""
+    domain = _NOT_MSG_ID.sub("", domain).strip(".") or "monitor"
+    local = _NOT_MSG_ID.sub("-", key).strip(".") or "alert"
+    return f"<{local}@{domain}>"
+
+
+def _check_address(value: str, what: str) -> str:
+    if not value.strip() or any(not c.isprintable() for c in value):
+        raise ValueError(f"email {what} must be a non-empty address on one line")
+    return value.strip()
+
+
+def _message(
+    key: str,
+    rendered: tuple[str, str, str],
+    sender: str,
+    to: Sequence[str],
+    now: datetime | None,
+) -> EmailMessage:
+    subject, text, html = rendered
+    msg = EmailMessage(policy=POLICY)
+    msg["Subject"] = subject
+    msg["From"] = _check_address(sender, "sender")
+    msg["To"] = ", ".join(_check_address(a, "recipient") for a in to)
+    msg["Date"] = email.utils.format_datetime(now or datetime.now(UTC))
+    msg["Message-ID"] = message_id(key, sender)
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    msg.add_alternative(html, subtype="html", charset="utf-8")
+    return msg
+
+
+def build_email(
+    alert: AlertView,
+    sender: str,
+    to: Sequence[str],
+    renderer: Renderer,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """The message for one alert: multipart/alternative, text/plain then text/html."""
+    return _message(alert.alert_id, renderer.render_email(alert), sender, to, now)
+
+
+def build_digest_email(
+    digest_id: str,
+    alerts: Sequence[AlertView],
+    sender: str,
+    to: Sequence[str],
+    renderer: Renderer,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """The message for a digest of several alerts."""
+    return _message(digest_id, renderer.render_digest_email(alerts), sender, to, now)
+
+
+def _smtp_error(exc: aiosmtplib.SMTPException) -> DeliveryError:
+    """Map an SMTP failure: a 5xx refusal of the sender, recipients or data is permanent."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [e.code for e in exc.recipients]
+        detail = "; ".join(f"{e.code} {one_line(e.message, 80)}" for e in exc.recipients)
+        return DeliveryError(
+            f"recipients refused: {detail}", permanent=bool(codes) and min(codes) >= 500
+        )
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        # Not permanent: the operator may fix the password and the retries then succeed.
+        return DeliveryError(f"authentication failed: {exc.code} {one_line(exc.message, 120)}")
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused | aiosmtplib.SMTPDataError):
+        # 530/534/535/538: authentication or TLS is required - a setting to fix, then retry.
+        permanent = exc.code >= 500 and exc.code not in (530, 534, 535, 538)
+        return DeliveryError(f"refused: {exc.code} {one_line(exc.message)}", permanent=permanent)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return DeliveryError(f"{exc.code} {one_line(exc.message)}")
+    return DeliveryError(one_line(str(exc)) or type(exc).__name__)
+
+
+class EmailChannel:
+    """Sends each alert (or digest) as one email to ``to`` through ``smtp``."""
+
+    def __init__(
+        self,
+        id: str,
+        to: Sequence[str],
+        sender: str,
+        smtp: SmtpParams,
+        renderer: Renderer,
+    ) -> None:
+        if not to:
+            raise ValueError("email channel needs at least one recipient")
+        if smtp.tls not in ("none", "starttls", "ssl"):
+            raise ValueError("smtp.tls must be none, starttls or ssl")
+        if smtp.timeout <= 0:
+            raise ValueError("smtp timeout must be positive")
+        self.id = id
+        self.to = tuple(_check_address(a, "recipient") for a in to)
+        self.sender = _check_address(sender, "sender")
+        self.smtp = smtp
+        self.renderer = renderer
+        # The SMTP envelope takes bare addresses; headers keep the display names.
+        self._envelope_from = email.utils.parseaddr(self.sender)[1] or self.sender
+        self._envelope_to = [email.utils.parseaddr(a)[1] or a for a in self.to]
+
+    async def send(self, alert: AlertView) -> None:
+        msg = self._build(lambda: build_email(alert, self.sender, self.to, self.renderer))
+        await self.deliver(msg)
+
+    async def send_digest(self, digest_id: str, alerts: Sequence[AlertView]) -> None:
+        msg = self._build(
+            lambda: build_digest_email(digest_id, alerts, self.sender, self.to, self.renderer)
+        )
+        await self.deliver(msg)
+
+    def _build(self, build: Callable[[], EmailMessage]) -> EmailMessage:
+        try:
+            return build()
+        except jinja2.TemplateError as exc:
+            raise DeliveryError(f"email template: {one_line(str(exc))}") from None
+
+    async def deliver(self, msg: EmailMessage) -> None:
+        """Send a built message within the overall deadline, or raise ``DeliveryError``."""
+        p = self.smtp
+        where = f"smtp {p.host}:{p.port}"
+        client = aiosmtplib.SMTP(
+            hostname=p.host,
+            port=p.port,
+            username=p.username,
+            password=p.password,
+            use_tls=p.tls == "ssl",
+            start_tls=p.tls == "starttls",  # "none" never upgrades, even if offered
+            timeout=p.timeout,
+            cert_bundle=p.ca_file,
+        )
+        closed: asyncio.Future[None] | None = None
+        try:
+            async with asyncio.timeout(p.timeout):
+                await client.connect()
+                closed = _closed_future(client)
+                await client.send_message(
+                    msg, sender=self._envelope_from, recipients=self._envelope_to
+                )
+                await client.quit()
+        except TimeoutError:
+            raise DeliveryError(f"{where}: no answer within {p.timeout:g} s") from None
+        except aiosmtplib.SMTPTimeoutError:
+            raise DeliveryError(f"{where}: timed out") from None
+        except aiosmtplib.SMTPException as exc:
+            error = _smtp_error(exc)
+            raise DeliveryError(f"{where}: {error}", permanent=error.permanent) from None
+        except ssl.SSLError as exc:
+            raise DeliveryError(f"{where}: TLS: {one_line(exc.reason or str(exc))}") from None
+        except OSError as exc:
+            raise DeliveryError(f"{where}: {one_line(str(exc) or type(exc).__name__)}") from None
+        finally:
+            client.close()
+            if closed is not None:
+                # A TLS close completes in the background (close_notify both ways); wait a
+                # moment for it so a short-lived loop (``monitor poll``) leaves no socket open.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(CLOSE_GRACE, p.timeout)):
+                        await closed
+
+
+def _closed_future(client: aiosmtplib.SMTP) -> asyncio.Future[None] | None:
+    """A future set when the client's connection is really gone (its socket closed)."""
+    protocol = client.protocol
+    if protocol is None or not protocol.is_connected:
+        return None
+    closed = asyncio.get_running_loop().create_future()
+    lost = protocol.connection_lost
+
+    def connection_lost(exc: Exception | None) -> None:
+        lost(exc)
+        if not closed.done():
+            closed.set_result(None)
+
+    # aiosmtplib offers no close waiter; the transport calls this attribute when done.
+    setattr(protocol, "connection_lost", connection_lost)  # noqa: B010
+    return closed

@@ -1,0 +1,146 @@
+"""The webhook channel: POST the SPEC section 4 JSON, signed the Standard Webhooks way.
+
+Headers: ``webhook-id`` (the alert or digest id, stable across retries),
+``webhook-timestamp`` (Unix seconds) and, with a ``whsec_`` secret,
+``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`` keyed with
+the base64-decoded part of the secret, so any Standard Webhooks library verifies it.
+
+A 2xx answer is success. Anything else fails and is retried by the outbox: other
+statuses (a redirect is never followed: it could send a signed alert elsewhere), a
+refused connection, or the overall deadline passing, whatever the server trickles.
+Error messages name the host only: webhook URLs often carry a token in their path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from monitor.errors import DeliveryError
+from monitor.notify.base import one_line
+from monitor.notify.payload import AlertView, build_digest_payload, build_payload
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format marker, not a secret
+MIN_KEY_BYTES = 16
+
+
+def _decode_secret(secret: str) -> bytes:
+    """The HMAC key of a ``whsec_`` secret; ValueError (without the secret) if malformed."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError(f"webhook secret must start with {SECRET_PREFIX!r}")
+    encoded = secret[len(SECRET_PREFIX) :].strip()
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"webhook secret must be {SECRET_PREFIX!r} followed by base64") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(
+            f"webhook secret key is {len(key)} bytes; it must be at least {MIN_KEY_BYTES}"
+        )
+    return key
+
+
+def validate_webhook_secret(secret: str | None) -> str | None:
+    """One-line problem with a webhook secret, or None if it is usable (or absent)."""
+    if secret is None:
+        return None
+    try:
+        _decode_secret(secret)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value for one request."""
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def encode_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def request_headers(key: bytes | None, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    headers = {
+        "content-type": "application/json; charset=utf-8",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+    }
+    if key is not None:
+        headers["webhook-signature"] = sign(key, msg_id, timestamp, body)
+    return headers
+
+
+class WebhookChannel:
+    """POSTs alerts to ``url`` with the shared ``client``; ``timeout`` bounds each request."""
+
+    def __init__(
+        self,
+        id: str,
+        url: str,
+        client: httpx.AsyncClient,
+        secret: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("webhook url must be an absolute http(s) URL")
+        if timeout <= 0:
+            raise ValueError("webhook timeout must be positive")
+        self.id = id
+        self.url = url
+        self.client = client
+        self.timeout = timeout
+        self._host = parts.hostname
+        self._key = _decode_secret(secret) if secret is not None else None
+
+    def __repr__(self) -> str:  # never show the secret or the URL's path
+        return f"WebhookChannel(id={self.id!r}, host={self._host!r})"
+
+    async def send(self, alert: AlertView) -> None:
+        await self._post(alert.alert_id, build_payload(alert))
+
+    async def send_digest(self, digest_id: str, alerts: Sequence[AlertView]) -> None:
+        await self._post(digest_id, build_digest_payload(digest_id, alerts))
+
+    async def _post(self, msg_id: str, payload: dict[str, Any]) -> None:
+        body = encode_body(payload)
+        headers = request_headers(self._key, msg_id, int(time.time()), body)
+        where = f"webhook {self._host}"
+        try:
+            async with asyncio.timeout(self.timeout):
+                request = self.client.build_request(
+                    "POST", self.url, content=body, headers=headers, timeout=self.timeout
+                )
+                # Streamed and never read: the answer's body does not matter, only its status.
+                response = await self.client.send(request, stream=True, follow_redirects=False)
+                await response.aclose()
+        except TimeoutError:
+            raise DeliveryError(f"{where}: no answer within {self.timeout:g} s") from None
+        except httpx.TimeoutException:
+            raise DeliveryError(f"{where}: timed out") from None
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{where}: {self._describe(exc)}") from None
+        except OSError as exc:
+            raise DeliveryError(f"{where}: {one_line(str(exc) or type(exc).__name__)}") from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status in (301, 302, 303, 307, 308):
+            raise DeliveryError(f"{where}: HTTP {status} redirect (not followed)")
+        raise DeliveryError(f"{where}: HTTP {status}")
+
+    def _describe(self, exc: Exception) -> str:
+        text = one_line(str(exc)).replace(self.url, self._host)
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
