@@ -113,7 +113,7 @@ def main() -> None:
             f"{match_s:.2f} s ({len(docs) / match_s:,.0f} releases/s), {matched} matches"
         )
 
-    concepts = yaml.safe_load((ROOT / "config" / "concepts.yaml").read_text())["concepts"]
+    concepts = yaml.safe_load((ROOT / "config" / "monitor.yaml").read_text())["concepts"]
     shipped = [*SPEC_RULES, *(RuleSpec(f"@{name}", name, f"@{name}") for name in concepts)]
     matcher = compile_rules(shipped, concepts)
     counts = dict.fromkeys((r.id for r in shipped), 0)

@@ -229,7 +229,7 @@ def test_empty_rule_set() -> None:
 def test_shipped_concepts_load_and_compile() -> None:
     import yaml
 
-    path = Path(__file__).resolve().parents[2] / "config" / "concepts.yaml"
+    path = Path(__file__).resolve().parents[2] / "config" / "monitor.yaml"
     concepts = yaml.safe_load(path.read_text(encoding="utf-8"))["concepts"]
     rules = [RuleSpec(name, name, f"@{name}") for name in concepts]
     matcher = compile_rules(rules, concepts)
