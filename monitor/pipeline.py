@@ -25,6 +25,7 @@ from monitor.schedule import next_after_failure, next_due
 from monitor.store import polls
 from monitor.store.matching import StepResult, match_pending
 from monitor.store.releases import known_identities, save_releases
+from monitor.store.session import writing
 from monitor.store.tables import SourceRow, now
 
 log = logging.getLogger("monitor.pipeline")
@@ -92,7 +93,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
     feed = getattr(parsed, "feed", parsed)
     releases, warnings = _derive(config, source, feed, fetched.url)
     moment = now()
-    async with ctx.engine.begin() as connection:
+    async with ctx.engine.connect() as connection:
         known = await known_identities(connection, source.id, [r.identity for r in releases])
     if source.full_text:
         releases = await _with_full_text(ctx, source, releases, known)
@@ -106,7 +107,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
     from monitor.rules.normalize import index_text
 
     search = {r.identity: index_text(f"{r.title}\n{r.summary}\n{r.content}") for r in releases}
-    async with ctx.engine.begin() as connection:
+    async with writing(ctx.engine) as connection:
         saved = await save_releases(
             connection, source.id, releases, moment=moment, alertable=alertable, search_text=search
         )

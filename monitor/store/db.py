@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.errors import StoreError
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # across processes (e.g. `monitor releases` beside `run`)
 
 
 def normalise_url(url: str, *, asynchronous: bool) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.model import Document, RuleMatch
-from monitor.store.session import insert
+from monitor.store.session import insert, writing
 from monitor.store.stories import assign_story
 from monitor.store.tables import AlertRow, MatchRow, ReleaseRow, now
 
@@ -79,7 +79,7 @@ async def match_pending(
     """Assign stories, record matches and queue alerts for every pending release."""
     total = StepResult()
     while True:
-        async with _process_lock(engine), engine.begin() as connection:
+        async with _process_lock(engine), writing(engine) as connection:
             await _serialise(connection)
             statement = (
                 select(ReleaseRow)

@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.model import Hit
+from monitor.store.session import writing
 from monitor.store.tables import AlertRow, MatchRow, ReleaseRow, now
 
 
@@ -43,7 +44,7 @@ async def claim_due(
     )
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    async with engine.begin() as connection:
+    async with writing(engine) as connection:
         result = await connection.execute(
             update(AlertRow)
             .where(AlertRow.id.in_(due.scalar_subquery()))  # type: ignore[attr-defined]
@@ -84,7 +85,7 @@ def _owned(alert_id: str, owner: str) -> object:
 
 
 async def record_sent(engine: AsyncEngine, alert_id: str, owner: str) -> bool:
-    async with engine.begin() as connection:
+    async with writing(engine) as connection:
         result = await connection.execute(
             update(AlertRow)
             .where(_owned(alert_id, owner))  # type: ignore[arg-type]
@@ -105,7 +106,7 @@ async def record_failure(
     engine: AsyncEngine, alert_id: str, owner: str, error: str, retry_at: datetime | None
 ) -> bool:
     """A failed attempt: ``retry_at`` schedules the next one; None makes the alert dead."""
-    async with engine.begin() as connection:
+    async with writing(engine) as connection:
         result = await connection.execute(
             update(AlertRow)
             .where(_owned(alert_id, owner))  # type: ignore[arg-type]
@@ -125,7 +126,7 @@ async def release_lease(engine: AsyncEngine, alert_ids: Sequence[str], owner: st
     """Give back claimed alerts that were not attempted (shutdown): due again at once."""
     if not alert_ids:
         return
-    async with engine.begin() as connection:
+    async with writing(engine) as connection:
         await connection.execute(
             update(AlertRow)
             .where(AlertRow.id.in_(alert_ids))  # type: ignore[attr-defined]

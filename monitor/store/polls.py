@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.store.session import writing
 from monitor.store.tables import SourceRow, now
 
 
@@ -39,7 +40,7 @@ async def claim_due_sources(
     due = due.order_by(SourceRow.next_poll_at).limit(limit)  # type: ignore[arg-type]
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    async with engine.begin() as connection:
+    async with writing(engine) as connection:
         result = await connection.execute(
             update(SourceRow)
             .where(SourceRow.id.in_(due.scalar_subquery()))  # type: ignore[attr-defined]
@@ -50,7 +51,7 @@ async def claim_due_sources(
 
 
 async def release_source(engine: AsyncEngine, source_id: str, owner: str) -> None:
-    async with engine.begin() as connection:
+    async with writing(engine) as connection:
         await connection.execute(
             update(SourceRow)
             .where(SourceRow.id == source_id, SourceRow.lease_owner == owner)  # type: ignore[arg-type]
@@ -93,7 +94,7 @@ async def record_success(engine: AsyncEngine, source_id: str, owner: str, outcom
         values["last_warning"] = outcome.warning
     if outcome.moved_to:
         values["moved_to"] = outcome.moved_to
-    async with engine.begin() as connection:
+    async with writing(engine) as connection:
         await connection.execute(
             update(SourceRow)
             .where(SourceRow.id == source_id)  # type: ignore[arg-type]
@@ -106,7 +107,7 @@ async def record_failure(
     engine: AsyncEngine, source_id: str, owner: str, *, kind: str, error: str, next_poll_at: datetime
 ) -> None:
     moment = now()
-    async with engine.begin() as connection:
+    async with writing(engine) as connection:
         await connection.execute(
             update(SourceRow)
             .where(SourceRow.id == source_id)  # type: ignore[arg-type]

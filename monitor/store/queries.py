@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.store.session import writing
 from monitor.store.tables import AlertRow, ReleaseRow, now
 
 
@@ -52,7 +53,7 @@ async def list_alerts(engine: AsyncEngine, status: str | None = None) -> list[Al
 
 async def retry_alert(engine: AsyncEngine, alert_id: str) -> str | None:
     """Make a failed or dead alert due now. Returns its previous status, or None if unknown."""
-    async with engine.begin() as connection:
+    async with writing(engine) as connection:
         current = (
             await connection.execute(select(AlertRow.status).where(AlertRow.id == alert_id))  # type: ignore[arg-type]
         ).scalar_one_or_none()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.db import create_engine
 from monitor.store.migrate import ensure_schema
@@ -29,3 +33,25 @@ def insert(engine_or_dialect: Any, table: Any) -> Any:
     name = getattr(name, "name", name)
     module = sqlite if name == "sqlite" else postgresql
     return module.insert(table)
+
+
+# SQLite has one writer at a time. Writers of one process queue on an asyncio lock rather
+# than in SQLite's busy handler, which would block aiosqlite's threads and, under load,
+# time out with "database is locked". PostgreSQL needs no such lock.
+_writers: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def writer_lock(engine: AsyncEngine) -> asyncio.Lock | contextlib.nullcontext[None]:
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    lock = _writers.get(engine)
+    if lock is None:
+        lock = _writers[engine] = asyncio.Lock()
+    return lock
+
+
+@contextlib.asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction; on SQLite, one at a time per process."""
+    async with writer_lock(engine), engine.begin() as connection:
+        yield connection

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Config
-from monitor.store.session import insert
+from monitor.store.session import insert, writing
 from monitor.store.tables import SourceRow, now
 
 
@@ -23,7 +23,7 @@ async def sync_sources(engine: AsyncEngine, config: Config) -> None:
     if not config.sources:
         return
     moment = now()
-    async with engine.begin() as connection:
+    async with writing(engine) as connection:
         values = [
             {
                 "id": s.id,
