@@ -52,12 +52,18 @@ class Daemon:
         ctx = runtime.context()
         await match_pending(runtime.engine, ctx.match, ctx.channels_of)  # what a crash left
         scheduler = AsyncIOScheduler(event_loop=loop)
-        scheduler.add_job(self.poll_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True)
-        scheduler.add_job(self.deliver_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True)
+        scheduler.add_job(
+            self.poll_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True
+        )
+        scheduler.add_job(
+            self.deliver_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True
+        )
         scheduler.start()
         log.info(
             "running: %d sources, %d rules, %d channels",
-            len(self.config.sources), len(self.config.rules), len(self.config.channels),
+            len(self.config.sources),
+            len(self.config.rules),
+            len(self.config.channels),
             extra={"action": "start"},
         )
         await self.poll_tick()
@@ -80,12 +86,16 @@ class Daemon:
         lease = runtime.config.defaults.timeout * 4 + timedelta(minutes=2)
         configured = [s.id for s in runtime.config.sources]
         try:
-            due = await claim_due_sources(runtime.engine, runtime.owner, lease=lease, limit=room, only=configured)
+            due = await claim_due_sources(
+                runtime.engine, runtime.owner, lease=lease, limit=room, only=configured
+            )
         except Exception:
             log.exception("could not claim due sources", extra={"action": "claim"})
             return
         for source_id in due:
-            self.polls[source_id] = asyncio.create_task(self._poll(source_id), name=f"poll:{source_id}")
+            self.polls[source_id] = asyncio.create_task(
+                self._poll(source_id), name=f"poll:{source_id}"
+            )
 
     async def _poll(self, source_id: str) -> object:
         from monitor.pipeline import poll_source

@@ -47,7 +47,12 @@ def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Chann
                 ca_file=spec.smtp.ca_file,
             )
             channels[spec.id] = build_channel(
-                "email", id=spec.id, to=list(spec.to), sender=spec.sender, smtp=smtp, renderer=renderer
+                "email",
+                id=spec.id,
+                to=list(spec.to),
+                sender=spec.sender,
+                smtp=smtp,
+                renderer=renderer,
             )
         elif isinstance(spec, WebhookChannel):
             channels[spec.id] = build_channel(
@@ -63,7 +68,9 @@ def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Chann
     return channels
 
 
-def retry_time(retry: Retry, attempts: int, queued_at: datetime, moment: datetime) -> datetime | None:
+def retry_time(
+    retry: Retry, attempts: int, queued_at: datetime, moment: datetime
+) -> datetime | None:
     """When to try again after ``attempts`` failed attempts; None once retries are exhausted."""
     delay = min(retry.initial * (2 ** max(attempts - 1, 0)), retry.max)
     delay *= random.uniform(0.9, 1.1)
@@ -81,7 +88,9 @@ class DeliveryCounts:
 class Deliverer:
     """Drains due alerts channel by channel. ``owner`` names this instance's leases."""
 
-    def __init__(self, engine: AsyncEngine, config: Config, channels: Mapping[str, Channel], owner: str) -> None:
+    def __init__(
+        self, engine: AsyncEngine, config: Config, channels: Mapping[str, Channel], owner: str
+    ) -> None:
         self.engine = engine
         self.config = config
         self.channels = channels
@@ -89,7 +98,11 @@ class Deliverer:
 
     def _lease(self, channel_id: str) -> timedelta:
         spec = self.config.channel(channel_id)
-        deadline = spec.smtp.timeout if isinstance(spec, EmailChannel) else getattr(spec, "timeout", timedelta(seconds=15))
+        deadline = (
+            spec.smtp.timeout
+            if isinstance(spec, EmailChannel)
+            else getattr(spec, "timeout", timedelta(seconds=15))
+        )
         return deadline * 2 + timedelta(seconds=30)
 
     async def deliver_all(self) -> DeliveryCounts:
@@ -106,7 +119,9 @@ class Deliverer:
         counts = DeliveryCounts()
         channel = self.channels[channel_id]
         while True:
-            claimed = await outbox.claim_due(self.engine, channel_id, self.owner, lease=self._lease(channel_id))
+            claimed = await outbox.claim_due(
+                self.engine, channel_id, self.owner, lease=self._lease(channel_id)
+            )
             if not claimed:
                 return counts
             loaded = await outbox.load_claimed(self.engine, claimed)
@@ -120,23 +135,39 @@ class Deliverer:
                 # the lease expires
                 await asyncio.shield(outbox.release_lease(self.engine, pending, self.owner))
 
-    async def _attempt(self, channel: Channel, item: outbox.Claimed, counts: DeliveryCounts) -> None:
+    async def _attempt(
+        self, channel: Channel, item: outbox.Claimed, counts: DeliveryCounts
+    ) -> None:
         alert = item.alert
         view = self.view(item)
-        extra = {"channel": alert.channel_id, "rule": alert.rule_id, "release": alert.release_id, "alert": alert.id}
+        extra = {
+            "channel": alert.channel_id,
+            "rule": alert.rule_id,
+            "release": alert.release_id,
+            "alert": alert.id,
+        }
         try:
             await channel.send(view)
         except DeliveryError as exc:
             spec = self.config.channel(alert.channel_id)
             moment = now()
-            retry_at = None if exc.permanent else retry_time(spec.retry, alert.attempts + 1, alert.created_at, moment)
+            retry_at = (
+                None
+                if exc.permanent
+                else retry_time(spec.retry, alert.attempts + 1, alert.created_at, moment)
+            )
             await outbox.record_failure(self.engine, alert.id, self.owner, str(exc), retry_at)
             if retry_at is None:
                 counts.dead += 1
                 log.error("alert dead: %s", exc, extra={**extra, "action": "dead"})
             else:
                 counts.failed += 1
-                log.warning("alert failed, retry at %s: %s", retry_at.isoformat(), exc, extra={**extra, "action": "retry"})
+                log.warning(
+                    "alert failed, retry at %s: %s",
+                    retry_at.isoformat(),
+                    exc,
+                    extra={**extra, "action": "retry"},
+                )
             return
         await outbox.record_sent(self.engine, alert.id, self.owner)
         counts.sent += 1

@@ -12,7 +12,18 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-KEYS = ("source", "release", "rule", "channel", "alert", "action", "status", "kind", "url", "baseline")
+KEYS = (
+    "source",
+    "release",
+    "rule",
+    "channel",
+    "alert",
+    "action",
+    "status",
+    "kind",
+    "url",
+    "baseline",
+)
 
 
 class JsonFormatter(logging.Formatter):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Config, Source
 from monitor.errors import FetchError, FetchHTTPError, ParseError
-from monitor.fetch import FetchLimits, Fetcher, FetchResult
+from monitor.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.model import Document, ParsedFeed, RuleMatch
 from monitor.schedule import next_after_failure, next_due
 from monitor.store import polls
@@ -63,7 +63,9 @@ class PollOutcome:
 
 
 def limits_of(config: Config) -> FetchLimits:
-    return FetchLimits(deadline=config.defaults.timeout.total_seconds(), max_bytes=config.defaults.max_bytes)
+    return FetchLimits(
+        deadline=config.defaults.timeout.total_seconds(), max_bytes=config.defaults.max_bytes
+    )
 
 
 async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
@@ -86,7 +88,9 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         log.info("unchanged", extra={**extra, "status": fetched.status})
         return PollOutcome(source.id, ok=True, not_modified=True, step=await _match(ctx, source))
     try:
-        parsed: ParsedFeed = await ctx.parse_feed(fetched.body, fetched.headers, fetched.url, source)
+        parsed: ParsedFeed = await ctx.parse_feed(
+            fetched.body, fetched.headers, fetched.url, source
+        )
     except ParseError as exc:
         return await _failed(ctx, source, state, exc.kind, str(exc), None)
     skipped = getattr(parsed, "skipped", 0)
@@ -113,15 +117,28 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         )
     warning = "; ".join([*feed.warnings, *warnings]) or None
     await _succeeded(
-        ctx, source, fetched, fetched.body_sha256, warning=warning, items=(len(feed.entries), skipped)
+        ctx,
+        source,
+        fetched,
+        fetched.body_sha256,
+        warning=warning,
+        items=(len(feed.entries), skipped),
     )
     new = sum(1 for s in saved if s.revision == 1)
     outcome = PollOutcome(
-        source.id, ok=True, warning=warning, entries=len(feed.entries), new=new, revised=len(saved) - new,
+        source.id,
+        ok=True,
+        warning=warning,
+        entries=len(feed.entries),
+        new=new,
+        revised=len(saved) - new,
         step=await _match(ctx, source),
     )
     log.info(
-        "polled: %d entries, %d new, %d revised", outcome.entries, outcome.new, outcome.revised,
+        "polled: %d entries, %d new, %d revised",
+        outcome.entries,
+        outcome.new,
+        outcome.revised,
         extra={**extra, "status": fetched.status, "baseline": baseline},
     )
     return outcome
@@ -131,18 +148,24 @@ async def _match(ctx: PollContext, source: Source) -> StepResult:
     return await match_pending(ctx.engine, ctx.match, ctx.channels_of, source_ids=[source.id])
 
 
-def _derive(config: Config, source: Source, feed: ParsedFeed, url: str) -> tuple[list[Any], list[str]]:
+def _derive(
+    config: Config, source: Source, feed: ParsedFeed, url: str
+) -> tuple[list[Any], list[str]]:
     """Identity and text for every entry (the shared step), plus language and date checks."""
     from monitor.parse.dates import clamp_future, parse_date
-    from monitor.parse.identity import derive, detect_script_language
+    from monitor.parse.identity import derive_all, detect_script_language
 
     moment = now()
     zone = config.zone_of(source)
-    warnings: list[str] = []
+    derived, derive_warnings = derive_all(feed, mode=source.identity, feed_url=url)
+    warnings = list(derive_warnings)
     out = []
-    for entry in feed.entries:
-        release = derive(entry, mode=source.identity, feed_url=url, feed_language=feed.language)
-        language = release.language or source.language or detect_script_language(f"{release.title} {release.content}")
+    for release in derived:
+        language = (
+            release.language
+            or source.language
+            or detect_script_language(f"{release.title} {release.content}")
+        )
         published = release.published
         if release.published_raw:
             # feedparser reads a zone-less date as UTC; ours reads it in the source's zone,
@@ -156,7 +179,9 @@ def _derive(config: Config, source: Source, feed: ParsedFeed, url: str) -> tuple
     return out, warnings[:3]
 
 
-async def _with_full_text(ctx: PollContext, source: Source, releases: list[Any], known: set[str]) -> list[Any]:
+async def _with_full_text(
+    ctx: PollContext, source: Source, releases: list[Any], known: set[str]
+) -> list[Any]:
     """Fetch each new release's own page and take its main text as the content."""
     from monitor.extract import extract_main_text
     from monitor.parse.identity import content_hash
@@ -168,17 +193,24 @@ async def _with_full_text(ctx: PollContext, source: Source, releases: list[Any],
             return release
         try:
             page = await ctx.fetcher.fetch(
-                release.url, user_agent=source.user_agent or ctx.config.defaults.user_agent,
+                release.url,
+                user_agent=source.user_agent or ctx.config.defaults.user_agent,
                 limits=limits_of(ctx.config),
             )
-            text = await asyncio.to_thread(extract_main_text, page.body, page.headers, page.url, content_selector)
+            text = await asyncio.to_thread(
+                extract_main_text, page.body, page.headers, page.url, content_selector
+            )
         except (FetchError, ParseError) as exc:
-            log.warning("full text not fetched: %s", exc, extra={"source": source.id, "url": release.url})
+            log.warning(
+                "full text not fetched: %s", exc, extra={"source": source.id, "url": release.url}
+            )
             return release
         if not text:
             return release
         updated = replace(release, content=text)
-        return replace(updated, content_hash=content_hash(updated.title, updated.summary, updated.content))
+        return replace(
+            updated, content_hash=content_hash(updated.title, updated.summary, updated.content)
+        )
 
     return list(await asyncio.gather(*(one(r) for r in releases)))
 
@@ -210,10 +242,21 @@ async def _succeeded(
 
 
 async def _failed(
-    ctx: PollContext, source: Source, state: SourceRow, kind: str, error: str, retry_after: float | None
+    ctx: PollContext,
+    source: Source,
+    state: SourceRow,
+    kind: str,
+    error: str,
+    retry_after: float | None,
 ) -> PollOutcome:
     moment: datetime = now()
-    due = next_after_failure(ctx.config, source, moment, state.consecutive_failures + 1, retry_after)
-    await polls.record_failure(ctx.engine, source.id, ctx.owner, kind=kind, error=error, next_poll_at=due)
-    log.warning("poll failed: %s", error, extra={"source": source.id, "action": "poll", "kind": kind})
+    due = next_after_failure(
+        ctx.config, source, moment, state.consecutive_failures + 1, retry_after
+    )
+    await polls.record_failure(
+        ctx.engine, source.id, ctx.owner, kind=kind, error=error, next_poll_at=due
+    )
+    log.warning(
+        "poll failed: %s", error, extra={"source": source.id, "action": "poll", "kind": kind}
+    )
     return PollOutcome(source.id, ok=False, error=error)

@@ -34,7 +34,8 @@ def compile_matcher(config: Config) -> Any:
     from monitor.rules.matcher import RuleSpec, compile_rules
 
     specs = [
-        RuleSpec(r.id, r.display_name, r.query, tuple(r.sources), tuple(r.languages)) for r in config.rules
+        RuleSpec(r.id, r.display_name, r.query, tuple(r.sources), tuple(r.languages))
+        for r in config.rules
     ]
     return compile_rules(specs, {k: list(v) for k, v in config.concepts.items()})
 

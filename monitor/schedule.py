@@ -37,5 +37,7 @@ def next_after_failure(
 
     regular = next_due(config, source, moment)
     base = config.interval_of(source).total_seconds()
-    delay = backoff_delay(failures, base=base, cap=BACKOFF_CAP.total_seconds(), retry_after=retry_after)
+    delay = backoff_delay(
+        failures, base=base, cap=BACKOFF_CAP.total_seconds(), retry_after=retry_after
+    )
     return max(regular, moment + timedelta(seconds=delay))

@@ -29,7 +29,9 @@ async def search_releases(
     from monitor.rules.matcher import RuleSpec, compile_rules
 
     try:
-        matcher = compile_rules([RuleSpec("query", "query", query)], {k: list(v) for k, v in config.concepts.items()})
+        matcher = compile_rules(
+            [RuleSpec("query", "query", query)], {k: list(v) for k, v in config.concepts.items()}
+        )
     except QuerySyntaxError as exc:
         from monitor.cli.common import EXIT_USAGE, fail
 

@@ -38,7 +38,9 @@ def corpus() -> Path:
 import os  # noqa: E402
 import uuid  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("MONITOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "MONITOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 def _pg_admin() -> object:

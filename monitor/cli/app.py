@@ -25,7 +25,9 @@ app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file [default: $MONITOR_CONFIG or config/monitor.yaml]"),
+    typer.Option(
+        "--config", "-c", help="Config file [default: $MONITOR_CONFIG or config/monitor.yaml]"
+    ),
 ]
 
 
@@ -60,9 +62,15 @@ def run() -> None:
 
 @app.command()
 def poll(
-    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
-    no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Store and match, queue no alerts.")] = False,
-    backfill: Annotated[str | None, typer.Option(help="Widen the first-poll backfill once, e.g. 30d.")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")
+    ] = None,
+    no_alerts: Annotated[
+        bool, typer.Option("--no-alerts", help="Store and match, queue no alerts.")
+    ] = False,
+    backfill: Annotated[
+        str | None, typer.Option(help="Widen the first-poll backfill once, e.g. 30d.")
+    ] = None,
 ) -> None:
     """Poll every (or each named) source once, match, deliver what is due, exit."""
     from monitor.cli.daemon import poll_command
@@ -72,8 +80,12 @@ def poll(
 
 @rules_app.command("test")
 def rules_test(
-    targets: Annotated[list[str] | None, typer.Argument(help="Files (.txt, .html, feed, JSON) or URLs.")] = None,
-    rule: Annotated[list[str] | None, typer.Option("--rule", "-r", help="Only this rule (repeatable).")] = None,
+    targets: Annotated[
+        list[str] | None, typer.Argument(help="Files (.txt, .html, feed, JSON) or URLs.")
+    ] = None,
+    rule: Annotated[
+        list[str] | None, typer.Option("--rule", "-r", help="Only this rule (repeatable).")
+    ] = None,
     since: Annotated[str, typer.Option(help="Archive window when no files are given.")] = "30d",
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
@@ -84,7 +96,9 @@ def rules_test(
 
 
 @app.command()
-def sources(json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+def sources(
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
     """Health of each source: last poll, last success, error, next poll."""
     from monitor.cli.reports import sources_command
 
@@ -93,7 +107,9 @@ def sources(json_output: Annotated[bool, typer.Option("--json", help="One JSON o
 
 @app.command()
 def releases(
-    since: Annotated[str | None, typer.Option(help="Only releases first seen within, e.g. 7d.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only releases first seen within, e.g. 7d.")
+    ] = None,
     query: Annotated[str | None, typer.Option(help="A rule-language query.")] = None,
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most N releases.")] = None,
@@ -102,7 +118,9 @@ def releases(
     """Browse and search the archive."""
     from monitor.cli.reports import releases_command
 
-    releases_command(load(), since=since, query=query, source=source, limit=limit, as_json=json_output)
+    releases_command(
+        load(), since=since, query=query, source=source, limit=limit, as_json=json_output
+    )
 
 
 @alerts_app.callback()

@@ -14,13 +14,18 @@ from monitor.logs import setup_logging
 from monitor.pipeline import PollOutcome
 
 
-def poll_command(config: Config, *, sources: Sequence[str], no_alerts: bool, backfill: str | None) -> None:
+def poll_command(
+    config: Config, *, sources: Sequence[str], no_alerts: bool, backfill: str | None
+) -> None:
     from monitor.config.durations import parse_duration
 
     known = {s.id for s in config.sources}
     for source_id in sources:
         if source_id not in known:
-            fail(f"unknown source {source_id!r} (known: {', '.join(sorted(known)) or 'none'})", EXIT_USAGE)
+            fail(
+                f"unknown source {source_id!r} (known: {', '.join(sorted(known)) or 'none'})",
+                EXIT_USAGE,
+            )
     try:
         widen = parse_duration(backfill) if backfill else None
     except ValueError as exc:
@@ -30,7 +35,11 @@ def poll_command(config: Config, *, sources: Sequence[str], no_alerts: bool, bac
     failed = [o for o in outcomes if not o.ok]
     for outcome in outcomes:
         if outcome.ok:
-            status = "unchanged" if outcome.not_modified else f"{outcome.entries} entries, {outcome.new} new, {outcome.revised} revised"
+            status = (
+                "unchanged"
+                if outcome.not_modified
+                else f"{outcome.entries} entries, {outcome.new} new, {outcome.revised} revised"
+            )
             warning = f" (warning: {outcome.warning})" if outcome.warning else ""
             typer.echo(f"{outcome.source_id}: ok, {status}{warning}", err=True)
         else:
@@ -39,7 +48,9 @@ def poll_command(config: Config, *, sources: Sequence[str], no_alerts: bool, bac
         raise typer.Exit(EXIT_FAILURE)
 
 
-async def _poll(config: Config, source_ids: list[str], no_alerts: bool, widen: object) -> list[PollOutcome]:
+async def _poll(
+    config: Config, source_ids: list[str], no_alerts: bool, widen: object
+) -> list[PollOutcome]:
     from datetime import timedelta
 
     from monitor.pipeline import poll_source
@@ -49,10 +60,17 @@ async def _poll(config: Config, source_ids: list[str], no_alerts: bool, widen: o
 
     runtime = await Runtime.start(config)
     try:
-        ctx = runtime.context(no_alerts=no_alerts, backfill=widen if isinstance(widen, timedelta) else None)
+        ctx = runtime.context(
+            no_alerts=no_alerts, backfill=widen if isinstance(widen, timedelta) else None
+        )
         lease = config.defaults.timeout * 4 + timedelta(minutes=2)
         claimed = await claim_due_sources(
-            runtime.engine, runtime.owner, lease=lease, limit=len(source_ids), only=source_ids, force=True
+            runtime.engine,
+            runtime.owner,
+            lease=lease,
+            limit=len(source_ids),
+            only=source_ids,
+            force=True,
         )
         busy = [s for s in source_ids if s not in set(claimed)]
         gate = asyncio.Semaphore(32)
@@ -73,12 +91,18 @@ async def _poll(config: Config, source_ids: list[str], no_alerts: bool, widen: o
         if progress and claimed:
             sys.stderr.write("\n")
         for source_id in busy:
-            outcomes.append(PollOutcome(source_id, ok=True, warning="skipped: being polled by another instance"))
+            outcomes.append(
+                PollOutcome(source_id, ok=True, warning="skipped: being polled by another instance")
+            )
         # releases a crashed run left unmatched are matched now too
         await match_pending(runtime.engine, ctx.match, ctx.channels_of)
         counts = await runtime.deliverer.deliver_all()
         if counts.sent or counts.failed or counts.dead:
-            typer.echo(f"alerts: {counts.sent} sent, {counts.failed} failed (retry scheduled), {counts.dead} dead", err=True)
+            typer.echo(
+                f"alerts: {counts.sent} sent, {counts.failed} failed (retry scheduled), "
+                f"{counts.dead} dead",
+                err=True,
+            )
         return sorted(outcomes, key=lambda o: o.source_id)
     finally:
         await runtime.close()

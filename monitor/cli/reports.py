@@ -7,7 +7,17 @@ from datetime import timedelta
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.cli.common import EXIT_USAGE, emit_json, fail, iso, run_async, since as since_time, table
+from monitor.cli.common import (
+    EXIT_USAGE,
+    emit_json,
+    fail,
+    iso,
+    run_async,
+    table,
+)
+from monitor.cli.common import (
+    since as since_time,
+)
 from monitor.config.model import Config
 from monitor.store import queries
 from monitor.store.session import open_store
@@ -32,7 +42,7 @@ def sources_command(config: Config, *, as_json: bool) -> None:
             recent = await queries.release_counts(engine, now() - timedelta(days=1))
         finally:
             await engine.dispose()
-        out = []
+        out: list[dict[str, object]] = []
         for source in config.sources:
             row = rows[source.id]
             out.append(
@@ -114,7 +124,9 @@ def releases_command(
         engine = await _store(config)
         try:
             if query:
-                return await search_releases(engine, config, query, since=start, source=source, limit=limit)
+                return await search_releases(
+                    engine, config, query, since=start, source=source, limit=limit
+                )
             return await queries.list_releases(engine, since=start, source=source, limit=limit)
         finally:
             await engine.dispose()
@@ -124,7 +136,16 @@ def releases_command(
         emit_json(release_json(r) for r in rows)
         return
     table(
-        [[str(r.id), r.source_id, _short(iso(r.published_at)), str(r.story_id or "-"), r.title[:80]] for r in rows],
+        [
+            [
+                str(r.id),
+                r.source_id,
+                _short(iso(r.published_at)),
+                str(r.story_id or "-"),
+                r.title[:80],
+            ]
+            for r in rows
+        ],
         ["ID", "SOURCE", "PUBLISHED", "STORY", "TITLE"],
     )
 
@@ -162,8 +183,15 @@ def alerts_command(config: Config, *, status: str | None, as_json: bool) -> None
         return
     table(
         [
-            [str(a["id"]), str(a["rule"]), str(a["channel"]), str(a["release"]), str(a["status"]),
-             str(a["attempts"]), str(a["last_error"] or "")]
+            [
+                str(a["id"]),
+                str(a["rule"]),
+                str(a["channel"]),
+                str(a["release"]),
+                str(a["status"]),
+                str(a["attempts"]),
+                str(a["last_error"] or ""),
+            ]
             for a in result
         ],
         ["ID", "RULE", "CHANNEL", "RELEASE", "STATUS", "ATTEMPTS", "LAST ERROR"],

@@ -8,7 +8,8 @@ from typing import Any
 
 import typer
 
-from monitor.cli.common import EXIT_FAILURE, EXIT_USAGE, fail, run_async, since as since_time
+from monitor.cli.common import EXIT_FAILURE, EXIT_USAGE, fail, run_async
+from monitor.cli.common import since as since_time
 from monitor.config.model import Config
 from monitor.errors import FetchError, ParseError
 
@@ -41,7 +42,9 @@ def rules_test_command(
         documents = run_async(_archive(config, since_time(since)))
     results: list[tuple[str, Document, Any]] = []
     for name, doc in documents:
-        matches = [m for m in matcher.match(doc, ignore_scopes=bool(targets)) if m.rule_id in wanted]
+        matches = [
+            m for m in matcher.match(doc, ignore_scopes=bool(targets)) if m.rule_id in wanted
+        ]
         results.append((name, doc, matches))
     if as_json:
         for line in to_json_lines(results):

@@ -105,4 +105,5 @@ class Crontab:
 
     def next_after(self, now: datetime) -> datetime:
         times = [t.get_next_fire_time(None, now) for t in self._triggers]
-        return min(t for t in times if t is not None)
+        found: list[datetime] = [t for t in times if t is not None]
+        return min(found)

@@ -13,7 +13,9 @@ def parse_duration(text: str) -> timedelta:
     """Parse ``30s``/``10m``/``2h``/``1d``/``1w``; raise ValueError with the accepted forms."""
     match = _DURATION.match(text)
     if not match:
-        raise ValueError(f"invalid duration {text!r}: use a number and a unit, e.g. 30s, 10m, 2h, 1d")
+        raise ValueError(
+            f"invalid duration {text!r}: use a number and a unit, e.g. 30s, 10m, 2h, 1d"
+        )
     value = int(match.group(1)) * _UNITS[match.group(2)]
     if value <= 0:
         raise ValueError(f"invalid duration {text!r}: must be greater than zero")

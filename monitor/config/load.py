@@ -117,9 +117,13 @@ def _pydantic_problems(exc: ValidationError) -> Iterator[str]:
         elif kind == "missing":
             message = "missing required key"
         elif kind == "string_pattern_mismatch":
-            message = f"{error['input']!r} is not a valid id: use lower-case letters, digits and '-'"
+            message = (
+                f"{error['input']!r} is not a valid id: use lower-case letters, digits and '-'"
+            )
         elif kind == "union_tag_invalid":
-            message = f"unknown channel type {error['input'] if not isinstance(error['input'], dict) else error['input'].get('type')!r}: use email, webhook or log"
+            given = error["input"]
+            given = given.get("type") if isinstance(given, dict) else given
+            message = f"unknown channel type {given!r}: use email, webhook or log"
         elif kind == "union_tag_not_found":
             message = "missing required key 'type' (email, webhook or log)"
         yield f"{place}: {message}"

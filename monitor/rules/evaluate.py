@@ -7,6 +7,10 @@ occurrences of NEAR's sides that lie within the distance, nothing from a NOT bra
 A term occurrence is ``(field, offset, n_words)``: ``offset`` indexes the leading space of
 its first word in the field's folded ``" w1 w2 … "`` string, so its word position is the
 number of spaces before it. Positions never run across fields.
+
+Building a hit (offsets in the original text, a snippet) costs far more than deciding a
+match, so it is done once per distinct occurrence per document, however many rules share
+it, and the way back to the original text is only computed for fields that have hits.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Mapping
 
 from monitor.model import Document, Hit
 from monitor.rules import query as q
-from monitor.rules.normalize import word_spans
+from monitor.rules.fields import FoldedField
 from monitor.rules.snippet import make_snippet
 
 _TEXT = ("title", "summary", "content")
@@ -33,20 +37,22 @@ class Evaluation:
     def __init__(
         self,
         doc: Document,
-        spaced: Mapping[str, str],
+        fields: Mapping[str, FoldedField],
         found: Mapping[int, list[Occurrence]],
         term_ids: Mapping[q.Node, int],
     ) -> None:
         self._doc = doc
-        self._spaced = spaced
+        self._fields = fields
         self._found = found
         self._term_ids = term_ids
-        self._spans: dict[str, list[tuple[int, int]]] = {}
+        self._hits: dict[Ref, Hit] = {}
 
     def hits(self, node: q.Node) -> tuple[Hit, ...] | None:
         refs = self._eval(node, _TEXT)
         if refs is None:
             return None
+        if len(refs) == 1:
+            return (self._hit(refs[0]),)
         unique = sorted(set(refs), key=lambda ref: (_ORDER[ref[1][0]], ref[1][1], ref))
         return tuple(self._hit(ref) for ref in unique)
 
@@ -98,7 +104,7 @@ class Evaluation:
 
     def _position(self, ref: Ref) -> int:
         field, offset, _ = ref[1]
-        return self._spaced[field].count(" ", 0, offset)
+        return self._fields[field].position(offset)
 
     def _filter(self, node: q.Filter) -> FilterHit | None:
         value = node.value.casefold()
@@ -118,19 +124,18 @@ class Evaluation:
         return ("url", at, at + len(value))
 
     def _hit(self, ref: Ref) -> Hit:
+        hit = self._hits.get(ref)
+        if hit is None:
+            hit = self._hits[ref] = self._build_hit(ref)
+        return hit
+
+    def _build_hit(self, ref: Ref) -> Hit:
         if ref[0] == "filter":
             field, start, end = ref[1]
             value = getattr(self._doc, field)
-            return Hit(field, value[start:end], start, end, make_snippet(value, start, end).text)
-        field, _, n_words = ref[1]
-        text = getattr(self._doc, field)
-        position = self._position(ref)
-        spans = self._spans.get(field)
-        if spans is None or len(spans) < position + n_words:
-            # Only as far as the hit: most documents are long and hits sparse.
-            spans = self._spans[field] = word_spans(text, position + n_words + 64)
-        if not spans:  # cannot happen: a hit implies words
-            return Hit(field, "", 0, 0, make_snippet(text, 0, 0).text)
-        start = spans[min(position, len(spans) - 1)][0]
-        end = spans[min(position + n_words - 1, len(spans) - 1)][1]
-        return Hit(field, text[start:end], start, end, make_snippet(text, start, end).text)
+        else:
+            field, offset, n_words = ref[1]
+            folded = self._fields[field]
+            value = folded.text
+            start, end = folded.span(offset, n_words)
+        return Hit(field, value[start:end], start, end, make_snippet(value, start, end).text)

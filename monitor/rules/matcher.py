@@ -35,6 +35,7 @@ from monitor.errors import QuerySyntaxError
 from monitor.model import Document, RuleMatch
 from monitor.rules import query as q
 from monitor.rules.evaluate import Evaluation
+from monitor.rules.fields import FoldedField
 from monitor.rules.normalize import is_arabic_letter, words
 
 _ARTICLE = "ال"
@@ -93,8 +94,8 @@ class Matcher:
 
     def match(self, doc: Document, *, ignore_scopes: bool = False) -> list[RuleMatch]:
         """The rules ``doc`` matches, in configuration order, each with its hits."""
-        spaced = {
-            name: " " + " ".join(words(text)) + " "
+        fields = {
+            name: FoldedField(text)
             for name, text in (
                 ("title", doc.title),
                 ("summary", doc.summary),
@@ -104,16 +105,23 @@ class Matcher:
         }
         found: dict[int, list[tuple[str, int, int]]] = {}
         if self._automaton is not None:
-            for name, text in spaced.items():
-                for end, (length, term_ids, n_words) in self._automaton.iter(text):
+            for name, folded in fields.items():
+                for end, (length, term_ids, n_words) in self._automaton.iter(folded.spaced):
                     for term_id in term_ids:
-                        found.setdefault(term_id, []).append((name, end - length + 1, n_words))
+                        occurrence = (name, end - length + 1, n_words)
+                        if term_id in found:
+                            found[term_id].append(occurrence)
+                        else:
+                            found[term_id] = [occurrence]
+        if not found and not self._always:
+            return []
         candidates = set(self._always)
+        by_term = self._by_term
         for term_id in found:
-            candidates.update(self._by_term[term_id])
+            candidates.update(by_term[term_id])
         if not candidates:
             return []
-        evaluation = Evaluation(doc, spaced, found, self._term_ids)
+        evaluation = Evaluation(doc, fields, found, self._term_ids)
         matches = []
         for index in sorted(candidates):
             rule = self._rules[index]

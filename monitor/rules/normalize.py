@@ -23,7 +23,9 @@ and the text are split the same way, so such words still match as phrases.
 Two paths, one result: ``words`` folds a whole field at C speed for matching; ``tokenize``
 also maps every word back to offsets in the original text (for highlighting), folding one
 whitespace-delimited chunk at a time. Folding never joins across whitespace, so both
-produce the same words (a property test holds them to it).
+produce the same words (a property test holds them to it). ``FoldedField`` is what the
+matcher uses: the spaced words of one field, and the way back from a hit to the original
+text, computed only when a hit asks for it (see ``monitor.rules.fields``).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ _PLAIN_LETTERS = (
 )
 _PLAIN_PUNCT = "!-/:-@\\[-`{-~\u060c\u061b\u061f\u00ab\u00bb\u2018\u2019\u201c\u201d"
 _PLAIN_CHUNK = re.compile(f"[{_PLAIN_PUNCT}]*([{_PLAIN_LETTERS}]+)[{_PLAIN_PUNCT}]*")
+_PLAIN_TEXT = re.compile(f"[ \t\n\r{_PLAIN_LETTERS}{_PLAIN_PUNCT}]*")
+_PLAIN_PUNCT_RE = re.compile(f"[{_PLAIN_PUNCT}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,14 +120,36 @@ def _rare(match: re.Match[str]) -> str:
 
 def words(text: str) -> list[str]:
     """The folded words of ``text``, in order (the fast path, without offsets)."""
+    boundaries = plain_fold(text)
+    return boundaries.split() if boundaries is not None else split_folded(normalize(text))
+
+
+def split_folded(folded: str) -> list[str]:
+    """The words of an already folded text."""
     find = WORD_RE.findall
     # Most whitespace-separated chunks are already one word; only the others need the regex.
-    return [w for c in normalize(text).split() for w in ((c,) if c.isalnum() else find(c))]
+    return [w for c in folded.split() for w in ((c,) if c.isalnum() else find(c))]
 
 
 def index_text(text: str) -> str:
     """Folded words joined by single spaces: what the full-text index stores and searches."""
     return " ".join(words(text))
+
+
+def plain_fold(text: str) -> str | None:
+    """For a plain text, its folding with every boundary character turned into a space.
+
+    Plain: only ``_PLAIN_LETTERS``, ``_PLAIN_PUNCT`` and ASCII spaces, tabs and newlines.
+    Those letters fold to word characters and that punctuation to itself, so the words
+    are what ``split()`` gives — without a per-chunk regex. ``None`` for other texts.
+    """
+    if _PLAIN_TEXT.fullmatch(text) is None:
+        return None
+    folded = _PLAIN_PUNCT_RE.sub(" ", normalize(text))
+    for space in "\t\n\r":
+        if space in folded:
+            folded = folded.replace(space, " ")
+    return folded
 
 
 def tokenize(text: str) -> list[Token]:

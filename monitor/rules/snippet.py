@@ -43,7 +43,14 @@ def make_snippet(text: str, start: int, end: int, width: int = WIDTH) -> Snippet
 
 
 def _collapse(text: str) -> str:
-    return _SPACE.sub(" ", text)
+    """Every run of whitespace as one space (``_SPACE.sub(" ", text)``, at C speed)."""
+    inner = " ".join(text.split())  # str.split and regex \s agree on what is whitespace
+    if inner == text:
+        return text
+    if not inner:
+        return " " if text else ""
+    head = " " if text[0].isspace() else ""
+    return head + inner + (" " if text[-1].isspace() else "")
 
 
 def _word_boundary(text: str, at: int, *, limit: int, forward: bool) -> int:

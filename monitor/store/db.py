@@ -23,7 +23,7 @@ def normalise_url(url: str, *, asynchronous: bool) -> str:
     """Map an operator's URL to the driver monitor uses (aiosqlite/pysqlite, psycopg 3)."""
     try:
         parsed = make_url(url)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises ArgumentError and ValueError
+    except Exception as exc:
         raise StoreError(f"invalid database URL: {exc}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -31,7 +31,9 @@ def normalise_url(url: str, *, asynchronous: bool) -> str:
     elif backend == "postgresql":
         driver = "psycopg"
     else:
-        raise StoreError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+        raise StoreError(
+            f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://"
+        )
     return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
 
 

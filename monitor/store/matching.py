@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.model import Document, RuleMatch
 from monitor.store.session import insert, writing
 from monitor.store.stories import assign_story
-from monitor.store.tables import AlertRow, MatchRow, ReleaseRow, now
+from monitor.store.tables import ALERTS, MATCHES, RELEASES, ReleaseRow, now
 
 _STORY_LOCK_KEY = 0x73746F7279  # "story"
 # one lock per engine (an engine lives in one event loop; a lock is bound to its loop)
@@ -82,24 +82,29 @@ async def match_pending(
         async with _process_lock(engine), writing(engine) as connection:
             await _serialise(connection)
             statement = (
-                select(ReleaseRow)
+                select(RELEASES)
                 .where(
                     or_(
-                        ReleaseRow.matched_hash.is_(None),  # type: ignore[union-attr]
-                        ReleaseRow.matched_hash != ReleaseRow.content_hash,
+                        RELEASES.c.matched_hash.is_(None),
+                        RELEASES.c.matched_hash != RELEASES.c.content_hash,
                     )
                 )
-                .order_by(ReleaseRow.id)  # type: ignore[arg-type]
+                .order_by(RELEASES.c.id)
                 .limit(batch)
             )
             if source_ids is not None:
-                statement = statement.where(ReleaseRow.source_id.in_(source_ids))  # type: ignore[attr-defined]
-            rows = [ReleaseRow.model_validate(r._mapping) for r in (await connection.execute(statement)).all()]
+                statement = statement.where(RELEASES.c.source_id.in_(source_ids))
+            rows = [
+                ReleaseRow.model_validate(r._mapping)
+                for r in (await connection.execute(statement)).all()
+            ]
             if not rows:
                 return total
             result = await _process(connection, rows, match, channels_of, now())
         total = StepResult(
-            total.releases + result.releases, total.matches + result.matches, total.alerts + result.alerts
+            total.releases + result.releases,
+            total.matches + result.matches,
+            total.alerts + result.alerts,
         )
         if len(rows) < batch:
             return total
@@ -122,11 +127,16 @@ async def _process(
             matches += 1
             if release.alertable:
                 alerts += await _queue_alerts(
-                    connection, release, rule_match.rule_id, match_id, channels_of(rule_match.rule_id), moment
+                    connection,
+                    release,
+                    rule_match.rule_id,
+                    match_id,
+                    channels_of(rule_match.rule_id),
+                    moment,
                 )
         await connection.execute(
-            update(ReleaseRow)
-            .where(ReleaseRow.id == release.id)  # type: ignore[arg-type]
+            update(RELEASES)
+            .where(RELEASES.c.id == release.id)
             .values(story_id=release.story_id, matched_hash=release.content_hash)
         )
     return StepResult(len(releases), matches, alerts)
@@ -136,11 +146,11 @@ async def _record_match(
     connection: AsyncConnection, release: ReleaseRow, rule_match: RuleMatch, moment: datetime
 ) -> int:
     hits = json.dumps([asdict(h) for h in rule_match.hits], ensure_ascii=False)
-    statement = insert(connection, MatchRow.__table__)
+    statement = insert(connection, MATCHES)
     statement = statement.on_conflict_do_update(
         index_elements=["rule_id", "release_id"],
         set_={"hits": statement.excluded.hits, "matched_at": statement.excluded.matched_at},
-    ).returning(MatchRow.__table__.c.id)  # type: ignore[attr-defined]
+    ).returning(MATCHES.c.id)
     result = await connection.execute(
         statement,
         {
@@ -165,9 +175,9 @@ async def _queue_alerts(
     if not channels:
         return 0
     statement = (
-        insert(connection, AlertRow.__table__)
+        insert(connection, ALERTS)
         .on_conflict_do_nothing(index_elements=["rule_id", "story_id", "channel_id"])
-        .returning(AlertRow.__table__.c.id)  # type: ignore[attr-defined]
+        .returning(ALERTS.c.id)
     )
     created = 0
     for channel in channels:

@@ -71,7 +71,8 @@ async def ensure_schema(engine: AsyncEngine, url: str) -> bool:
         return False
     if revision is not None and revision > HEAD:
         raise StoreError(
-            f"the database is at schema {revision}, newer than this monitor ({HEAD}): upgrade monitor"
+            f"the database is at schema {revision}, newer than this monitor ({HEAD}): "
+            "upgrade monitor"
         )
     await asyncio.to_thread(upgrade_sync, url)
     return True

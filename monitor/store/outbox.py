@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.model import Hit
 from monitor.store.session import writing
-from monitor.store.tables import AlertRow, MatchRow, ReleaseRow, now
+from monitor.store.tables import ALERTS, MATCHES, RELEASES, AlertRow, ReleaseRow, now
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,22 +34,22 @@ async def claim_due(
 ) -> list[AlertRow]:
     moment = now()
     due = (
-        select(AlertRow.id)
-        .where(AlertRow.channel_id == channel_id)  # type: ignore[arg-type]
-        .where(AlertRow.status.in_(("pending", "failed")))  # type: ignore[attr-defined]
-        .where(AlertRow.next_attempt_at <= moment)  # type: ignore[arg-type,operator]
-        .where(or_(AlertRow.lease_until.is_(None), AlertRow.lease_until < moment))  # type: ignore[union-attr,operator]
-        .order_by(AlertRow.next_attempt_at, AlertRow.created_at)  # type: ignore[arg-type]
+        select(ALERTS.c.id)
+        .where(ALERTS.c.channel_id == channel_id)
+        .where(ALERTS.c.status.in_(("pending", "failed")))
+        .where(ALERTS.c.next_attempt_at <= moment)
+        .where(or_(ALERTS.c.lease_until.is_(None), ALERTS.c.lease_until < moment))
+        .order_by(ALERTS.c.next_attempt_at, ALERTS.c.created_at)
         .limit(limit)
     )
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     async with writing(engine) as connection:
         result = await connection.execute(
-            update(AlertRow)
-            .where(AlertRow.id.in_(due.scalar_subquery()))  # type: ignore[attr-defined]
+            update(ALERTS)
+            .where(ALERTS.c.id.in_(due.scalar_subquery()))
             .values(lease_owner=owner, lease_until=moment + lease)
-            .returning(AlertRow)
+            .returning(ALERTS)
         )
         rows = [AlertRow.model_validate(r._mapping) for r in result.all()]
     return sorted(rows, key=lambda a: (a.next_attempt_at or moment, a.created_at))
@@ -61,45 +61,47 @@ async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[
     async with engine.connect() as connection:
         for alert in alerts:
             release_row = (
-                await connection.execute(select(ReleaseRow).where(ReleaseRow.id == alert.release_id))  # type: ignore[arg-type]
+                await connection.execute(select(RELEASES).where(RELEASES.c.id == alert.release_id))
             ).one()
             release = ReleaseRow.model_validate(release_row._mapping)
             hits_json = (
-                await connection.execute(select(MatchRow.hits).where(MatchRow.id == alert.match_id))  # type: ignore[arg-type]
+                await connection.execute(
+                    select(MATCHES.c.hits).where(MATCHES.c.id == alert.match_id)
+                )
             ).scalar_one_or_none()
             hits = tuple(Hit(**h) for h in json.loads(hits_json or "[]"))
             copies = (
                 await connection.execute(
-                    select(ReleaseRow.source_id, ReleaseRow.url)
-                    .where(ReleaseRow.story_id == alert.story_id)  # type: ignore[arg-type]
-                    .where(ReleaseRow.id != alert.release_id)  # type: ignore[arg-type]
-                    .order_by(ReleaseRow.id)  # type: ignore[arg-type]
+                    select(RELEASES.c.source_id, RELEASES.c.url)
+                    .where(RELEASES.c.story_id == alert.story_id)
+                    .where(RELEASES.c.id != alert.release_id)
+                    .order_by(RELEASES.c.id)
                 )
             ).all()
             out.append(Claimed(alert, release, hits, tuple((c[0], c[1] or "") for c in copies)))
     return out
 
 
-def _owned(alert_id: str, owner: str) -> object:
-    return and_(AlertRow.id == alert_id, AlertRow.lease_owner == owner)  # type: ignore[arg-type]
+def _owned(alert_id: str, owner: str) -> ColumnElement[bool]:
+    return and_(ALERTS.c.id == alert_id, ALERTS.c.lease_owner == owner)
 
 
 async def record_sent(engine: AsyncEngine, alert_id: str, owner: str) -> bool:
     async with writing(engine) as connection:
         result = await connection.execute(
-            update(AlertRow)
-            .where(_owned(alert_id, owner))  # type: ignore[arg-type]
+            update(ALERTS)
+            .where(_owned(alert_id, owner))
             .values(
                 status="sent",
                 sent_at=now(),
-                attempts=AlertRow.attempts + 1,
+                attempts=ALERTS.c.attempts + 1,
                 last_error=None,
                 next_attempt_at=None,
                 lease_owner=None,
                 lease_until=None,
             )
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
 
 async def record_failure(
@@ -108,18 +110,18 @@ async def record_failure(
     """A failed attempt: ``retry_at`` schedules the next one; None makes the alert dead."""
     async with writing(engine) as connection:
         result = await connection.execute(
-            update(AlertRow)
-            .where(_owned(alert_id, owner))  # type: ignore[arg-type]
+            update(ALERTS)
+            .where(_owned(alert_id, owner))
             .values(
                 status="failed" if retry_at else "dead",
-                attempts=AlertRow.attempts + 1,
+                attempts=ALERTS.c.attempts + 1,
                 last_error=error,
                 next_attempt_at=retry_at,
                 lease_owner=None,
                 lease_until=None,
             )
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
 
 async def release_lease(engine: AsyncEngine, alert_ids: Sequence[str], owner: str) -> None:
@@ -128,8 +130,8 @@ async def release_lease(engine: AsyncEngine, alert_ids: Sequence[str], owner: st
         return
     async with writing(engine) as connection:
         await connection.execute(
-            update(AlertRow)
-            .where(AlertRow.id.in_(alert_ids))  # type: ignore[attr-defined]
-            .where(AlertRow.lease_owner == owner)  # type: ignore[arg-type]
+            update(ALERTS)
+            .where(ALERTS.c.id.in_(alert_ids))
+            .where(ALERTS.c.lease_owner == owner)
             .values(lease_owner=None, lease_until=None)
         )

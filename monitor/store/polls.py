@@ -15,37 +15,42 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.store.session import writing
-from monitor.store.tables import SourceRow, now
+from monitor.store.tables import SOURCES, SourceRow, now
 
 
 async def load_state(engine: AsyncEngine, source_id: str) -> SourceRow:
     async with engine.connect() as connection:
-        row = (await connection.execute(select(SourceRow).where(SourceRow.id == source_id))).one()  # type: ignore[arg-type]
+        row = (await connection.execute(select(SOURCES).where(SOURCES.c.id == source_id))).one()
     return SourceRow.model_validate(row._mapping)
 
 
 async def claim_due_sources(
-    engine: AsyncEngine, owner: str, *, lease: timedelta, limit: int, only: Sequence[str] | None = None,
+    engine: AsyncEngine,
+    owner: str,
+    *,
+    lease: timedelta,
+    limit: int,
+    only: Sequence[str] | None = None,
     force: bool = False,
 ) -> list[str]:
     """Lease sources that are due (or, with ``force``, every unleased one) and return their ids."""
     moment = now()
-    due = select(SourceRow.id).where(
-        or_(SourceRow.lease_until.is_(None), SourceRow.lease_until < moment)  # type: ignore[union-attr,operator]
+    due = select(SOURCES.c.id).where(
+        or_(SOURCES.c.lease_until.is_(None), SOURCES.c.lease_until < moment)
     )
     if not force:
-        due = due.where(SourceRow.next_poll_at <= moment)  # type: ignore[arg-type,operator]
+        due = due.where(SOURCES.c.next_poll_at <= moment)
     if only is not None:
-        due = due.where(SourceRow.id.in_(only))  # type: ignore[attr-defined]
-    due = due.order_by(SourceRow.next_poll_at).limit(limit)  # type: ignore[arg-type]
+        due = due.where(SOURCES.c.id.in_(only))
+    due = due.order_by(SOURCES.c.next_poll_at).limit(limit)
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     async with writing(engine) as connection:
         result = await connection.execute(
-            update(SourceRow)
-            .where(SourceRow.id.in_(due.scalar_subquery()))  # type: ignore[attr-defined]
+            update(SOURCES)
+            .where(SOURCES.c.id.in_(due.scalar_subquery()))
             .values(lease_owner=owner, lease_until=moment + lease)
-            .returning(SourceRow.id)  # type: ignore[arg-type]
+            .returning(SOURCES.c.id)
         )
         return [r[0] for r in result.all()]
 
@@ -53,8 +58,8 @@ async def claim_due_sources(
 async def release_source(engine: AsyncEngine, source_id: str, owner: str) -> None:
     async with writing(engine) as connection:
         await connection.execute(
-            update(SourceRow)
-            .where(SourceRow.id == source_id, SourceRow.lease_owner == owner)  # type: ignore[arg-type]
+            update(SOURCES)
+            .where(SOURCES.c.id == source_id, SOURCES.c.lease_owner == owner)
             .values(lease_owner=None, lease_until=None)
         )
 
@@ -96,29 +101,35 @@ async def record_success(engine: AsyncEngine, source_id: str, owner: str, outcom
         values["moved_to"] = outcome.moved_to
     async with writing(engine) as connection:
         await connection.execute(
-            update(SourceRow)
-            .where(SourceRow.id == source_id)  # type: ignore[arg-type]
-            .where(or_(SourceRow.lease_owner == owner, SourceRow.lease_owner.is_(None)))  # type: ignore[union-attr,arg-type]
+            update(SOURCES)
+            .where(SOURCES.c.id == source_id)
+            .where(or_(SOURCES.c.lease_owner == owner, SOURCES.c.lease_owner.is_(None)))
             .values(**values)
         )
 
 
 async def record_failure(
-    engine: AsyncEngine, source_id: str, owner: str, *, kind: str, error: str, next_poll_at: datetime
+    engine: AsyncEngine,
+    source_id: str,
+    owner: str,
+    *,
+    kind: str,
+    error: str,
+    next_poll_at: datetime,
 ) -> None:
     moment = now()
     async with writing(engine) as connection:
         await connection.execute(
-            update(SourceRow)
-            .where(SourceRow.id == source_id)  # type: ignore[arg-type]
-            .where(or_(SourceRow.lease_owner == owner, SourceRow.lease_owner.is_(None)))  # type: ignore[union-attr,arg-type]
+            update(SOURCES)
+            .where(SOURCES.c.id == source_id)
+            .where(or_(SOURCES.c.lease_owner == owner, SOURCES.c.lease_owner.is_(None)))
             .values(
                 status="failing",
                 last_poll_at=moment,
                 last_error=error,
                 last_error_kind=kind,
                 last_error_at=moment,
-                consecutive_failures=SourceRow.consecutive_failures + 1,
+                consecutive_failures=SOURCES.c.consecutive_failures + 1,
                 next_poll_at=next_poll_at,
                 lease_owner=None,
                 lease_until=None,

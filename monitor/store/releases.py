@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.session import insert
-from monitor.store.tables import ReleaseRevisionRow, ReleaseRow
+from monitor.store.tables import RELEASES, REVISIONS
 
 
 class ReleaseValues(Protocol):
@@ -50,9 +50,9 @@ async def known_identities(
     for start in range(0, len(identities), 500):
         chunk = identities[start : start + 500]
         result = await connection.execute(
-            select(ReleaseRow.identity)
-            .where(ReleaseRow.source_id == source_id)  # type: ignore[arg-type]
-            .where(ReleaseRow.identity.in_(chunk))  # type: ignore[attr-defined]
+            select(RELEASES.c.identity)
+            .where(RELEASES.c.source_id == source_id)
+            .where(RELEASES.c.identity.in_(chunk))
         )
         found.update(result.scalars())
     return found
@@ -73,8 +73,11 @@ async def save_releases(
         unique.setdefault(release.identity, release)
     if not unique:
         return []
-    rows = [_row(source_id, r, moment, alertable[r.identity], search_text[r.identity]) for r in unique.values()]
-    table: Any = ReleaseRow.__table__
+    rows = [
+        _row(source_id, r, moment, alertable[r.identity], search_text[r.identity])
+        for r in unique.values()
+    ]
+    table: Any = RELEASES
     statement = insert(connection, table)
     changed = statement.excluded.content_hash != table.c.content_hash
     statement = statement.on_conflict_do_update(
@@ -106,7 +109,7 @@ async def save_releases(
     if saved:
         by_identity = {s.identity: s for s in saved}
         await connection.execute(
-            insert(connection, ReleaseRevisionRow.__table__).on_conflict_do_nothing(),
+            insert(connection, REVISIONS).on_conflict_do_nothing(),
             [
                 {
                     "release_id": by_identity[r.identity].id,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Config
 from monitor.store.session import insert, writing
-from monitor.store.tables import SourceRow, now
+from monitor.store.tables import SOURCES, SourceRow, now
 
 
 def startup_jitter(interval: timedelta) -> timedelta:
@@ -35,21 +35,25 @@ async def sync_sources(engine: AsyncEngine, config: Config) -> None:
             }
             for s in config.sources
         ]
-        statement = insert(engine, SourceRow.__table__).on_conflict_do_nothing(
-            index_elements=["id"]
-        )
+        statement = insert(engine, SOURCES).on_conflict_do_nothing(index_elements=["id"])
         await connection.execute(statement, values)
         for source in config.sources:
             # a changed URL or type is a new place to read: forget validators and the hash
             await connection.execute(
-                update(SourceRow)
-                .where(SourceRow.id == source.id)  # type: ignore[arg-type]
-                .where((SourceRow.url != source.url) | (SourceRow.kind != source.type))  # type: ignore[arg-type]
-                .values(url=source.url, kind=source.type, etag=None, last_modified=None, body_sha256=None)
+                update(SOURCES)
+                .where(SOURCES.c.id == source.id)
+                .where((SOURCES.c.url != source.url) | (SOURCES.c.kind != source.type))
+                .values(
+                    url=source.url,
+                    kind=source.type,
+                    etag=None,
+                    last_modified=None,
+                    body_sha256=None,
+                )
             )
 
 
 async def list_sources(engine: AsyncEngine) -> dict[str, SourceRow]:
     async with engine.connect() as connection:
-        rows = (await connection.execute(select(SourceRow))).all()
+        rows = (await connection.execute(select(SOURCES))).all()
     return {row.id: SourceRow.model_validate(row._mapping) for row in rows}

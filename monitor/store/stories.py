@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.session import insert
-from monitor.store.tables import ReleaseRow, StoryBandRow, StoryRow
+from monitor.store.tables import BANDS, RELEASES, STORIES, ReleaseRow
 
 STORY_WINDOW = timedelta(days=7)
 
@@ -33,17 +33,24 @@ async def assign_story(connection: AsyncConnection, release: ReleaseRow, moment:
     signature = stories.signature(story_body(release.summary, release.content))
     story_id = None
     if signature is not None:
-        story_id = await _copy_of(connection, release, signature.shingles, list(signature.bands), moment)
+        story_id = await _copy_of(
+            connection, release, signature.shingles, list(signature.bands), moment
+        )
     if story_id is None:
         result = await connection.execute(
-            insert(connection, StoryRow.__table__).values(created_at=moment).returning(StoryRow.__table__.c.id)  # type: ignore[attr-defined]
+            insert(connection, STORIES).values(created_at=moment).returning(STORIES.c.id)
         )
         story_id = int(result.scalar_one())
     if signature is not None:
         await connection.execute(
-            insert(connection, StoryBandRow.__table__).on_conflict_do_nothing(),
+            insert(connection, BANDS).on_conflict_do_nothing(),
             [
-                {"band_key": key, "release_id": release.id, "story_id": story_id, "first_seen_at": moment}
+                {
+                    "band_key": key,
+                    "release_id": release.id,
+                    "story_id": story_id,
+                    "first_seen_at": moment,
+                }
                 for key in signature.bands
             ],
         )
@@ -61,16 +68,16 @@ async def _copy_of(
 
     rows = (
         await connection.execute(
-            select(ReleaseRow.id, ReleaseRow.story_id, ReleaseRow.summary, ReleaseRow.content)
+            select(RELEASES.c.id, RELEASES.c.story_id, RELEASES.c.summary, RELEASES.c.content)
             .where(
-                ReleaseRow.id.in_(  # type: ignore[union-attr]
-                    select(StoryBandRow.release_id)
-                    .where(StoryBandRow.band_key.in_(keys))  # type: ignore[attr-defined]
-                    .where(StoryBandRow.first_seen_at >= moment - STORY_WINDOW)  # type: ignore[arg-type]
+                RELEASES.c.id.in_(
+                    select(BANDS.c.release_id)
+                    .where(BANDS.c.band_key.in_(keys))
+                    .where(BANDS.c.first_seen_at >= moment - STORY_WINDOW)
                 )
             )
-            .where(ReleaseRow.source_id != release.source_id)  # type: ignore[arg-type]
-            .where(ReleaseRow.story_id.is_not(None))  # type: ignore[union-attr]
+            .where(RELEASES.c.source_id != release.source_id)
+            .where(RELEASES.c.story_id.is_not(None))
         )
     ).all()
     best: int | None = None

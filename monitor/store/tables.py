@@ -174,3 +174,15 @@ class StoryBandRow(SQLModel, table=True):
     release_id: int = Field(primary_key=True, foreign_key="releases.id", index=True)
     story_id: int = Field(foreign_key="stories.id", index=True)
     first_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+# Core handles of the tables, for queries: typed columns (``ALERTS.c.status``) where the
+# SQLModel class attributes would need a cast at every use.
+_tables = SQLModel.metadata.tables
+SOURCES = _tables["sources"]
+STORIES = _tables["stories"]
+RELEASES = _tables["releases"]
+REVISIONS = _tables["release_revisions"]
+MATCHES = _tables["matches"]
+ALERTS = _tables["alerts"]
+BANDS = _tables["story_bands"]

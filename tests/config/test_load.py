@@ -62,19 +62,55 @@ def test_defaults_and_types(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("snippet", "expected"),
     [
-        (BASE.replace("    url:", "    intervall: 10m\n    url:"), "sources[0].intervall: unknown key; did you mean 'interval'?"),
-        (BASE.replace("https://www.mofa.gov.qa/ar/rss", "ftp://x"), "sources[0].url: invalid URL 'ftp://x': must be an absolute http:// or https:// URL"),
-        (BASE.replace("    url:", "    interval: 10 minutes\n    url:"), "sources[0].interval: invalid duration '10 minutes': use a number and a unit, e.g. 30s, 10m, 2h, 1d"),
-        (BASE.replace("    url:", "    cron: '*/10 7-20 * *'\n    url:"), "sources[0].cron: cron expression '*/10 7-20 * *' needs 5 fields (minute hour day-of-month month day-of-week)"),
-        (BASE.replace("    url:", "    cron: '0 25 * * *'\n    url:"), "sources[0].cron: hour '25' is not in 0-23"),
-        (BASE.replace("channels: [console]", "channels: [pager]"), "rules[0].channels[0]: unknown channel 'pager'"),
-        (BASE.replace("channels: [console]", "channels: [console]\n    sources: [nope]"), "rules[0].sources[0]: unknown source 'nope'"),
-        (BASE.replace("id: mofa", "id: Mofa_1"), "sources[0].id: 'Mofa_1' is not a valid id: use lower-case letters, digits and '-'"),
-        (BASE.replace("type: log", "type: pager"), "channels[0]: unknown channel type 'pager': use email, webhook or log"),
+        (
+            BASE.replace("    url:", "    intervall: 10m\n    url:"),
+            "sources[0].intervall: unknown key; did you mean 'interval'?",
+        ),
+        (
+            BASE.replace("https://www.mofa.gov.qa/ar/rss", "ftp://x"),
+            "sources[0].url: invalid URL 'ftp://x': must be an absolute http:// or https:// URL",
+        ),
+        (
+            BASE.replace("    url:", "    interval: 10 minutes\n    url:"),
+            "sources[0].interval: invalid duration '10 minutes': use a number and a unit, e.g. 30s, 10m, 2h, 1d",
+        ),
+        (
+            BASE.replace("    url:", "    cron: '*/10 7-20 * *'\n    url:"),
+            "sources[0].cron: cron expression '*/10 7-20 * *' needs 5 fields (minute hour day-of-month month day-of-week)",
+        ),
+        (
+            BASE.replace("    url:", "    cron: '0 25 * * *'\n    url:"),
+            "sources[0].cron: hour '25' is not in 0-23",
+        ),
+        (
+            BASE.replace("channels: [console]", "channels: [pager]"),
+            "rules[0].channels[0]: unknown channel 'pager'",
+        ),
+        (
+            BASE.replace("channels: [console]", "channels: [console]\n    sources: [nope]"),
+            "rules[0].sources[0]: unknown source 'nope'",
+        ),
+        (
+            BASE.replace("id: mofa", "id: Mofa_1"),
+            "sources[0].id: 'Mofa_1' is not a valid id: use lower-case letters, digits and '-'",
+        ),
+        (
+            BASE.replace("type: log", "type: pager"),
+            "channels[0]: unknown channel type 'pager': use email, webhook or log",
+        ),
         (BASE + "timezone: Mars/Olympus\n", "timezone: unknown time zone 'Mars/Olympus'"),
-        (BASE.replace("channels: [console]", "channels: []"), "rules[0].channels: needs at least 1 entry"),
+        (
+            BASE.replace("channels: [console]", "channels: []"),
+            "rules[0].channels: needs at least 1 entry",
+        ),
         (BASE + "unknown_top: 1\n", "unknown_top: unknown key"),
-        (BASE.replace("    type: log", "    type: webhook\n    url: https://hooks.example.org/x\n    secret: nope"), "channels[0].secret: a webhook secret must look like whsec_<base64 key>"),
+        (
+            BASE.replace(
+                "    type: log",
+                "    type: webhook\n    url: https://hooks.example.org/x\n    secret: nope",
+            ),
+            "channels[0].secret: webhook secret must start with 'whsec_'",
+        ),
     ],
 )
 def test_one_line_per_problem(tmp_path: Path, snippet: str, expected: str) -> None:
@@ -82,12 +118,17 @@ def test_one_line_per_problem(tmp_path: Path, snippet: str, expected: str) -> No
 
 
 def test_duplicate_ids(tmp_path: Path) -> None:
-    text = BASE.replace("channels:\n  - id: console\n    type: log", "channels:\n  - id: console\n    type: log\n  - id: console\n    type: log")
+    text = BASE.replace(
+        "channels:\n  - id: console\n    type: log",
+        "channels:\n  - id: console\n    type: log\n  - id: console\n    type: log",
+    )
     assert "channels[1].id: duplicate id 'console'" in problems(tmp_path, text)
 
 
 def test_every_problem_is_listed(tmp_path: Path) -> None:
-    text = BASE.replace("    url:", "    intervall: 10m\n    url:").replace("channels: [console]", "channels: [pager]")
+    text = BASE.replace("    url:", "    intervall: 10m\n    url:").replace(
+        "channels: [console]", "channels: [pager]"
+    )
     found = problems(tmp_path, text)
     assert "sources[0].intervall: unknown key; did you mean 'interval'?" in found
     assert "rules[0].channels[0]: unknown channel 'pager'" in found
@@ -114,7 +155,9 @@ def test_env_substitution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert hook.url == "https://hooks.example.org/x"  # type: ignore[union-attr]
     assert hook.timeout == timedelta(seconds=20)  # type: ignore[union-attr]
     broken = text.replace("${HOOK_HOST}", "${UNSET_SECRET}")
-    assert "channels[1].url: environment variable UNSET_SECRET is not set" in problems(tmp_path, broken)
+    assert "channels[1].url: environment variable UNSET_SECRET is not set" in problems(
+        tmp_path, broken
+    )
 
 
 def test_database_url_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,10 +38,10 @@ def _config(tmp_path: Path, db_url: str, server: LoopbackServer, smtp_port: int)
     sources:
       - id: mofa-qa-ar
         name: وزارة الخارجية
-        url: {server.url('/mofa.xml')}
+        url: {server.url("/mofa.xml")}
       - id: qna-ar
         name: وكالة الأنباء
-        url: {server.url('/qna.xml')}
+        url: {server.url("/qna.xml")}
     rules:
       - id: nato
         name: NATO
@@ -58,7 +58,7 @@ def _config(tmp_path: Path, db_url: str, server: LoopbackServer, smtp_port: int)
         smtp: {{host: 127.0.0.1, port: {smtp_port}, tls: none, timeout: 10s}}
       - id: soc-webhook
         type: webhook
-        url: {server.url('/hook')}
+        url: {server.url("/hook")}
         secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
         timeout: 5s
     """
@@ -69,7 +69,13 @@ def _config(tmp_path: Path, db_url: str, server: LoopbackServer, smtp_port: int)
 
 def _unrelated(prefix: str) -> list[Item]:
     return [
-        Item(f"{prefix}-{i}", title, body, f"https://{prefix}.example/news/{i}", OLD + timedelta(days=i))
+        Item(
+            f"{prefix}-{i}",
+            title,
+            body,
+            f"https://{prefix}.example/news/{i}",
+            OLD + timedelta(days=i),
+        )
         for i, (title, body) in enumerate(UNRELATED)
     ]
 
@@ -93,7 +99,13 @@ async def test_one_alert_per_story_rule_and_channel(
     title, body = seed()
     now = datetime.now(UTC)
     ministry = Item("mofa-nato", title, body, "https://www.mofa.gov.qa/ar/news/nato", now)
-    agency = Item("qna-nato", f"قنا | {title}", f"الدوحة - قنا\n\n{body}", "https://www.qna.org.qa/ar/nato", now)
+    agency = Item(
+        "qna-nato",
+        f"قنا | {title}",
+        f"الدوحة - قنا\n\n{body}",
+        "https://www.qna.org.qa/ar/nato",
+        now,
+    )
     http_server.route("/mofa.xml", Response(body=rss([ministry, *_unrelated("mofa")])))
     http_server.route("/qna.xml", Response(body=rss([agency, *_unrelated("qna")], title="QNA")))
 
@@ -106,20 +118,26 @@ async def test_one_alert_per_story_rule_and_channel(
     # and the other is listed as its copy
     first = nato["release"]["source"]["id"]  # type: ignore[index]
     assert first in ("mofa-qa-ar", "qna-ar")
-    assert [c["source"] for c in nato["copies"]] == [{"mofa-qa-ar": "qna-ar", "qna-ar": "mofa-qa-ar"}[first]]  # type: ignore[index]
+    assert [c["source"] for c in nato["copies"]] == [
+        {"mofa-qa-ar": "qna-ar", "qna-ar": "mofa-qa-ar"}[first]
+    ]  # type: ignore[index]
     assert {m["term"] for m in nato["matches"]} & {"الناتو", "لحلف شمال الأطلسي"}  # type: ignore[union-attr]
     (mail,) = smtp.messages
     assert mail.message["Subject"].startswith("[monitor] NATO: ")
 
     engine = await open_store(config.database)
     try:
-        stories = {r.story_id for r in await queries.list_releases(engine) if r.identity.endswith("nato")}
+        stories = {
+            r.story_id for r in await queries.list_releases(engine) if r.identity.endswith("nato")
+        }
         alerts = await queries.list_alerts(engine)
     finally:
         await engine.dispose()
     assert len(stories) == 1  # the agency's copy joined the ministry's story
     assert sorted((a.rule_id, a.channel_id, a.status) for a in alerts) == [
-        ("cyber", "soc-webhook", "sent"), ("nato", "ops-email", "sent"), ("nato", "soc-webhook", "sent")
+        ("cyber", "soc-webhook", "sent"),
+        ("nato", "ops-email", "sent"),
+        ("nato", "soc-webhook", "sent"),
     ]
 
     await _poll(config, ["mofa-qa-ar", "qna-ar"], False, None)  # nothing new: nothing sent

@@ -17,13 +17,19 @@ from tests.support.feeds import UNRELATED, Item, rss, seed
 from tests.support.http_server import LoopbackServer, Response
 
 
-def monitor(*args: str, config: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def monitor(
+    *args: str, config: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "monitor"]
     if config is not None:
         command += ["--config", str(config)]
-    full_env = {k: v for k, v in os.environ.items() if k not in ("MONITOR_CONFIG", "MONITOR_DATABASE_URL")}
+    full_env = {
+        k: v for k, v in os.environ.items() if k not in ("MONITOR_CONFIG", "MONITOR_DATABASE_URL")
+    }
     full_env.update(env or {})
-    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120, env=full_env, cwd=ROOT)
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=120, env=full_env, cwd=ROOT
+    )
 
 
 def write_config(tmp_path: Path, body: str) -> Path:
@@ -40,7 +46,9 @@ def test_check_passes_on_every_shipped_config() -> None:
 
 
 def test_check_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
-    config = write_config(tmp_path, """
+    config = write_config(
+        tmp_path,
+        """
         sources:
           - id: mofa
             url: https://www.mofa.gov.qa/rss
@@ -52,7 +60,8 @@ def test_check_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
         channels:
           - id: console
             type: log
-        """)
+        """,
+    )
     result = monitor("check", config=config)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -71,7 +80,9 @@ def test_yaml_error_names_file_line_and_column(tmp_path: Path) -> None:
 
 
 def test_rules_test_on_the_seed_release_as_json(tmp_path: Path) -> None:
-    result = monitor("rules", "test", "--json", str(SEED_RELEASE), config=ROOT / "config" / "monitor.yaml")
+    result = monitor(
+        "rules", "test", "--json", str(SEED_RELEASE), config=ROOT / "config" / "monitor.yaml"
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     rules = {line["rule"] for line in lines}
@@ -82,23 +93,30 @@ def test_rules_test_on_the_seed_release_as_json(tmp_path: Path) -> None:
     for match in nato["matches"]:
         assert match["field"] in ("title", "content")
         assert match["snippet"] and match["end"] > match["start"]
-    assert all(not line.startswith("{") or line.endswith("}") for line in result.stdout.splitlines())
+    assert all(
+        not line.startswith("{") or line.endswith("}") for line in result.stdout.splitlines()
+    )
     assert "الناتو" in text
 
 
 def test_poll_then_browse_the_archive(tmp_path: Path, http_server: LoopbackServer) -> None:
     title, body = seed()
     items = [Item("nato", title, body, "https://www.mofa.gov.qa/ar/nato", datetime.now(UTC))]
-    items += [Item(f"u{i}", t, b, f"https://www.mofa.gov.qa/ar/{i}", datetime(2019, 1, 1, tzinfo=UTC)) for i, (t, b) in enumerate(UNRELATED)]
+    items += [
+        Item(f"u{i}", t, b, f"https://www.mofa.gov.qa/ar/{i}", datetime(2019, 1, 1, tzinfo=UTC))
+        for i, (t, b) in enumerate(UNRELATED)
+    ]
     http_server.route("/feed", Response(body=rss(items)))
     http_server.route("/broken", Response(500, b"oops"))
-    config = write_config(tmp_path, f"""
-        database: sqlite:///{tmp_path / 'db.sqlite'}
+    config = write_config(
+        tmp_path,
+        f"""
+        database: sqlite:///{tmp_path / "db.sqlite"}
         sources:
           - id: mofa
-            url: {http_server.url('/feed')}
+            url: {http_server.url("/feed")}
           - id: broken
-            url: {http_server.url('/broken')}
+            url: {http_server.url("/broken")}
         rules:
           - id: nato
             query: 'الناتو OR NATO'
@@ -106,34 +124,65 @@ def test_poll_then_browse_the_archive(tmp_path: Path, http_server: LoopbackServe
         channels:
           - id: console
             type: log
-        """)
+        """,
+    )
     polled = monitor("poll", config=config)
     assert polled.returncode == 1  # one source failed; the other was still processed
     assert "broken: failed: HTTP 500" in polled.stderr
     assert "mofa: ok, 4 entries, 4 new" in polled.stderr
 
-    sources = {s["id"]: s for s in map(json.loads, monitor("sources", "--json", config=config).stdout.splitlines())}
+    sources = {
+        s["id"]: s
+        for s in map(json.loads, monitor("sources", "--json", config=config).stdout.splitlines())
+    }
     assert sources["mofa"]["status"] == "ok" and sources["mofa"]["releases"] == 4
     assert sources["broken"]["status"] == "failing" and "500" in sources["broken"]["last_error"]
-    assert set(sources["mofa"]) >= {"id", "name", "url", "status", "last_error", "last_warning", "last_success_at", "next_poll_at", "releases"}
+    assert set(sources["mofa"]) >= {
+        "id",
+        "name",
+        "url",
+        "status",
+        "last_error",
+        "last_warning",
+        "last_success_at",
+        "next_poll_at",
+        "releases",
+    }
 
-    releases = [json.loads(x) for x in monitor("releases", "--json", config=config).stdout.splitlines()]
+    releases = [
+        json.loads(x) for x in monitor("releases", "--json", config=config).stdout.splitlines()
+    ]
     assert len(releases) == 4
     assert set(releases[0]) >= {"id", "source", "title", "url", "published_at", "story", "language"}
-    found = [json.loads(x) for x in monitor("releases", "--json", "--query", "الناتو", config=config).stdout.splitlines()]
+    found = [
+        json.loads(x)
+        for x in monitor(
+            "releases", "--json", "--query", "الناتو", config=config
+        ).stdout.splitlines()
+    ]
     assert [r["title"] for r in found] == [title]
     assert monitor("releases", "--limit", "2", "--json", config=config).stdout.count("\n") == 2
 
     alerts = [json.loads(x) for x in monitor("alerts", "--json", config=config).stdout.splitlines()]
     assert [(a["rule"], a["channel"], a["status"]) for a in alerts] == [("nato", "console", "sent")]
-    assert set(alerts[0]) >= {"id", "rule", "channel", "release", "status", "attempts", "last_error"}
+    assert set(alerts[0]) >= {
+        "id",
+        "rule",
+        "channel",
+        "release",
+        "status",
+        "attempts",
+        "last_error",
+    }
     retry = monitor("alerts", "retry", alerts[0]["id"], config=config)
     assert retry.returncode == 1 and "only failed or dead alerts" in retry.stderr
     assert monitor("alerts", "--status", "bogus", config=config).returncode == 2
     assert monitor("db", "upgrade", config=config).returncode == 0
 
 
-@pytest.mark.parametrize("args", [["--help"], ["poll", "--help"], ["rules", "test", "--help"], ["alerts", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["poll", "--help"], ["rules", "test", "--help"], ["alerts", "--help"]]
+)
 def test_help(args: list[str]) -> None:
     result = monitor(*args)
     assert result.returncode == 0 and "Usage" in result.stdout

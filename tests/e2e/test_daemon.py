@@ -18,18 +18,26 @@ from tests.support.feeds import Item, rss, seed
 from tests.support.http_server import LoopbackServer, Response
 
 
-def test_run_polls_delivers_and_stops_on_sigterm(tmp_path: Path, http_server: LoopbackServer) -> None:
+def test_run_polls_delivers_and_stops_on_sigterm(
+    tmp_path: Path, http_server: LoopbackServer
+) -> None:
     title, body = seed()
-    http_server.route("/feed", Response(body=rss([Item("nato", title, body, "https://mofa.example/nato", datetime.now(UTC))])))
+    http_server.route(
+        "/feed",
+        Response(
+            body=rss([Item("nato", title, body, "https://mofa.example/nato", datetime.now(UTC))])
+        ),
+    )
     http_server.route("/hook", Response(200))
     database = tmp_path / "db.sqlite"
     config = tmp_path / "monitor.yaml"
-    config.write_text(textwrap.dedent(f"""
+    config.write_text(
+        textwrap.dedent(f"""
         database: sqlite:///{database}
         defaults: {{interval: 10s}}
         sources:
           - id: mofa
-            url: {http_server.url('/feed')}
+            url: {http_server.url("/feed")}
         rules:
           - id: nato
             query: 'الناتو'
@@ -37,12 +45,18 @@ def test_run_polls_delivers_and_stops_on_sigterm(tmp_path: Path, http_server: Lo
         channels:
           - id: hook
             type: webhook
-            url: {http_server.url('/hook')}
-        """), encoding="utf-8")
+            url: {http_server.url("/hook")}
+        """),
+        encoding="utf-8",
+    )
     env = {k: v for k, v in os.environ.items() if k != "MONITOR_DATABASE_URL"}
     process = subprocess.Popen(
         [sys.executable, "-m", "monitor", "--config", str(config), "--log-format", "json", "run"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         (hook,) = http_server.wait_for_requests("/hook", 1, timeout=30)

@@ -23,13 +23,14 @@ ROUNDS = 8
 
 def _config(tmp_path: Path, db_url: str, server: LoopbackServer) -> Config:
     path = tmp_path / "monitor.yaml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         database: {db_url}
         sources:
           - id: ministry
-            url: {server.url('/ministry')}
+            url: {server.url("/ministry")}
           - id: agency
-            url: {server.url('/agency')}
+            url: {server.url("/agency")}
         rules:
           - id: nato
             query: 'الناتو'
@@ -37,7 +38,9 @@ def _config(tmp_path: Path, db_url: str, server: LoopbackServer) -> Config:
         channels:
           - id: console
             type: log
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     return load_config(path, environ_database=False)
 
 
@@ -51,7 +54,13 @@ def _round_items(n: int) -> tuple[Item, Item]:
     moment = datetime.now(UTC)
     return (
         Item(f"m{n}", f"{title} {n}", text, f"https://ministry.example/{n}", moment),
-        Item(f"a{n}", f"قنا | {title} {n}", f"الدوحة - قنا\n\n{text}", f"https://agency.example/{n}", moment),
+        Item(
+            f"a{n}",
+            f"قنا | {title} {n}",
+            f"الدوحة - قنا\n\n{text}",
+            f"https://agency.example/{n}",
+            moment,
+        ),
     )
 
 
@@ -71,7 +80,9 @@ async def _check_rounds(
         )
     async with first.engine.connect() as conn:
         rows = (await conn.execute(sa.text("SELECT identity, story_id FROM releases"))).all()
-        alerts = (await conn.execute(sa.text("SELECT count(*), count(DISTINCT story_id) FROM alerts"))).one()
+        alerts = (
+            await conn.execute(sa.text("SELECT count(*), count(DISTINCT story_id) FROM alerts"))
+        ).one()
     story = {identity.split(":")[-1]: story_id for identity, story_id in rows}
     for n in range(ROUNDS):
         assert story[f"m{n}"] == story[f"a{n}"], f"round {n}: copies in two stories"
@@ -79,7 +90,9 @@ async def _check_rounds(
     assert tuple(alerts) == (ROUNDS, ROUNDS)  # one alert per story
 
 
-async def test_copies_polled_concurrently_in_one_process(tmp_path: Path, db_url: str, http_server: LoopbackServer) -> None:
+async def test_copies_polled_concurrently_in_one_process(
+    tmp_path: Path, db_url: str, http_server: LoopbackServer
+) -> None:
     runtime = await Runtime.start(_config(tmp_path, db_url, http_server))
     try:
         await _check_rounds(db_url, http_server, runtime, runtime)
@@ -87,7 +100,9 @@ async def test_copies_polled_concurrently_in_one_process(tmp_path: Path, db_url:
         await runtime.close()
 
 
-async def test_copies_landing_on_two_instances(tmp_path: Path, db_url: str, http_server: LoopbackServer) -> None:
+async def test_copies_landing_on_two_instances(
+    tmp_path: Path, db_url: str, http_server: LoopbackServer
+) -> None:
     config = _config(tmp_path, db_url, http_server)
     first = await Runtime.start(config)
     second = await Runtime.start(config)

@@ -35,31 +35,54 @@ class Values:
 async def _engine(url: str):  # type: ignore[no-untyped-def]
     engine = await open_store(url)
     async with engine.begin() as conn:
-        await conn.execute(sa.insert(SourceRow).values(id="mofa", url="https://x/rss", kind="feed", created_at=T0))
+        await conn.execute(
+            sa.insert(SourceRow).values(id="mofa", url="https://x/rss", kind="feed", created_at=T0)
+        )
     return engine
 
 
 async def test_new_and_revised_releases_flow_on_once(db_url: str) -> None:
     engine = await _engine(db_url)
     try:
-        first = [Values("g1", "الناتو", "نص", "h1"), Values("g2", "cyber", "text", "h2"), Values("g1", "dup", "x", "hx")]
+        first = [
+            Values("g1", "الناتو", "نص", "h1"),
+            Values("g2", "cyber", "text", "h2"),
+            Values("g1", "dup", "x", "hx"),
+        ]
         flags = {"g1": True, "g2": True}
         search = {"g1": "ناتو", "g2": "cyber"}
         async with engine.begin() as conn:
-            saved = await save_releases(conn, "mofa", first, moment=T0, alertable=flags, search_text=search)
+            saved = await save_releases(
+                conn, "mofa", first, moment=T0, alertable=flags, search_text=search
+            )
         assert sorted((s.identity, s.revision) for s in saved) == [("g1", 1), ("g2", 1)]
         async with engine.begin() as conn:  # unchanged: nothing flows on
-            again = await save_releases(conn, "mofa", first[:2], moment=T0, alertable=flags, search_text=search)
+            again = await save_releases(
+                conn, "mofa", first[:2], moment=T0, alertable=flags, search_text=search
+            )
         assert again == []
         edited = [Values("g1", "الناتو", "نص معدل", "h1b"), Values("g2", "cyber", "text", "h2")]
         async with engine.begin() as conn:
             revised = await save_releases(
-                conn, "mofa", edited, moment=T0 + timedelta(hours=1), alertable=flags, search_text=search
+                conn,
+                "mofa",
+                edited,
+                moment=T0 + timedelta(hours=1),
+                alertable=flags,
+                search_text=search,
             )
         assert [(s.identity, s.revision) for s in revised] == [("g1", 2)]
         async with engine.connect() as conn:
-            rows = (await conn.execute(sa.text("SELECT identity, content, revision, published_at FROM releases ORDER BY identity"))).all()
-            versions = (await conn.execute(sa.text("SELECT count(*) FROM release_revisions"))).scalar_one()
+            rows = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT identity, content, revision, published_at FROM releases ORDER BY identity"
+                    )
+                )
+            ).all()
+            versions = (
+                await conn.execute(sa.text("SELECT count(*) FROM release_revisions"))
+            ).scalar_one()
         assert [(r[0], r[1], r[2]) for r in rows] == [("g1", "نص معدل", 2), ("g2", "text", 1)]
         assert versions == 3
     finally:
@@ -70,10 +93,25 @@ async def test_one_alert_per_rule_story_channel(db_url: str) -> None:
     engine = await _engine(db_url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(sa.text("INSERT INTO stories (id, created_at) VALUES (1, :t)"), {"t": T0})
-            await save_releases(conn, "mofa", [Values("g1", "t", "c", "h")], moment=T0, alertable={"g1": True}, search_text={"g1": "t"})
+            await conn.execute(
+                sa.text("INSERT INTO stories (id, created_at) VALUES (1, :t)"), {"t": T0}
+            )
+            await save_releases(
+                conn,
+                "mofa",
+                [Values("g1", "t", "c", "h")],
+                moment=T0,
+                alertable={"g1": True},
+                search_text={"g1": "t"},
+            )
             release_id = (await conn.execute(sa.text("SELECT id FROM releases"))).scalar_one()
-        row = {"rule_id": "nato", "story_id": 1, "channel_id": "ops", "release_id": release_id, "created_at": T0}
+        row = {
+            "rule_id": "nato",
+            "story_id": 1,
+            "channel_id": "ops",
+            "release_id": release_id,
+            "created_at": T0,
+        }
         async with engine.begin() as conn:
             await conn.execute(sa.insert(AlertRow).values(id="a1", **row))
         with pytest.raises(IntegrityError):

@@ -19,7 +19,9 @@ class Item:
     published: datetime | None = None
 
 
-def rss(items: list[Item], *, title: str = "Ministry", language: str = "ar", encoding: str = "utf-8") -> bytes:
+def rss(
+    items: list[Item], *, title: str = "Ministry", language: str = "ar", encoding: str = "utf-8"
+) -> bytes:
     parts = [
         f'<?xml version="1.0" encoding="{encoding}"?>',
         '<rss version="2.0"><channel>',
@@ -47,7 +49,16 @@ def seed() -> tuple[str, str]:
 
 
 UNRELATED = [
-    ("وزير الخارجية يستقبل سفير اليابان", "استقبل سعادة وزير الخارجية اليوم سفير اليابان لدى الدولة وجرى بحث العلاقات الثنائية في مجالات التجارة والطاقة والتعليم."),
-    ("قطر تشارك في مؤتمر المناخ", "شاركت دولة قطر في أعمال مؤتمر الأمم المتحدة للمناخ وأكدت التزامها بخفض الانبعاثات ودعم الطاقة المتجددة."),
-    ("Minister receives credentials of new ambassadors", "The Minister received the credentials of the new ambassadors of Brazil, Kenya and Norway and wished them success."),
+    (
+        "وزير الخارجية يستقبل سفير اليابان",
+        "استقبل سعادة وزير الخارجية اليوم سفير اليابان لدى الدولة وجرى بحث العلاقات الثنائية في مجالات التجارة والطاقة والتعليم.",
+    ),
+    (
+        "قطر تشارك في مؤتمر المناخ",
+        "شاركت دولة قطر في أعمال مؤتمر الأمم المتحدة للمناخ وأكدت التزامها بخفض الانبعاثات ودعم الطاقة المتجددة.",
+    ),
+    (
+        "Minister receives credentials of new ambassadors",
+        "The Minister received the credentials of the new ambassadors of Brazil, Kenya and Norway and wished them success.",
+    ),
 ]

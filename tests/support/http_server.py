@@ -89,7 +89,7 @@ class LoopbackServer:
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
             def _serve(self) -> None:
@@ -99,7 +99,9 @@ class LoopbackServer:
                 request = Request(self.command, path, dict(self.headers.items()), body)
                 with server._lock:
                     server.requests.append(request)
-                handler = server.routes.get(path.split("?", 1)[0] if path not in server.routes else path)
+                handler = server.routes.get(
+                    path.split("?", 1)[0] if path not in server.routes else path
+                )
                 if handler is None:
                     response = Response(404, b"not found")
                 elif isinstance(handler, Response):

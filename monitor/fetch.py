@@ -1,0 +1,384 @@
+"""Fetching one source over HTTP: conditional, bounded, polite.
+
+``Fetcher.fetch`` makes one conditional GET (If-None-Match / If-Modified-Since) and returns
+a ``FetchResult`` (status 200 with the body, or 304 with none), or raises one of the
+``FetchError`` subclasses in ``monitor.errors``. What it guarantees, whatever the server does:
+
+- an overall ``deadline`` on the whole request, body included: a server that trickles a
+  byte a second never resets it, unlike the connect/read timeouts;
+- the body is decoded here (gzip, deflate) a bounded slice at a time, so a compression bomb
+  is cut off at ``max_bytes`` of decoded content without ever holding more than that;
+- at most ``max_redirects`` redirects, followed by hand so that a 301/308 move is reported
+  (``permanent_redirect``) and only http/https targets are followed;
+- at most ``max_connections_per_host`` requests in flight per host (per ``Fetcher``); the
+  deadline starts once the first slot is ours, so waiting politely is not a timeout.
+
+``backoff_delay`` says how long to wait before polling a failing source again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from monitor.errors import (
+    FetchError,
+    FetchHTTPError,
+    FetchNetworkError,
+    FetchRedirectError,
+    FetchTimeout,
+    FetchTooLarge,
+)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+# Retry-After is honoured up to a day, so a hostile header cannot park a source for ever.
+MAX_RETRY_AFTER = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Bounds on one fetch. Seconds and bytes."""
+
+    connect_timeout: float = 10.0  # to open the connection
+    read_timeout: float = 20.0  # between two reads
+    deadline: float = 30.0  # the whole request, every redirect and the body included
+    max_bytes: int = 10_000_000  # of decoded body
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A successful fetch. On 304 ``body`` is empty and the validators are the ones sent."""
+
+    status: int  # 200 (or another 2xx) or 304
+    url: str  # the final URL, after redirects
+    body: bytes  # decoded (Content-Encoding removed)
+    headers: dict[str, str]  # the final response's headers, lower-case keys
+    etag: str | None
+    last_modified: str | None
+    not_modified: bool
+    permanent_redirect: str | None  # where a 301/308 chain moved the source, else None
+    elapsed: float  # seconds
+    body_sha256: str
+
+
+def backoff_delay(
+    failures: int,
+    base: float = 60,
+    cap: float = 6 * 3600,
+    retry_after: float | None = None,
+) -> float:
+    """Seconds to wait after ``failures`` consecutive failures (1 = the first failure).
+
+    Doubles from ``base`` up to ``cap``; never gives up. A longer Retry-After wins (up to a
+    day). Jitter is the scheduler's business.
+    """
+    delay = 0.0 if failures <= 0 else min(float(cap), base * 2.0 ** min(failures - 1, 64))
+    if retry_after is not None and retry_after > delay:
+        delay = min(retry_after, max(MAX_RETRY_AFTER, float(cap)))
+    return delay
+
+
+def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
+    """Retry-After as seconds: delta-seconds, or an HTTP-date counted from the response's
+    own Date header when it has one (so clock skew between us and the server cancels)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    now = datetime.now(UTC)
+    if date_header:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            now = parsedate_to_datetime(date_header)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class _Decoder:
+    """Content-Encoding decoder that never produces more than asked for in one step.
+
+    Handles identity, gzip (including several concatenated members) and deflate (zlib
+    wrapped or raw, both seen in the wild)."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._z: zlib._Decompress | None = None
+        self._pending = b""
+        self._started = False  # any output yet
+        self._member_done = False  # a whole gzip member was decoded
+        if encoding in ("gzip", "x-gzip"):
+            self._wbits = 16 + zlib.MAX_WBITS
+        elif encoding == "deflate":
+            self._wbits = zlib.MAX_WBITS
+        elif encoding in ("", "identity"):
+            self._wbits = 0
+        else:
+            raise FetchError(f"unsupported Content-Encoding {encoding[:40]!r}")
+        if self._wbits:
+            self._z = zlib.decompressobj(self._wbits)
+
+    def feed(self, chunk: bytes, room: int) -> bytes:
+        """Decode ``chunk``; return at most ``room + 1`` bytes (one more means too large)."""
+        if self._z is None:
+            return b"" if self._member_done else chunk[: room + 1]
+        out: list[bytes] = []
+        size = 0
+        data = self._pending + chunk
+        self._pending = b""
+        try:
+            while data and size <= room:
+                piece = self._z.decompress(data, room + 1 - size)
+                out.append(piece)
+                size += len(piece)
+                self._started = self._started or bool(piece)
+                if self._z.unconsumed_tail:
+                    data = self._z.unconsumed_tail
+                elif self._z.eof:
+                    # another gzip member may follow the first
+                    data = self._z.unused_data
+                    self._z = zlib.decompressobj(self._wbits)
+                    self._member_done = True
+                else:
+                    data = b""
+        except zlib.error as exc:
+            if self._member_done:
+                # junk after a complete member: some servers pad; what we have is whole
+                self._z, self._pending = None, b""
+                self._wbits = 0
+                return b"".join(out)
+            if self.encoding == "deflate" and self._wbits > 0 and not self._started:
+                # a "deflate" body without the zlib wrapper: start again as raw deflate
+                self._wbits = -zlib.MAX_WBITS
+                self._z = zlib.decompressobj(self._wbits)
+                return self.feed(chunk, room)
+            raise FetchError(f"body is not valid {self.encoding}: {exc}") from None
+        self._pending = data
+        return b"".join(out)
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def _host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+
+
+class Fetcher:
+    """Fetches sources through one shared ``httpx.AsyncClient`` (one per event loop)."""
+
+    def __init__(self, client: httpx.AsyncClient, max_connections_per_host: int = 2) -> None:
+        self._client = client
+        self._per_host = max(1, max_connections_per_host)
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    def _slot(self, url: str) -> asyncio.Semaphore:
+        key = _host_key(url)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = asyncio.Semaphore(self._per_host)
+        return slot
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        user_agent: str,
+        limits: FetchLimits = FetchLimits(),
+    ) -> FetchResult:
+        started = time.monotonic()
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise FetchNetworkError("not an http(s) URL")
+        progress = _Progress()
+        try:
+            # no deadline while we queue for a per-host slot; set when the first is ours
+            async with asyncio.timeout(None) as deadline:
+                progress.deadline = deadline
+                return await self._follow(
+                    url, etag, last_modified, user_agent, limits, progress, started
+                )
+        except TimeoutError:
+            raise FetchTimeout(
+                f"deadline of {limits.deadline:g} s passed after {progress.received} bytes"
+            ) from None
+
+    async def _follow(
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        user_agent: str,
+        limits: FetchLimits,
+        progress: _Progress,
+        started: float,
+    ) -> FetchResult:
+        headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        http_timeout = httpx.Timeout(
+            connect=limits.connect_timeout,
+            read=limits.read_timeout,
+            write=limits.read_timeout,
+            pool=limits.deadline,
+        )
+        permanent: str | None = None
+        all_permanent = True
+        for hop in range(limits.max_redirects + 1):
+            async with self._slot(url):
+                progress.start(limits.deadline)
+                outcome = await self._one_request(url, headers, http_timeout, limits, progress)
+            if isinstance(outcome, _Redirect):
+                if hop == limits.max_redirects:
+                    raise FetchRedirectError(f"more than {limits.max_redirects} redirects")
+                if outcome.status in PERMANENT_REDIRECTS and all_permanent:
+                    permanent = outcome.location
+                else:
+                    all_permanent = False
+                url = outcome.location
+                continue
+            status, body, response_headers = outcome
+            not_modified = status == 304
+            return FetchResult(
+                status=status,
+                url=url,
+                body=body,
+                headers=response_headers,
+                etag=response_headers.get("etag") or (etag if not_modified else None),
+                last_modified=response_headers.get("last-modified")
+                or (last_modified if not_modified else None),
+                not_modified=not_modified,
+                permanent_redirect=permanent,
+                elapsed=time.monotonic() - started,
+                body_sha256=hashlib.sha256(body).hexdigest(),
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _one_request(
+        self,
+        url: str,
+        headers: dict[str, str],
+        http_timeout: httpx.Timeout,
+        limits: FetchLimits,
+        progress: _Progress,
+    ) -> _Redirect | tuple[int, bytes, dict[str, str]]:
+        try:
+            async with self._client.stream(
+                "GET", url, headers=headers, timeout=http_timeout, follow_redirects=False
+            ) as response:
+                status = response.status_code
+                response_headers = {k.lower(): v for k, v in response.headers.items()}
+                if status in REDIRECT_STATUSES:
+                    return _Redirect(status, _redirect_target(url, response_headers))
+                if status == 304:
+                    return 304, b"", response_headers
+                if not 200 <= status < 300:
+                    raise _http_error(status, response.reason_phrase, response_headers)
+                body = await _read_body(response, response_headers, limits, progress)
+                return status, body, response_headers
+        except httpx.ConnectTimeout:
+            raise FetchTimeout(f"connect timeout ({limits.connect_timeout:g} s)") from None
+        except (httpx.ReadTimeout, httpx.WriteTimeout):
+            raise FetchTimeout(
+                f"read timeout (no data for {limits.read_timeout:g} s) "
+                f"after {progress.received} bytes"
+            ) from None
+        except httpx.PoolTimeout:
+            raise FetchTimeout("no free connection in the client pool") from None
+        except httpx.TransportError as exc:
+            raise FetchNetworkError(_one_line(f"{type(exc).__name__}: {exc}")) from None
+        except httpx.InvalidURL as exc:
+            # the URL asked for was checked; httpx also parses a redirect's Location
+            raise FetchRedirectError(_one_line(f"redirect to an invalid URL: {exc}")) from None
+
+
+class _Progress:
+    """What the deadline message needs to know: bytes read so far, and the deadline."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.deadline: asyncio.Timeout | None = None
+        self._started = False
+
+    def start(self, seconds: float) -> None:
+        if not self._started and self.deadline is not None:
+            self._started = True
+            self.deadline.reschedule(asyncio.get_running_loop().time() + seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    status: int
+    location: str
+
+
+def _redirect_target(url: str, headers: dict[str, str]) -> str:
+    location = headers.get("location", "").strip()
+    if not location:
+        raise FetchRedirectError("redirect without a Location header")
+    target = urljoin(url, location)
+    if urlsplit(target).scheme.lower() not in ("http", "https"):
+        raise FetchRedirectError(f"redirect to a non-HTTP URL ({urlsplit(target).scheme}:)")
+    return target
+
+
+def _http_error(status: int, reason: str, headers: dict[str, str]) -> FetchHTTPError:
+    if not reason:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
+    retry_after = None
+    if status in (429, 503):
+        retry_after = parse_retry_after(headers.get("retry-after"), headers.get("date"))
+    message = _one_line(f"HTTP {status} {reason}")
+    if retry_after is not None:
+        message += f" (retry after {retry_after:g} s)"
+    return FetchHTTPError(message, status, retry_after)
+
+
+async def _read_body(
+    response: httpx.Response,
+    headers: dict[str, str],
+    limits: FetchLimits,
+    progress: _Progress,
+) -> bytes:
+    encoding = headers.get("content-encoding", "").strip().lower()
+    decoder = _Decoder(encoding)
+    parts: list[bytes] = []
+    size = 0
+    async for raw in response.aiter_raw():
+        progress.received += len(raw)
+        piece = decoder.feed(raw, limits.max_bytes - size)
+        size += len(piece)
+        if size > limits.max_bytes:
+            raise FetchTooLarge(
+                f"body passed {limits.max_bytes} bytes decoded "
+                f"(after {progress.received} bytes on the wire)"
+            )
+        parts.append(piece)
+    return b"".join(parts)

@@ -1,0 +1,204 @@
+"""The one step after parsing: an ``Entry`` becomes ``ReleaseData`` with its identity.
+
+Every parser (feeds now, listing pages later) hands its entries to ``derive``, and only
+``derive`` decides identity, plain text, canonical URL and content hash, so no parser can
+change how a release is recognised. Identity modes (per source):
+
+- ``auto``    the entry's GUID/id when present, else its canonical link, else content;
+- ``guid``    the GUID (falling back as ``auto`` when an entry has none);
+- ``link``    the canonical link (then content), for publishers whose GUIDs change or repeat;
+- ``content`` a hash of the normalised title and the date, for feeds with neither.
+
+Identities carry their kind as a prefix (``guid:``, ``link:``, ``content:``) and are at most
+``MAX_IDENTITY`` characters (longer ones are hashed). ``content_hash`` covers the plain
+title, summary and content: a revision is a change of this hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from monitor.model import Entry, ParsedFeed
+from monitor.parse.text import html_to_text
+
+MODES = ("auto", "guid", "link", "content")
+MAX_IDENTITY = 512
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
+        "mc_cid", "mc_eid", "igshid", "_hsenc", "_hsmi", "mkt_tok", "vero_id", "oly_anon_id",
+        "oly_enc_id", "rb_clickid", "s_cid", "twclid", "ttclid", "li_fat_id", "wickedid",
+    }
+)  # fmt: skip
+TRACKING_PREFIXES = ("utm_",)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseData:
+    """A release ready to store: identity decided, text plain, URL canonical."""
+
+    identity: str  # unique per source; see the module doc
+    title: str  # plain text
+    summary: str  # plain text
+    content: str  # plain text
+    summary_raw: str  # as published (may hold HTML; never render it unsanitised)
+    content_raw: str
+    url: str  # canonical absolute link, "" when the entry has none
+    published: datetime | None  # timezone-aware UTC
+    published_raw: str | None
+    language: str | None  # primary subtag, lower case ("ar", "en")
+    content_hash: str  # sha256 of the plain title, summary and content
+    author: str | None
+
+
+def canonical_url(url: str) -> str:
+    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped;
+    everything else (path case, parameter order, encoding) kept as published."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    netloc = parts.netloc
+    if parts.hostname is not None:
+        host = parts.hostname.lower()
+        if ":" in host:
+            host = f"[{host}]"  # IPv6 literal
+        userinfo = netloc.rpartition("@")[0]
+        netloc = (userinfo + "@" if userinfo else "") + host
+        if port is not None and port != DEFAULT_PORTS.get(scheme):
+            netloc += f":{port}"
+    path = parts.path
+    if not path and netloc and scheme in DEFAULT_PORTS:
+        path = "/"
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _is_tracking(pair: str) -> bool:
+    name = pair.split("=", 1)[0].lower()
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+
+
+def derive(
+    entry: Entry,
+    *,
+    mode: str = "auto",
+    feed_url: str,
+    feed_language: str | None = None,
+) -> ReleaseData:
+    """Identity, plain text and canonical URL of one parsed entry."""
+    if mode not in MODES:
+        raise ValueError(f"identity mode must be one of {', '.join(MODES)}, not {mode!r}")
+    title = html_to_text(entry.title)
+    summary = html_to_text(entry.summary)
+    # feeds often repeat the body in both fields; convert it once
+    content = summary if entry.content == entry.summary else html_to_text(entry.content)
+    url = canonical_url(urljoin(feed_url, entry.link.strip())) if entry.link else ""
+    return ReleaseData(
+        identity=_identity(entry, mode, url, title),
+        title=title,
+        summary=summary,
+        content=content,
+        summary_raw=entry.summary,
+        content_raw=entry.content,
+        url=url,
+        published=entry.published,
+        published_raw=entry.published_raw,
+        language=_language(entry.language) or _language(feed_language),
+        content_hash=content_hash(title, summary, content),
+        author=entry.author,
+    )
+
+
+def derive_all(
+    feed: ParsedFeed, *, mode: str = "auto", feed_url: str
+) -> tuple[tuple[ReleaseData, ...], tuple[str, ...]]:
+    """``derive`` every entry of a feed; one release per identity (the first in the feed).
+
+    Entries sharing an identity with different text mean the publisher repeats GUIDs (or
+    links): they are reported as a warning suggesting another identity mode, and only the
+    first is kept, so one batch never holds an identity twice (an upsert would reject it)."""
+    releases: dict[str, ReleaseData] = {}
+    clashes: dict[str, int] = {}  # identity kind -> entries skipped
+    for entry in feed.entries:
+        release = derive(entry, mode=mode, feed_url=feed_url, feed_language=feed.language)
+        kept = releases.setdefault(release.identity, release)
+        if kept is not release and kept.content_hash != release.content_hash:
+            kind = release.identity.split(":", 1)[0].removesuffix("-sha256")
+            clashes[kind] = clashes.get(kind, 0) + 1
+    warnings = tuple(
+        f"{count} entries repeat the {kind} of a different entry and were skipped; "
+        "this source may need another identity mode (guid, link or content)"
+        for kind, count in clashes.items()
+    )
+    return tuple(releases.values()), warnings
+
+
+def _identity(entry: Entry, mode: str, url: str, title: str) -> str:
+    guid = (entry.guid or "").strip()
+    order = {
+        "auto": ("guid", "link", "content"),
+        "guid": ("guid", "link", "content"),
+        "link": ("link", "content"),
+        "content": ("content",),
+    }[mode]
+    for kind in order:
+        if kind == "guid" and guid:
+            return _bounded("guid", guid)
+        if kind == "link" and url:
+            return _bounded("link", url)
+    when = entry.published.isoformat() if entry.published else (entry.published_raw or "")
+    return "content:" + _sha256(_normalise_title(title) + "\x1f" + when.strip())
+
+
+def _bounded(kind: str, value: str) -> str:
+    identity = f"{kind}:{value}"
+    if len(identity) <= MAX_IDENTITY:
+        return identity
+    return f"{kind}-sha256:{_sha256(value)}"
+
+
+def _normalise_title(title: str) -> str:
+    text = unicodedata.normalize("NFKC", title).casefold()
+    return " ".join(text.split())
+
+
+def _language(tag: str | None) -> str | None:
+    if not tag:
+        return None
+    primary = re.split(r"[-_\s]", tag.strip(), maxsplit=1)[0].lower()
+    return primary if primary.isalpha() and 2 <= len(primary) <= 8 else None
+
+
+def content_hash(title: str, summary: str, content: str) -> str:
+    """The revision key of a release: a change of its plain text is a new revision."""
+    return _sha256("\x1f".join((title, summary, content)))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_ARABIC_LETTER = re.compile(r"[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def detect_script_language(text: str) -> str | None:
+    """ "ar" when Arabic letters outnumber Latin ones, "en" for Latin-script text, else None.
+
+    A last resort after the entry's, the feed's and the source's language: "en" stands for
+    any Latin-script language here."""
+    arabic = len(_ARABIC_LETTER.findall(text))
+    latin = len(_LATIN_LETTER.findall(text))
+    if arabic + latin < 3:
+        return None
+    return "ar" if arabic >= latin else "en"

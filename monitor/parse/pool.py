@@ -1,0 +1,81 @@
+"""Parsing off the event loop, in worker processes.
+
+feedparser is pure Python: parsed in a thread it still holds the GIL and stalls the loop,
+so bodies are parsed in a ``ProcessPoolExecutor`` (which also uses every core). Workers
+start by forkserver (spawn where that is missing), never fork: forking a parent that runs
+threads (the loop's executor, the HTTP client) can copy a held lock into the child.
+Bodies under ``inline_below`` bytes are parsed in a thread instead: for them pickling
+the body and the result costs more than the GIL they hold.
+
+A worker that dies (killed, out of memory) breaks the pool: the pool is rebuilt and that
+body gets a ``ParseError``, so one poisonous feed cannot stop the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+
+from monitor.errors import ParseError
+from monitor.model import ParsedFeed
+from monitor.parse.feed import parse_feed
+
+DateParser = Callable[[str], datetime | None]
+
+
+def _warm_up() -> None:
+    # import the parser once per worker, not on its first body
+    import feedparser  # noqa: F401
+
+
+class ParsePool:
+    """One per process. ``parse`` is safe to call from many tasks at once."""
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        inline_below: int = 20_000,
+        date_parser: DateParser | None = None,
+    ) -> None:
+        self._max_workers = max_workers or os.cpu_count() or 1
+        self._inline_below = inline_below
+        # must be picklable (a module-level function) to reach the workers
+        self._date_parser = date_parser
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            methods = multiprocessing.get_all_start_methods()
+            method = "forkserver" if "forkserver" in methods else "spawn"
+            self._executor = ProcessPoolExecutor(
+                max_workers=self._max_workers,
+                mp_context=multiprocessing.get_context(method),
+                initializer=_warm_up,
+            )
+        return self._executor
+
+    async def parse(self, body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
+        job = functools.partial(parse_feed, body, dict(headers), url, date_parser=self._date_parser)
+        if len(body) < self._inline_below:
+            return await asyncio.to_thread(job)
+        executor = self._pool()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, job)
+        except BrokenProcessPool:
+            if self._executor is executor:
+                self._executor = None
+                executor.shutdown(wait=False, cancel_futures=True)
+            raise ParseError("the parser process died on this body") from None
+
+    def close(self) -> None:
+        """Stop the workers (waits for running parses)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

@@ -1,0 +1,97 @@
+"""One text field folded for matching, and the way back from a hit to the original text.
+
+``FoldedField.spaced`` is ``" w1 w2 … wn "``: the field's folded words joined by single
+spaces, what the automaton runs over. A hit is known there by ``offset`` (the index of
+the space before its first word) and its number of words; ``position`` gives its word
+index and ``span`` its ``(start, end)`` in the original text.
+
+The way back is built only for a field that has a hit, and cheaply when it can be:
+
+- A plain text (``normalize.plain_fold``) whose folding keeps its length folds character
+  for character, so its boundary-spaced folding is aligned with the original. ``spaced``
+  only squeezes runs of spaces, so an offset maps back by adding the number of spaces
+  squeezed before it: a bisect in the few places where a run was squeezed.
+- Any other text falls back to ``word_spans`` (per-chunk folding with offsets), computed
+  once as far as the first hit needs and once more in full if a later hit goes further.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+from monitor.rules.normalize import normalize, plain_fold, split_folded, word_spans
+
+_SQUEEZED = re.compile("  +")
+_FIRST_SPANS = 64  # words past the first hit's, when spans are computed in part
+
+
+class FoldedField:
+    """One field's text, its spaced folded words, and hit offsets mapped back lazily."""
+
+    __slots__ = ("_aligned", "_marks", "_shifts", "_spans", "spaced", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        boundaries = plain_fold(text)
+        if boundaries is None:
+            found = split_folded(normalize(text))
+            self._aligned: str | None = None
+        else:
+            found = boundaries.split()
+            self._aligned = boundaries if len(boundaries) == len(text) else None
+        self.spaced = " " + " ".join(found) + " " if found else " "
+        self._marks: list[int] | None = None
+        self._shifts: list[int] = []
+        self._spans: list[tuple[int, int]] | None = None
+
+    def position(self, offset: int) -> int:
+        """The word index of the word after the space at ``offset`` in ``spaced``."""
+        return self.spaced.count(" ", 0, offset)
+
+    def span(self, offset: int, n_words: int) -> tuple[int, int]:
+        """``(start, end)`` in ``text`` of the ``n_words`` words after ``offset``."""
+        if self._aligned is not None:
+            return self._aligned_span(offset, n_words)
+        position = self.position(offset)
+        spans = self._spans
+        if spans is None or len(spans) < position + n_words:
+            # Most documents are long and hits sparse: the first time only as far as the
+            # hit, the second time all of it (never more than twice per field).
+            whole = spans is not None
+            spans = word_spans(self.text, None if whole else position + n_words + _FIRST_SPANS)
+            self._spans = spans
+        if not spans:  # cannot happen: a hit implies words
+            return 0, 0
+        last = len(spans) - 1
+        return spans[min(position, last)][0], spans[min(position + n_words - 1, last)][1]
+
+    def _aligned_span(self, offset: int, n_words: int) -> tuple[int, int]:
+        spaced = self.spaced
+        last = offset
+        for _ in range(n_words - 1):
+            last = spaced.index(" ", last + 1)
+        end = spaced.index(" ", last + 1)
+        return offset + self._shift(offset), end - 1 + self._shift(last)
+
+    def _shift(self, offset: int) -> int:
+        """How many more characters precede this word in the original than in ``spaced``."""
+        if self._marks is None:
+            self._marks, self._shifts = _squeezes(self._aligned or "")
+        return self._shifts[bisect_right(self._marks, offset) - 1]
+
+
+def _squeezes(aligned: str) -> tuple[list[int], list[int]]:
+    """Where, in ``spaced`` offsets, the shift to the aligned text changes, and to what.
+
+    The word after spaced offset ``x`` starts at ``x + shift`` in ``aligned``: ``shift``
+    is the leading spaces, plus ``r - 1`` for every run of ``r`` spaces before the word.
+    """
+    lead = len(aligned) - len(aligned.lstrip(" "))
+    marks, shifts = [0], [lead]
+    shift = lead
+    for run in _SQUEEZED.finditer(aligned, lead):
+        marks.append(run.start() + 1 - shift)
+        shift += run.end() - run.start() - 1
+        shifts.append(shift)
+    return marks, shifts

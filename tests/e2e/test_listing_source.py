@@ -1,0 +1,109 @@
+"""A feedless ministry: its listing page read with CSS selectors, each new release's own
+page fetched for its full text, so a rule that only the body satisfies still alerts."""
+
+from __future__ import annotations
+
+import textwrap
+from html import escape
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from monitor.cli.daemon import _poll
+from monitor.config.load import load_config
+from monitor.store.session import open_store
+from tests.support.feeds import seed
+from tests.support.http_server import LoopbackServer, Response
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "listing" / "pages" / "article-template.html"
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+
+
+def listing(items: list[tuple[str, str, str]]) -> bytes:
+    rows = "\n".join(
+        f'<div class="news-item"><h3><a href="{href}">{escape(title)}</a></h3><span class="date">{date}</span></div>'
+        for title, href, date in items
+    )
+    page = f'<html lang="ar"><head><meta charset="utf-8"><title>الأخبار</title></head><body><nav><a href="/ar/">الرئيسية</a></nav>{rows}</body></html>'
+    return page.encode("utf-8")
+
+
+def article(title: str, body: str) -> bytes:
+    paragraphs = "\n".join(f"<p>{escape(p)}</p>" for p in body.split("\n\n"))
+    html = TEMPLATE.read_text(encoding="utf-8").replace("{{", "{").replace("}}", "}")
+    return (
+        html.replace("{charset}", "utf-8")
+        .replace("{title}", escape(title))
+        .replace("{paragraphs}", paragraphs)
+        .encode("utf-8")
+    )
+
+
+async def test_listing_page_with_full_text(
+    tmp_path: Path, sqlite_url: str, http_server: LoopbackServer
+) -> None:
+    title, body = seed()
+    old = [
+        ("وزير الخارجية يستقبل سفير اليابان", "news/japan", "01/02/2019"),
+        ("بلا رابط", "", "02/02/2019"),
+    ]
+    http_server.route("/ar/latest-news", Response(body=listing(old), headers=HTML))
+    http_server.route(
+        "/ar/news/japan",
+        Response(body=article("سفير اليابان", "استقبل الوزير سفير اليابان."), headers=HTML),
+    )
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        textwrap.dedent(f"""
+        database: {sqlite_url}
+        timezone: Asia/Qatar
+        sources:
+          - id: mofa-list
+            url: {http_server.url("/ar/latest-news")}
+            type: html
+            full_text: true
+            select: {{item: "div.news-item", title: "h3", link: "h3 a@href", date: "span.date"}}
+        rules:
+          - id: cyber
+            query: '"الدفاع السيبراني"'
+            channels: [console]
+        channels:
+          - id: console
+            type: log
+        """),
+        encoding="utf-8",
+    )
+    config = load_config(path, environ_database=False)
+
+    (baseline,) = await _poll(config, ["mofa-list"], False, None)
+    assert baseline.ok and baseline.new == 1
+    assert baseline.warning and "skipped" in baseline.warning  # the item without a link
+
+    http_server.route(
+        "/ar/latest-news",
+        Response(body=listing([(title, "news/nato", "13/03/2019"), *old]), headers=HTML),
+    )
+    http_server.route("/ar/news/nato", Response(body=article(title, body), headers=HTML))
+    (second,) = await _poll(config, ["mofa-list"], False, None)
+    assert second.ok and second.new == 1 and second.step.matches == 1 and second.step.alerts == 1
+
+    engine = await open_store(sqlite_url)
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.text("SELECT url, content, published_at FROM releases WHERE title = :t"),
+                    {"t": title},
+                )
+            ).one()
+            skipped = (
+                await conn.execute(sa.text("SELECT items_skipped FROM sources"))
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    assert row.url == http_server.url("/ar/news/nato")  # resolved against the page
+    assert "الدفاع السيبراني" in row.content and "جميع الحقوق محفوظة" not in row.content
+    assert str(row.published_at).startswith("2019-03-12 21:00")  # 13/03/2019 in Asia/Qatar
+    assert skipped == 1
+    assert len(http_server.requests_to("/ar/news/nato")) == 1
+    assert len(http_server.requests_to("/ar/news/japan")) == 1  # each page fetched once

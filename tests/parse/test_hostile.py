@@ -1,0 +1,79 @@
+"""Hostile bodies, served over loopback and parsed: ParseError or a warning, nothing else."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import httpx
+import pytest
+
+from monitor.errors import ParseError
+from monitor.fetch import Fetcher
+from monitor.model import ParsedFeed
+from monitor.parse.feed import parse_feed
+from monitor.parse.identity import derive_all
+from tests.support.hostile import HOSTILE, Hostile, billion_laughs, xxe, xxe_parameter
+from tests.support.http_server import LoopbackServer, Response
+
+
+async def serve_and_parse(
+    server: LoopbackServer, body: bytes, headers: dict[str, str]
+) -> ParsedFeed:
+    server.route("/feed", Response(200, body, headers))
+    async with httpx.AsyncClient() as client:
+        fetched = await Fetcher(client).fetch(server.url("/feed"), user_agent="monitor-test")
+    return parse_feed(fetched.body, fetched.headers, fetched.url)
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[h.name for h in HOSTILE])
+async def test_hostile_body(http_server: LoopbackServer, case: Hostile) -> None:
+    if case.outcome == "error":
+        with pytest.raises(ParseError) as caught:
+            await serve_and_parse(http_server, case.body, case.headers)
+        message = str(caught.value)
+        assert message.startswith("not a feed") and "\n" not in message and len(message) < 250
+        return
+    feed = await serve_and_parse(http_server, case.body, case.headers)
+    if case.outcome == "warning":
+        assert feed.warnings
+    assert all("\n" not in w for w in feed.warnings)
+    if case.must_contain is not None:
+        assert case.must_contain in [e.title for e in feed.entries]
+    releases, _ = derive_all(feed, feed_url=http_server.url("/feed"))
+    everything = repr(feed) + repr(releases)
+    for forbidden in case.must_not_contain:
+        assert forbidden not in everything
+
+
+def test_entity_bomb_takes_neither_memory_nor_time() -> None:
+    body = billion_laughs(10)  # 10**9 "lol"s if expanded
+    tracemalloc.start()
+    try:
+        feed = parse_feed(body, {}, "https://ministry.example/feed")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000
+    assert all(len(e.title) < 1000 for e in feed.entries)
+
+
+@pytest.mark.parametrize("make", [xxe, xxe_parameter], ids=["general", "parameter"])
+async def test_external_entities_are_never_fetched(
+    http_server: LoopbackServer, make: object
+) -> None:
+    http_server.route("/secret", Response(200, b"TOP-SECRET"))
+    body = make(http_server.url("/secret"))  # type: ignore[operator]
+    feed = parse_feed(body, {}, "https://ministry.example/feed")
+    assert "TOP-SECRET" not in repr(feed)
+    # the server is still up and answers; it was simply never asked
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(http_server.url("/secret"))).text == "TOP-SECRET"
+    assert len(http_server.requests_to("/secret")) == 1
+
+
+@pytest.mark.parametrize("make", [xxe, xxe_parameter], ids=["general", "parameter"])
+def test_external_entities_never_read_local_files(make: object) -> None:
+    with open("/etc/passwd", encoding="utf-8") as passwd:
+        first_line = passwd.readline().strip()
+    feed = parse_feed(make("file:///etc/passwd"), {}, "https://x.example/")  # type: ignore[operator]
+    assert first_line and first_line not in repr(feed)
