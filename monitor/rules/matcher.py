@@ -166,7 +166,7 @@ def compile_rules(rules: Sequence[RuleSpec], concepts: Mapping[str, Sequence[str
         if _can_match_without_terms(rule.node):
             always.append(index)
         for leaf in _leaves(rule.node):
-            key = _term_key(leaf)
+            key = term_key(leaf)
             if key not in key_ids:
                 term_id = key_ids[key] = len(users)
                 users.append(set())
@@ -225,7 +225,7 @@ def _can_match_without_terms(node: q.Node) -> bool:
     return False
 
 
-def _term_key(leaf: q.Node) -> tuple[str, tuple[str, ...]]:
+def term_key(leaf: q.Node) -> tuple[str, tuple[str, ...]]:
     """``("word"|"prefix"|"phrase", folded words)``; an Arabic first word loses its article."""
     if isinstance(leaf, q.Prefix):
         kind, found = "prefix", words(leaf.text)
@@ -244,7 +244,8 @@ def _term_key(leaf: q.Node) -> tuple[str, tuple[str, ...]]:
     return kind, (first, *found[1:])
 
 
-def _proclitic_forms(word: str) -> list[str]:
+def proclitic_forms(word: str) -> list[str]:
+    """The forms an Arabic ``word`` (article already dropped) takes behind proclitics."""
     if not is_arabic_letter(word[0]):
         return [word]
     forms = []
@@ -259,4 +260,4 @@ def _proclitic_forms(word: str) -> list[str]:
 def _patterns(kind: str, folded: tuple[str, ...]) -> list[str]:
     rest = "".join(" " + w for w in folded[1:])
     tail = "" if kind == "prefix" else " "
-    return [" " + form + rest + tail for form in _proclitic_forms(folded[0])]
+    return [" " + form + rest + tail for form in proclitic_forms(folded[0])]

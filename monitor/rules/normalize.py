@@ -92,6 +92,8 @@ _PLAIN_PUNCT = "!-/:-@\\[-`{-~\u060c\u061b\u061f\u00ab\u00bb\u2018\u2019\u201c\u
 _PLAIN_CHUNK = re.compile(f"[{_PLAIN_PUNCT}]*([{_PLAIN_LETTERS}]+)[{_PLAIN_PUNCT}]*")
 _PLAIN_TEXT = re.compile(f"[ \t\n\r{_PLAIN_LETTERS}{_PLAIN_PUNCT}]*")
 _PLAIN_PUNCT_RE = re.compile(f"[{_PLAIN_PUNCT}]")
+_ASCII_SPACED = bytes(c for c in range(128) if _PLAIN_PUNCT_RE.match(chr(c)) or c in b"\t\n\r")
+_ASCII_BOUNDARIES = bytes.maketrans(_ASCII_SPACED, b" " * len(_ASCII_SPACED))
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +147,10 @@ def plain_fold(text: str) -> str | None:
     """
     if _PLAIN_TEXT.fullmatch(text) is None:
         return None
-    folded = _PLAIN_PUNCT_RE.sub(" ", normalize(text))
+    folded = normalize(text)
+    if folded.isascii():  # a byte table is many times faster than the regex
+        return folded.encode("ascii").translate(_ASCII_BOUNDARIES).decode("ascii")
+    folded = _PLAIN_PUNCT_RE.sub(" ", folded)
     for space in "\t\n\r":
         if space in folded:
             folded = folded.replace(space, " ")

@@ -18,10 +18,10 @@ import json
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.model import Document, RuleMatch
@@ -117,84 +117,97 @@ async def _process(
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
 ) -> StepResult:
-    matches = alerts = 0
+    # stories first, one release at a time: a copy may join a story founded in this batch
     for release in releases:
-        assert release.id is not None
         if release.story_id is None:
             release.story_id = await assign_story(connection, release, moment)
-        for rule_match in match(document_of(release)):
-            match_id = await _record_match(connection, release, rule_match, moment)
-            matches += 1
-            if release.alertable:
-                alerts += await _queue_alerts(
-                    connection,
-                    release,
-                    rule_match.rule_id,
-                    match_id,
-                    channels_of(rule_match.rule_id),
-                    moment,
-                )
-        await connection.execute(
-            update(RELEASES)
-            .where(RELEASES.c.id == release.id)
-            .values(story_id=release.story_id, matched_hash=release.content_hash)
-        )
-    return StepResult(len(releases), matches, alerts)
+    found = [
+        (release, rule_match) for release in releases for rule_match in match(document_of(release))
+    ]
+    match_ids = await _record_matches(connection, found, moment)
+    alerts = await _queue_alerts(connection, found, match_ids, channels_of, moment)
+    await connection.execute(
+        update(RELEASES)
+        .where(RELEASES.c.id == bindparam("release"))
+        .values(story_id=bindparam("story"), matched_hash=bindparam("hash")),
+        [{"release": r.id, "story": r.story_id, "hash": r.content_hash} for r in releases],
+    )
+    return StepResult(len(releases), len(found), alerts)
 
 
-async def _record_match(
-    connection: AsyncConnection, release: ReleaseRow, rule_match: RuleMatch, moment: datetime
-) -> int:
-    hits = json.dumps([asdict(h) for h in rule_match.hits], ensure_ascii=False)
+def _hits_json(rule_match: RuleMatch) -> str:
+    return json.dumps(
+        [
+            {"field": h.field, "term": h.term, "start": h.start, "end": h.end, "snippet": h.snippet}
+            for h in rule_match.hits
+        ],
+        ensure_ascii=False,
+    )
+
+
+async def _record_matches(
+    connection: AsyncConnection, found: list[tuple[ReleaseRow, RuleMatch]], moment: datetime
+) -> dict[tuple[str, int], int]:
+    """Upsert the matches (an edited release gets its new hits); their ids by (rule, release)."""
+    if not found:
+        return {}
     statement = insert(connection, MATCHES)
     statement = statement.on_conflict_do_update(
         index_elements=["rule_id", "release_id"],
         set_={"hits": statement.excluded.hits, "matched_at": statement.excluded.matched_at},
-    ).returning(MATCHES.c.id)
+    ).returning(MATCHES.c.id, MATCHES.c.rule_id, MATCHES.c.release_id)
     result = await connection.execute(
         statement,
-        {
-            "rule_id": rule_match.rule_id,
-            "release_id": release.id,
-            "story_id": release.story_id,
-            "hits": hits,
-            "matched_at": moment,
-        },
+        [
+            {
+                "rule_id": rule_match.rule_id,
+                "release_id": release.id,
+                "story_id": release.story_id,
+                "hits": _hits_json(rule_match),
+                "matched_at": moment,
+            }
+            for release, rule_match in found
+        ],
     )
-    return int(result.scalar_one())
+    return {(row.rule_id, row.release_id): row.id for row in result.all()}
 
 
 async def _queue_alerts(
     connection: AsyncConnection,
-    release: ReleaseRow,
-    rule_id: str,
-    match_id: int,
-    channels: Sequence[str],
+    found: list[tuple[ReleaseRow, RuleMatch]],
+    match_ids: dict[tuple[str, int], int],
+    channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
 ) -> int:
-    if not channels:
+    """One alert per (rule, story, channel); the constraint turns away what exists already."""
+    rows: dict[tuple[str, int | None, str], dict[str, object]] = {}
+    for release, rule_match in found:
+        if not release.alertable:
+            continue
+        assert release.id is not None
+        for channel in channels_of(rule_match.rule_id):
+            # two copies in one batch: the first one seen carries the alert
+            rows.setdefault(
+                (rule_match.rule_id, release.story_id, channel),
+                {
+                    "id": uuid.uuid4().hex,
+                    "rule_id": rule_match.rule_id,
+                    "story_id": release.story_id,
+                    "channel_id": channel,
+                    "release_id": release.id,
+                    "match_id": match_ids[(rule_match.rule_id, release.id)],
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": moment,
+                    "next_attempt_at": moment,
+                },
+            )
+    if not rows:
         return 0
     statement = (
         insert(connection, ALERTS)
         .on_conflict_do_nothing(index_elements=["rule_id", "story_id", "channel_id"])
         .returning(ALERTS.c.id)
     )
-    created = 0
-    for channel in channels:
-        result = await connection.execute(
-            statement,
-            {
-                "id": uuid.uuid4().hex,
-                "rule_id": rule_id,
-                "story_id": release.story_id,
-                "channel_id": channel,
-                "release_id": release.id,
-                "match_id": match_id,
-                "status": "pending",
-                "attempts": 0,
-                "created_at": moment,
-                "next_attempt_at": moment,
-            },
-        )
-        created += len(result.all())
-    return created
+    result = await connection.execute(statement, list(rows.values()))
+    return len(result.all())

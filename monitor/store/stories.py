@@ -8,6 +8,7 @@ in the last 7 days, that share an LSH band (``story_bands``); the exact Jaccard 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -17,6 +18,18 @@ from monitor.store.session import insert
 from monitor.store.tables import BANDS, RELEASES, STORIES, ReleaseRow
 
 STORY_WINDOW = timedelta(days=7)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_shingles(content_hash: str, body: str) -> frozenset[int]:
+    from monitor import stories
+
+    return stories.shingles(body)
+
+
+def _shingles(content_hash: str, summary: str, content: str) -> frozenset[int]:
+    """Shingles of a stored release; the same candidates come up again and again."""
+    return _cached_shingles(content_hash, story_body(summary, content))
 
 
 def story_body(summary: str, content: str) -> str:
@@ -68,7 +81,13 @@ async def _copy_of(
 
     rows = (
         await connection.execute(
-            select(RELEASES.c.id, RELEASES.c.story_id, RELEASES.c.summary, RELEASES.c.content)
+            select(
+                RELEASES.c.id,
+                RELEASES.c.story_id,
+                RELEASES.c.summary,
+                RELEASES.c.content,
+                RELEASES.c.content_hash,
+            )
             .where(
                 RELEASES.c.id.in_(
                     select(BANDS.c.release_id)
@@ -82,7 +101,7 @@ async def _copy_of(
     ).all()
     best: int | None = None
     for row in rows:
-        theirs = stories.shingles(story_body(row.summary, row.content))
+        theirs = _shingles(row.content_hash, row.summary, row.content)
         if stories.is_copy(mine, theirs) and (best is None or row.story_id < best):
             best = row.story_id
     return best
