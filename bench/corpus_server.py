@@ -38,7 +38,7 @@ class CorpusServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server.requests += 1
                 name = self.path.strip("/")
                 body = server.bodies.get(name)

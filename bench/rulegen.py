@@ -5,16 +5,7 @@ from __future__ import annotations
 
 import random
 
-TERMS = """NATO OTAN cyber* ransomware sanctions embargo ceasefire refugees humanitarian ambassador
-minister parliament election referendum tariff inflation pipeline uranium missile drone
-satellite espionage terrorism extremism militia peacekeeping treaty summit delegation
-Qatar Gaza Ukraine Russia China Iran Sudan Yemen Syria Libya Afghanistan Taliban Sahel
-Brussels Geneva Doha Kabul Tehran Moscow Beijing Washington London Paris Berlin Ankara
-vaccine pandemic outbreak earthquake flood drought famine wildfire hurricane climate
-encryption malware phishing botnet vulnerability exploit breach leak surveillance privacy
-الناتو السيبراني الإرهاب اللاجئين العقوبات الهدنة السفير الوزير البرلمان الانتخابات
-قطر غزة أوكرانيا روسيا الصين إيران السودان اليمن سوريا ليبيا أفغانستان طالبان الدوحة
-الزلزال الفيضانات الجفاف المناخ اللقاح الوباء القرصنة التجسس الطاقة النفط الغاز""".split()
+TERMS = ["NATO", "OTAN", "cyber*", "ransomware", "sanctions", "embargo", "ceasefire", "refugees", "humanitarian", "ambassador", "minister", "parliament", "election", "referendum", "tariff", "inflation", "pipeline", "uranium", "missile", "drone", "satellite", "espionage", "terrorism", "extremism", "militia", "peacekeeping", "treaty", "summit", "delegation", "Qatar", "Gaza", "Ukraine", "Russia", "China", "Iran", "Sudan", "Yemen", "Syria", "Libya", "Afghanistan", "Taliban", "Sahel", "Brussels", "Geneva", "Doha", "Kabul", "Tehran", "Moscow", "Beijing", "Washington", "London", "Paris", "Berlin", "Ankara", "vaccine", "pandemic", "outbreak", "earthquake", "flood", "drought", "famine", "wildfire", "hurricane", "climate", "encryption", "malware", "phishing", "botnet", "vulnerability", "exploit", "breach", "leak", "surveillance", "privacy", "الناتو", "السيبراني", "الإرهاب", "اللاجئين", "العقوبات", "الهدنة", "السفير", "الوزير", "البرلمان", "الانتخابات", "قطر", "غزة", "أوكرانيا", "روسيا", "الصين", "إيران", "السودان", "اليمن", "سوريا", "ليبيا", "أفغانستان", "طالبان", "الدوحة", "الزلزال", "الفيضانات", "الجفاف", "المناخ", "اللقاح", "الوباء", "القرصنة", "التجسس", "الطاقة", "النفط", "الغاز"]
 
 PHRASES = [
     '"security council"',
