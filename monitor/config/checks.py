@@ -50,6 +50,12 @@ def cross_check(raw: dict[str, Any], config: Config | None) -> Iterator[str]:
                     yield f"rules[{index}].{key}[{j}]: unknown {what} {ref!r}"
         if isinstance(rule.get("query"), str):
             yield from _check_query(index, rule["query"], concepts or {})
+    alarm_channels = raw.get("alarm_channels")
+    for j, ref in enumerate(alarm_channels if isinstance(alarm_channels, list) else []):
+        if isinstance(ref, str) and ref not in channel_ids:
+            yield f"alarm_channels[{j}]: unknown channel {ref!r}"
+    if isinstance(raw.get("templates"), str):
+        yield from _check_templates(raw["templates"])
     zone = _zone(raw)
     for index, source in enumerate(sources):
         if isinstance(source, dict):
@@ -93,3 +99,16 @@ def _check_source(index: int, source: dict[str, Any], zone: ZoneInfo) -> Iterato
                 problem = validate_selector(selector)
                 if problem:
                     yield f"sources[{index}].select.{key}: {problem}"
+
+
+def _check_templates(directory: str) -> Iterator[str]:
+    from pathlib import Path
+
+    from monitor.notify.render import Renderer
+
+    path = Path(directory)
+    if not path.is_dir():
+        yield f"templates: {directory!r} is not a directory"
+        return
+    for problem in Renderer(path).check_templates():
+        yield f"templates: {problem}"

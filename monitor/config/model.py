@@ -118,10 +118,37 @@ class Smtp(Frozen):
     ca_file: str | None = None  # a PEM bundle for a relay with a private certificate
 
 
+_DAILY = re.compile(r"^daily ([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class Digest(Frozen):
+    """``1h`` (every period) or ``daily 08:00`` (at that time in the config's timezone)."""
+
+    every: timedelta | None = None
+    daily_at: tuple[int, int] | None = None  # (hour, minute)
+
+
+def _digest(value: Any) -> Any:
+    if value is None or isinstance(value, Digest | dict):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"invalid digest {value!r}: use a duration such as 1h, or 'daily 08:00'")
+    daily = _DAILY.match(value.strip())
+    if daily:
+        return Digest(daily_at=(int(daily.group(1)), int(daily.group(2))))
+    try:
+        return Digest(every=parse_duration(value))
+    except ValueError:
+        raise ValueError(
+            f"invalid digest {value!r}: use a duration such as 1h, or 'daily 08:00'"
+        ) from None
+
+
 class ChannelBase(Frozen):
     id: Slug
-    digest: Duration | None = None
+    digest: Annotated[Digest | None, BeforeValidator(_digest)] = None
     retry: Retry = Retry()
+    max_per_hour: int | None = Field(default=None, ge=1)  # beyond it: one summary message
 
 
 class EmailChannel(ChannelBase):
@@ -136,6 +163,7 @@ class WebhookChannel(ChannelBase):
     url: HttpUrl
     secret: str | None = Field(default=None, repr=False)
     timeout: Duration = timedelta(seconds=15)
+    format: Literal["json", "slack"] = "json"  # slack: Slack/Mattermost text + blocks
 
 
 class LogChannel(ChannelBase):
@@ -143,6 +171,30 @@ class LogChannel(ChannelBase):
 
 
 Channel = Annotated[EmailChannel | WebhookChannel | LogChannel, Field(discriminator="type")]
+
+
+class Http(Frozen):
+    listen: str = "127.0.0.1:9464"  # host:port of /healthz, /readyz and /metrics
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                f"invalid listen address {value!r}: use host:port, e.g. 127.0.0.1:9464"
+            )
+        return value
+
+
+class Alarms(Frozen):
+    failing_for: Duration = timedelta(hours=1)  # a source failing this long raises an alarm
+    silent_for: Duration = timedelta(days=7)  # a source that usually publishes, silent this long
+
+
+class Retention(Frozen):
+    releases: Duration | None = None  # keep forever unless set, e.g. 365d
+    alerts: Duration | None = None  # e.g. 90d
 
 
 class Config(Frozen):
@@ -153,6 +205,11 @@ class Config(Frozen):
     rules: tuple[Rule, ...] = ()
     channels: tuple[Channel, ...] = ()
     concepts: dict[str, tuple[str, ...]] = {}
+    templates: str | None = None  # a directory whose templates override the shipped ones
+    http: Http | None = None
+    alarm_channels: tuple[str, ...] = ()
+    alarms: Alarms = Alarms()
+    retention: Retention = Retention()
 
     @field_validator("timezone")
     @classmethod
