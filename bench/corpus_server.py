@@ -13,7 +13,8 @@ SKIP = ("expected-output", "expected-json", "not-a-feed", "category")
 
 
 def corpus_files() -> dict[str, bytes]:
-    rows = list(csv.reader((FEEDS / "INDEX.tsv").open(encoding="utf-8"), delimiter="\t"))
+    with (FEEDS / "INDEX.tsv").open(encoding="utf-8") as index:
+        rows = list(csv.reader(index, delimiter="\t"))
     out: dict[str, bytes] = {}
     for repo, path, category, *_ in rows[1:]:
         file = FEEDS / repo.replace("/", "__") / path

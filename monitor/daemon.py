@@ -16,12 +16,18 @@ import asyncio
 import contextlib
 import logging
 import signal
-from datetime import timedelta
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.config.model import Config
 from monitor.errors import ConfigError
 from monitor.runtime import Runtime
+
+if TYPE_CHECKING:
+    from monitor.ops.leader import Leadership
+    from monitor.ops.metrics import Metrics
 
 log = logging.getLogger("monitor.daemon")
 
@@ -38,13 +44,24 @@ class Daemon:
         self.polls: dict[str, asyncio.Task[object]] = {}
         self.workers: dict[str, asyncio.Task[object]] = {}
         self.runtime: Runtime | None = None
+        self.metrics: Metrics
+        self.leadership: Leadership
 
     async def run(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+        from monitor.ops.instance import acquire_instance_lock
+        from monitor.ops.metrics import Metrics
         from monitor.store.matching import match_pending
 
+        # SQLite is the single-instance default: a second `run` on the same file is refused
+        lock = acquire_instance_lock(self.config.database)
+        self.metrics = Metrics()
         runtime = self.runtime = await Runtime.start(self.config)
+        from monitor.ops.leader import Leadership
+
+        self.leadership = Leadership(runtime.engine)
+        runtime.deliverer.observe = self.metrics.record_alert_count
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
@@ -58,7 +75,11 @@ class Daemon:
         scheduler.add_job(
             self.deliver_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True
         )
+        scheduler.add_job(self.alarm_tick, "interval", seconds=60, max_instances=1, coalesce=True)
+        scheduler.add_job(self.retention_tick, "interval", hours=1, max_instances=1, coalesce=True)
         scheduler.start()
+        server = await self._start_http(lambda: bool(scheduler.running))
+        await self.retention_tick()
         log.info(
             "running: %d sources, %d rules, %d channels",
             len(self.config.sources),
@@ -71,10 +92,66 @@ class Daemon:
             await self.stopping.wait()
         finally:
             scheduler.shutdown(wait=False)
+            if server is not None:
+                server.close()
+                await server.wait_closed()
+            await self.leadership.close()
             await self.shutdown()
+            if lock is not None:
+                lock.release()
             log.info("stopped", extra={"action": "stop"})
 
+    async def _start_http(self, scheduler_running: Callable[[], bool]) -> asyncio.Server | None:
+        from monitor.ops.http import readiness, start_http
+
+        runtime = self.runtime
+        if runtime is None or runtime.config.http is None:
+            return None
+        listen = runtime.config.http.listen
+        server = await start_http(
+            listen,
+            readiness(runtime.engine, scheduler_running),
+            lambda: self.metrics.scrape(runtime.engine),
+        )
+        log.info("http endpoint on %s", listen, extra={"action": "http"})
+        return server
+
+    async def alarm_tick(self) -> None:
+        from monitor.ops.alarms import check_alarms
+        from monitor.store.tables import now
+
+        runtime = self.runtime
+        if runtime is None or self.stopping.is_set() or not runtime.config.alarm_channels:
+            return
+        if not await self.leadership.is_leader():
+            return
+        try:
+            await check_alarms(runtime.engine, runtime.config, runtime.deliverer.channels, now())
+        except Exception:
+            log.exception("alarm check failed", extra={"action": "alarms"})
+
+    async def retention_tick(self) -> None:
+        from monitor.ops.retention import prune
+        from monitor.store.tables import now
+
+        runtime = self.runtime
+        if runtime is None or self.stopping.is_set():
+            return
+        retention = runtime.config.retention
+        if retention.releases is None and retention.alerts is None:
+            return
+        if not await self.leadership.is_leader():
+            return
+        try:
+            counts = await prune(runtime.engine, retention, now())
+        except Exception:
+            log.exception("retention failed", extra={"action": "retention"})
+            return
+        if counts:
+            log.info("pruned: %s", counts, extra={"action": "retention"})
+
     async def poll_tick(self) -> None:
+        from monitor.schedule import poll_lease
         from monitor.store.polls import claim_due_sources
 
         runtime = self.runtime
@@ -83,7 +160,7 @@ class Daemon:
         room = MAX_CONCURRENT_POLLS - len(self.polls)
         if room <= 0:
             return
-        lease = runtime.config.defaults.timeout * 4 + timedelta(minutes=2)
+        lease = poll_lease(runtime.config)
         configured = [s.id for s in runtime.config.sources]
         try:
             due = await claim_due_sources(
@@ -104,7 +181,9 @@ class Daemon:
         runtime = self.runtime
         assert runtime is not None
         try:
+            started = time.monotonic()
             outcome = await poll_source(runtime.context(), runtime.config.source(source_id))
+            self.metrics.record_poll(outcome, time.monotonic() - started)
             await self.deliver_tick()
             return outcome
         except asyncio.CancelledError:

@@ -4,6 +4,18 @@ Each channel drains its own due alerts, so a dead SMTP server never delays a web
 slow webhook never delays email. A failure records its one-line error and schedules the
 next attempt (``initial`` doubling to ``max``, with jitter) until ``give_up_after`` has
 passed since the alert was queued; then, or on a permanent error, the alert is ``dead``.
+
+One run of a channel's worker (``deliver_channel``), everything due *now*, never waiting:
+
+1. a digest channel gathers the alerts queued before the latest period boundary into a
+   digest (``monitor.digest`` says when; ``store.digests`` makes it durable);
+2. any other channel sends its due alerts one by one — with ``max_per_hour``, at most the
+   hour's remaining budget, the excess gathered into one summary (``digest.rate_plan``);
+3. due digests and summaries are sent, one message each, retried like alerts.
+
+Leases: a claim lasts twice the channel's deadline plus one second and is renewed before
+each send of a batch, so after a crash (SIGKILL) an in-flight alert is due again that soon
+— a webhook with ``timeout: 1s`` within 3 s. The resend carries the same id.
 """
 
 from __future__ import annotations
@@ -11,21 +23,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Config, EmailChannel, LogChannel, Retry, WebhookChannel
+from monitor.digest import RATE_WINDOW, group_by_rule, last_boundary, rate_plan
 from monitor.errors import DeliveryError
 from monitor.notify.base import Channel
 from monitor.notify.payload import AlertView
-from monitor.store import outbox
-from monitor.store.tables import now
+from monitor.store import digests, outbox
+from monitor.store.tables import DigestRow, now
 
 log = logging.getLogger("monitor.delivery")
+
+BATCH = 50  # alerts claimed at once
+LEASE_MARGIN = timedelta(seconds=1)
 
 
 def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Channel]:
@@ -33,7 +50,8 @@ def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Chann
     from monitor.notify.registry import build_channel
     from monitor.notify.render import Renderer
 
-    renderer = Renderer()
+    # relative to the working directory, as ``monitor check`` reads it
+    renderer = Renderer(Path(config.templates) if config.templates else None)
     channels: dict[str, Channel] = {}
     for spec in config.channels:
         if isinstance(spec, EmailChannel):
@@ -62,6 +80,8 @@ def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Chann
                 client=client,
                 secret=spec.secret or None,
                 timeout=spec.timeout.total_seconds(),
+                format=spec.format,
+                renderer=renderer,
             )
         elif isinstance(spec, LogChannel):
             channels[spec.id] = build_channel("log", id=spec.id)
@@ -80,30 +100,41 @@ def retry_time(
 
 @dataclass
 class DeliveryCounts:
+    """Alerts delivered (alone or in a digest), failed with a retry scheduled, and dead."""
+
     sent: int = 0
     failed: int = 0
     dead: int = 0
 
 
 class Deliverer:
-    """Drains due alerts channel by channel. ``owner`` names this instance's leases."""
+    """Drains due alerts channel by channel. ``owner`` names this instance's leases;
+    ``clock`` gives the present (tests move it across period boundaries)."""
 
     def __init__(
-        self, engine: AsyncEngine, config: Config, channels: Mapping[str, Channel], owner: str
+        self,
+        engine: AsyncEngine,
+        config: Config,
+        channels: Mapping[str, Channel],
+        owner: str,
+        clock: Callable[[], datetime] = now,
     ) -> None:
         self.engine = engine
         self.config = config
         self.channels = channels
         self.owner = owner
+        self.clock = clock
+        # told (channel, status, alerts) after every attempt: the daemon's metrics listen
+        self.observe: Callable[[str, str, int], None] = lambda channel, status, n: None
+
+    def _deadline(self, channel_id: str) -> timedelta:
+        spec = self.config.channel(channel_id)
+        if isinstance(spec, EmailChannel):
+            return spec.smtp.timeout
+        return getattr(spec, "timeout", timedelta(seconds=15))
 
     def _lease(self, channel_id: str) -> timedelta:
-        spec = self.config.channel(channel_id)
-        deadline = (
-            spec.smtp.timeout
-            if isinstance(spec, EmailChannel)
-            else getattr(spec, "timeout", timedelta(seconds=15))
-        )
-        return deadline * 2 + timedelta(seconds=30)
+        return self._deadline(channel_id) * 2 + LEASE_MARGIN
 
     async def deliver_all(self) -> DeliveryCounts:
         """Deliver every alert due now on every channel, channels side by side."""
@@ -117,17 +148,57 @@ class Deliverer:
 
     async def deliver_channel(self, channel_id: str) -> DeliveryCounts:
         counts = DeliveryCounts()
+        spec = self.config.channel(channel_id)
         channel = self.channels[channel_id]
-        while True:
+        moment = self.clock()
+        if spec.digest is not None:
+            boundary = last_boundary(spec.digest, self.config.zone, moment)
+            await digests.gather_period(self.engine, channel_id, boundary, moment)
+        else:
+            limit = await self._rate_limit(channel_id, spec.max_per_hour, moment)
+            await self._deliver_singles(channel, limit, counts)
+        await self._deliver_digests(channel, counts)
+        return counts
+
+    async def _rate_limit(self, channel_id: str, per_hour: int | None, moment: datetime) -> int:
+        """How many alerts may go one by one now; gathers the excess into a summary."""
+        if per_hour is None:
+            return 1 << 62
+        sent = await digests.sent_in_window(self.engine, channel_id, moment - RATE_WINDOW)
+        due = await digests.due_alert_ids(self.engine, channel_id, moment)
+        alone, gathered = rate_plan(len(due), per_hour - sent)
+        if gathered:
+            summary = await digests.gather_summary(self.engine, channel_id, due[alone:], moment)
+            log.info(
+                "rate limit: %d alerts gathered into one summary",
+                gathered,
+                extra={"channel": channel_id, "digest": summary, "action": "summarise"},
+            )
+        return alone
+
+    async def _deliver_singles(self, channel: Channel, limit: int, counts: DeliveryCounts) -> None:
+        lease = self._lease(channel.id)
+        while limit > 0:
+            moment = self.clock()
             claimed = await outbox.claim_due(
-                self.engine, channel_id, self.owner, lease=self._lease(channel_id)
+                self.engine,
+                channel.id,
+                self.owner,
+                lease=lease,
+                limit=min(BATCH, limit),
+                moment=moment,
             )
             if not claimed:
-                return counts
+                return
+            limit -= len(claimed)
             loaded = await outbox.load_claimed(self.engine, claimed)
             pending = [c.alert.id for c in loaded]
+            held_until = moment + lease
             try:
                 for item in loaded:
+                    if self.clock() + self._deadline(channel.id) + LEASE_MARGIN > held_until:
+                        held_until = self.clock() + lease
+                        await outbox.extend_lease(self.engine, pending, self.owner, held_until)
                     await self._attempt(channel, item, counts)
                     pending.remove(item.alert.id)
             finally:
@@ -139,7 +210,6 @@ class Deliverer:
         self, channel: Channel, item: outbox.Claimed, counts: DeliveryCounts
     ) -> None:
         alert = item.alert
-        view = self.view(item)
         extra = {
             "channel": alert.channel_id,
             "rule": alert.rule_id,
@@ -147,31 +217,86 @@ class Deliverer:
             "alert": alert.id,
         }
         try:
-            await channel.send(view)
+            await channel.send(self.view(item))
         except DeliveryError as exc:
-            spec = self.config.channel(alert.channel_id)
-            moment = now()
-            retry_at = (
-                None
-                if exc.permanent
-                else retry_time(spec.retry, alert.attempts + 1, alert.created_at, moment)
-            )
+            retry_at = self._retry_at(alert.channel_id, exc, alert.attempts, alert.created_at)
             await outbox.record_failure(self.engine, alert.id, self.owner, str(exc), retry_at)
-            if retry_at is None:
-                counts.dead += 1
-                log.error("alert dead: %s", exc, extra={**extra, "action": "dead"})
-            else:
-                counts.failed += 1
-                log.warning(
-                    "alert failed, retry at %s: %s",
-                    retry_at.isoformat(),
-                    exc,
-                    extra={**extra, "action": "retry"},
-                )
+            self._count_failure(counts, 1, retry_at, exc, extra)
             return
-        await outbox.record_sent(self.engine, alert.id, self.owner)
+        await outbox.record_sent(self.engine, alert.id, self.owner, self.clock())
         counts.sent += 1
+        self.observe(alert.channel_id, "sent", 1)
         log.info("alert sent", extra={**extra, "action": "sent"})
+
+    async def _deliver_digests(self, channel: Channel, counts: DeliveryCounts) -> None:
+        while True:
+            digest = await digests.claim_due(
+                self.engine,
+                channel.id,
+                self.owner,
+                lease=self._lease(channel.id),
+                moment=self.clock(),
+            )
+            if digest is None:
+                return
+            try:
+                await self._attempt_digest(channel, digest, counts)
+            except BaseException:
+                await asyncio.shield(digests.release_lease(self.engine, digest.id, self.owner))
+                raise
+
+    async def _attempt_digest(
+        self, channel: Channel, digest: DigestRow, counts: DeliveryCounts
+    ) -> None:
+        alerts = await digests.alerts_of(self.engine, digest.id)
+        loaded = await outbox.load_claimed(self.engine, alerts)
+        views = group_by_rule([self.view(c) for c in loaded], [r.id for r in self.config.rules])
+        extra = {
+            "channel": channel.id,
+            "digest": digest.id,
+            "kind": digest.kind,
+            "alerts": len(views),
+        }
+        try:
+            await channel.send_digest(digest.id, views)
+        except DeliveryError as exc:
+            retry_at = self._retry_at(channel.id, exc, digest.attempts, digest.created_at)
+            await digests.record_failure(self.engine, digest.id, self.owner, str(exc), retry_at)
+            self._count_failure(counts, len(views), retry_at, exc, extra)
+            return
+        await digests.record_sent(self.engine, digest.id, self.owner, self.clock())
+        counts.sent += len(views)
+        self.observe(channel.id, "sent", len(views))
+        log.info("%s sent", digest.kind, extra={**extra, "action": "sent"})
+
+    def _retry_at(
+        self, channel_id: str, exc: DeliveryError, attempts: int, queued_at: datetime
+    ) -> datetime | None:
+        if exc.permanent:
+            return None
+        spec = self.config.channel(channel_id)
+        return retry_time(spec.retry, attempts + 1, queued_at, self.clock())
+
+    def _count_failure(
+        self,
+        counts: DeliveryCounts,
+        n: int,
+        retry_at: datetime | None,
+        exc: DeliveryError,
+        extra: dict[str, object],
+    ) -> None:
+        self.observe(str(extra["channel"]), "dead" if retry_at is None else "failed", n)
+        if retry_at is None:
+            counts.dead += n
+            log.error("delivery dead: %s", exc, extra={**extra, "action": "dead"})
+        else:
+            counts.failed += n
+            log.warning(
+                "delivery failed, retry at %s: %s",
+                retry_at.isoformat(),
+                exc,
+                extra={**extra, "action": "retry"},
+            )
 
     def view(self, item: outbox.Claimed) -> AlertView:
         alert, release = item.alert, item.release

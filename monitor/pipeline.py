@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Config, Source
 from monitor.errors import FetchError, FetchHTTPError, ParseError
 from monitor.fetch import Fetcher, FetchLimits, FetchResult
-from monitor.model import Document, ParsedFeed, RuleMatch
+from monitor.model import Document, RuleMatch
+from monitor.parse.identity import ReleaseData
+from monitor.parse.prepare import Prepared, Recipe
 from monitor.schedule import next_after_failure, next_due
 from monitor.store import polls
 from monitor.store.matching import StepResult, match_pending
@@ -38,7 +39,8 @@ class PollContext:
     engine: AsyncEngine
     config: Config
     fetcher: Fetcher
-    parse_feed: Callable[[bytes, dict[str, str], str, Source], Any]  # async: → ParsedFeed
+    # async: body, headers, url, recipe, now → Prepared (in the parse pool)
+    prepare: Callable[[bytes, dict[str, str], str, Recipe, datetime], Awaitable[Prepared]]
     match: Callable[[Document], Sequence[RuleMatch]]
     owner: str
     no_alerts: bool = False
@@ -87,20 +89,23 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         await _succeeded(ctx, source, fetched, state.body_sha256, warning=None, items=None)
         log.info("unchanged", extra={**extra, "status": fetched.status})
         return PollOutcome(source.id, ok=True, not_modified=True, step=await _match(ctx, source))
+    moment = now()
     try:
-        parsed: ParsedFeed = await ctx.parse_feed(
-            fetched.body, fetched.headers, fetched.url, source
+        prepared: Prepared = await ctx.prepare(
+            fetched.body, fetched.headers, fetched.url, recipe_of(config, source), moment
         )
     except ParseError as exc:
         return await _failed(ctx, source, state, exc.kind, str(exc), None)
-    skipped = getattr(parsed, "skipped", 0)
-    feed = getattr(parsed, "feed", parsed)
-    releases, warnings = _derive(config, source, feed, fetched.url)
-    moment = now()
-    async with ctx.engine.connect() as connection:
-        known = await known_identities(connection, source.id, [r.identity for r in releases])
+    releases = list(prepared.releases)
+    search = dict(zip((r.identity for r in releases), prepared.search_text, strict=True))
+    bands = dict(zip((r.identity for r in releases), prepared.bands, strict=True))
     if source.full_text:
-        releases = await _with_full_text(ctx, source, releases, known)
+        async with ctx.engine.connect() as connection:
+            known = await known_identities(connection, source.id, [r.identity for r in releases])
+        # a known release keeps the full text fetched when it was new: the listing's teaser
+        # is not a revision of it
+        releases = [r for r in releases if r.identity not in known]
+        releases = await _with_full_text(ctx, source, releases, search, bands)
     baseline = not state.baseline_done
     cutoff = moment - (ctx.backfill or config.backfill_of(source))
     alertable = {
@@ -108,28 +113,31 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         and (not baseline or (r.published is not None and r.published >= cutoff))
         for r in releases
     }
-    from monitor.rules.normalize import index_text
-
-    search = {r.identity: index_text(f"{r.title}\n{r.summary}\n{r.content}") for r in releases}
     async with writing(ctx.engine) as connection:
         saved = await save_releases(
-            connection, source.id, releases, moment=moment, alertable=alertable, search_text=search
+            connection,
+            source.id,
+            releases,
+            moment=moment,
+            alertable=alertable,
+            search_text=search,
+            bands=bands,
         )
-    warning = "; ".join([*feed.warnings, *warnings]) or None
+    warning = "; ".join(prepared.warnings) or None
     await _succeeded(
         ctx,
         source,
         fetched,
         fetched.body_sha256,
         warning=warning,
-        items=(len(feed.entries), skipped),
+        items=(prepared.entries, prepared.skipped),
     )
     new = sum(1 for s in saved if s.revision == 1)
     outcome = PollOutcome(
         source.id,
         ok=True,
         warning=warning,
-        entries=len(feed.entries),
+        entries=prepared.entries,
         new=new,
         revised=len(saved) - new,
         step=await _match(ctx, source),
@@ -148,48 +156,33 @@ async def _match(ctx: PollContext, source: Source) -> StepResult:
     return await match_pending(ctx.engine, ctx.match, ctx.channels_of, source_ids=[source.id])
 
 
-def _derive(
-    config: Config, source: Source, feed: ParsedFeed, url: str
-) -> tuple[list[Any], list[str]]:
-    """Identity and text for every entry (the shared step), plus language and date checks."""
-    from monitor.parse.dates import clamp_future, parse_date
-    from monitor.parse.identity import derive_all, detect_script_language
-
-    moment = now()
-    zone = config.zone_of(source)
-    derived, derive_warnings = derive_all(feed, mode=source.identity, feed_url=url)
-    warnings = list(derive_warnings)
-    out = []
-    for release in derived:
-        language = (
-            release.language
-            or source.language
-            or detect_script_language(f"{release.title} {release.content}")
-        )
-        published = release.published
-        if release.published_raw:
-            # feedparser reads a zone-less date as UTC; ours reads it in the source's zone,
-            # knows Arabic month names, and says None rather than guess
-            published = parse_date(release.published_raw, zone) or published
-        if published is not None:
-            published, problem = clamp_future(published, moment)
-            if problem:
-                warnings.append(problem)
-        out.append(replace(release, language=language, published=published))
-    return out, warnings[:3]
+def recipe_of(config: Config, source: Source) -> Recipe:
+    selectors = tuple(source.select.model_dump().items()) if source.select else ()
+    return Recipe(
+        source_kind=source.type,
+        identity=source.identity,
+        language=source.language,
+        zone=config.zone_of(source).key,
+        selectors=selectors,
+    )
 
 
 async def _with_full_text(
-    ctx: PollContext, source: Source, releases: list[Any], known: set[str]
-) -> list[Any]:
+    ctx: PollContext,
+    source: Source,
+    releases: list[ReleaseData],
+    search: dict[str, str],
+    bands: dict[str, str | None],
+) -> list[ReleaseData]:
     """Fetch each new release's own page and take its main text as the content."""
     from monitor.extract import extract_main_text
     from monitor.parse.identity import content_hash
+    from monitor.parse.prepare import search_text, story_bands
 
     content_selector = source.select.content if source.select else None
 
-    async def one(release: Any) -> Any:
-        if release.identity in known or not release.url:
+    async def one(release: ReleaseData) -> ReleaseData:
+        if not release.url:
             return release
         try:
             page = await ctx.fetcher.fetch(
@@ -207,10 +200,11 @@ async def _with_full_text(
             return release
         if not text:
             return release
-        updated = replace(release, content=text)
-        return replace(
-            updated, content_hash=content_hash(updated.title, updated.summary, updated.content)
-        )
+        full = replace(release, content=text)
+        full = replace(full, content_hash=content_hash(full.title, full.summary, full.content))
+        search[full.identity] = search_text(full)
+        bands[full.identity] = story_bands(full)
+        return full
 
     return list(await asyncio.gather(*(one(r) for r in releases)))
 

@@ -17,10 +17,9 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.config.model import Config, Source
+from monitor.config.model import Config
 from monitor.delivery import Deliverer, build_channels
 from monitor.fetch import Fetcher
-from monitor.model import ParsedFeed
 from monitor.pipeline import PollContext
 from monitor.store.session import open_store
 from monitor.store.sources import sync_sources
@@ -78,26 +77,12 @@ class Runtime:
             engine=self.engine,
             config=self.config,
             fetcher=Fetcher(self.client, self.config.defaults.max_connections_per_host),
-            parse_feed=self.parse,
+            prepare=self.pool.prepare,
             match=lambda doc: self.matcher.match(doc),
             owner=self.owner,
             no_alerts=no_alerts,
             backfill=backfill,
         )
-
-    async def parse(self, body: bytes, headers: dict[str, str], url: str, source: Source) -> Any:
-        if source.type == "html":
-            import asyncio
-
-            from monitor.parse.listing import ListingSelectors, parse_listing
-
-            assert source.select is not None
-            selectors = ListingSelectors(**source.select.model_dump())
-            return await asyncio.to_thread(
-                parse_listing, body, headers, url, selectors, self.config.zone_of(source)
-            )
-        feed: ParsedFeed = await self.pool.parse(body, headers, url)
-        return feed
 
     async def reload(self, config: Config) -> None:
         """Swap in a new config: matcher and channels first compiled, then assigned."""
@@ -105,7 +90,9 @@ class Runtime:
         channels = build_channels(config, self.client)
         await sync_sources(self.engine, config)
         self.config, self.matcher = config, matcher
+        observe = self.deliverer.observe
         self.deliverer = Deliverer(self.engine, config, channels, self.owner)
+        self.deliverer.observe = observe
 
     async def close(self) -> None:
         self.pool.close()

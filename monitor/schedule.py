@@ -41,3 +41,10 @@ def next_after_failure(
         failures, base=base, cap=BACKOFF_CAP.total_seconds(), retry_after=retry_after
     )
     return max(regular, moment + timedelta(seconds=delay))
+
+
+def poll_lease(config: Config) -> timedelta:
+    """How long a claimed source stays claimed: longer than a poll's own deadlines (the fetch,
+    full-text fetches and the match step), so that only a crashed instance's lease expires
+    and another instance takes the source over."""
+    return max(config.defaults.timeout * 3, timedelta(seconds=30))

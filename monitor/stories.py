@@ -88,6 +88,13 @@ class StorySignature:
     bands: tuple[str, ...]
 
 
+def story_body(summary: str, content: str) -> str:
+    """The text copies are compared on: the body, title excluded (SPEC section 4)."""
+    if content and summary and summary in content:
+        return content
+    return f"{summary}\n{content}".strip()
+
+
 def signature(body: str) -> StorySignature | None:
     """Shingles and band keys of a body (title excluded); None under ``MIN_WORDS`` words."""
     found = words(body)

@@ -55,6 +55,7 @@ async def _poll(
 
     from monitor.pipeline import poll_source
     from monitor.runtime import Runtime
+    from monitor.schedule import poll_lease
     from monitor.store.matching import match_pending
     from monitor.store.polls import claim_due_sources
 
@@ -63,7 +64,7 @@ async def _poll(
         ctx = runtime.context(
             no_alerts=no_alerts, backfill=widen if isinstance(widen, timedelta) else None
         )
-        lease = config.defaults.timeout * 4 + timedelta(minutes=2)
+        lease = poll_lease(config)
         claimed = await claim_due_sources(
             runtime.engine,
             runtime.owner,
@@ -110,6 +111,11 @@ async def _poll(
 
 def run_command(config: Config) -> None:
     from monitor.daemon import Daemon
+    from monitor.errors import MonitorError
 
     setup_logging(State.log_format, State.verbose)
-    run_async(Daemon(config, State.config_path).run())
+    try:
+        run_async(Daemon(config, State.config_path).run())
+    except (MonitorError, OSError) as exc:
+        # another instance on this SQLite file, or the HTTP endpoint's address is taken
+        fail(str(exc))

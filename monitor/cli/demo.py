@@ -1,9 +1,5 @@
-"""``monitor demo`` (placeholder until the operations issue lands)."""
+"""``monitor demo``: see ``monitor.demo.runner``."""
 
-from __future__ import annotations
+from monitor.demo.runner import demo_command
 
-from monitor.cli.common import fail
-
-
-def demo_command() -> None:
-    fail("the demo is not built yet; see issue 'Daemon operations' (use `monitor poll` meanwhile)")
+__all__ = ["demo_command"]

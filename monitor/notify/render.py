@@ -1,7 +1,12 @@
 """Render alerts as email subject, plain text and HTML with Jinja2 templates.
 
-Templates ship in ``monitor/notify/templates``; an operator's directory, when given,
-overrides any of them by file name. HTML templates autoescape; undefined variables are
+Templates ship in ``monitor/notify/templates``; an operator's directory, when given
+(config ``templates:``), overrides any of them by file name: ``email_subject.txt``,
+``email.txt``, ``email.html`` (one alert), ``digest_subject.txt``, ``digest.txt``,
+``digest.html`` (a digest or rate-limit summary; ``groups`` holds its alerts by rule) and
+the chat templates ``chat.txt`` / ``chat_digest.txt`` (rendered by ``notify.slack``).
+``check_templates`` renders them all with sample alerts, so a broken one is a ``check``
+error rather than a failed delivery. HTML templates autoescape; undefined variables are
 errors (``StrictUndefined``). Release text is only ever data in the template context,
 never template source, so ``{{`` in a title is printed, not evaluated.
 
@@ -14,7 +19,7 @@ the matched terms in ``<mark>`` by offsets (markup never comes from release text
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ from monitor.notify.payload import AlertView, iso_datetime
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 ALERT_TEMPLATES = ("email_subject.txt", "email.txt", "email.html")
 DIGEST_TEMPLATES = ("digest_subject.txt", "digest.txt", "digest.html")
+CHAT_TEMPLATES = ("chat.txt", "chat_digest.txt")  # Slack/Mattermost mrkdwn (notify.slack)
 SUBJECT_LIMIT = 300  # characters; a ministry title can be a paragraph
 
 # Primary language subtags written right to left.
@@ -131,6 +137,27 @@ def single_context(alert: AlertView) -> dict[str, Any]:
     return {**context, "item": context}
 
 
+def digest_context(alerts: Sequence[AlertView]) -> dict[str, Any]:
+    """The context of the digest templates: ``items`` in order and the same grouped by rule
+    (``groups``: rule_id, rule_name, count, items; rules in order of first appearance)."""
+    items = [alert_context(a) for a in alerts]
+    groups: dict[str, dict[str, Any]] = {}
+    for alert, item in zip(alerts, items, strict=True):
+        group = groups.setdefault(
+            alert.rule_id,
+            {"rule_id": alert.rule_id, "rule_name": flatten(alert.rule_name), "items": []},
+        )
+        group["items"].append(item)
+    for group in groups.values():
+        group["count"] = len(group["items"])
+    return {
+        "count": len(alerts),
+        "rule_names": [g["rule_name"] for g in groups.values()],
+        "items": items,
+        "groups": list(groups.values()),
+    }
+
+
 def sample_alerts() -> tuple[AlertView, AlertView]:
     """Two representative alerts (Arabic and English) used to check templates render."""
     arabic = AlertView(
@@ -200,13 +227,8 @@ class Renderer:
         )
 
     def render_digest_email(self, alerts: Sequence[AlertView]) -> tuple[str, str, str]:
-        """(subject, text, html) for a digest of several alerts."""
-        rule_names = list(dict.fromkeys(flatten(a.rule_name) for a in alerts))
-        context = {
-            "count": len(alerts),
-            "rule_names": rule_names,
-            "items": [alert_context(a) for a in alerts],
-        }
+        """(subject, text, html) for a digest of several alerts, grouped by rule."""
+        context = digest_context(alerts)
         subject, text, html = DIGEST_TEMPLATES
         return (
             self._subject(subject, context),
@@ -219,23 +241,27 @@ class Renderer:
         problems: list[str] = []
         if self.templates_dir is not None and not self.templates_dir.is_dir():
             return [f"{self.templates_dir}: templates directory not found"]
+        from monitor.notify.slack import ChatRenderer
+
         arabic, english = sample_alerts()
         single = single_context(arabic)
-        digest = {
-            "count": 2,
-            "rule_names": ["NATO", "Cyber"],
-            "items": [alert_context(arabic), alert_context(english)],
-        }
-        for names, context in ((ALERT_TEMPLATES, single), (DIGEST_TEMPLATES, digest)):
-            for name in names:
-                problem = self._check_one(name, context)
-                if problem:
-                    problems.append(problem)
+        digest = digest_context([arabic, english])
+        chat = ChatRenderer(self)
+        checks = [(self._render, n, single) for n in ALERT_TEMPLATES]
+        checks += [(self._render, n, digest) for n in DIGEST_TEMPLATES]
+        checks += [(chat.render, n, single) for n in CHAT_TEMPLATES[:1]]
+        checks += [(chat.render, n, digest) for n in CHAT_TEMPLATES[1:]]
+        for render, name, context in checks:
+            problem = self._check_one(render, name, context)
+            if problem:
+                problems.append(problem)
         return problems
 
-    def _check_one(self, name: str, context: dict[str, Any]) -> str | None:
+    def _check_one(
+        self, render: Callable[[str, dict[str, Any]], str], name: str, context: dict[str, Any]
+    ) -> str | None:
         try:
-            self._render(name, context)
+            render(name, context)
         except jinja2.TemplateSyntaxError as exc:
             where = exc.filename or name
             return f"{where}: line {exc.lineno}: {flatten(exc.message or 'syntax error')}"

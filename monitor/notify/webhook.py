@@ -9,6 +9,9 @@ A 2xx answer is success. Anything else fails and is retried by the outbox: other
 statuses (a redirect is never followed: it could send a signed alert elsewhere), a
 refused connection, or the overall deadline passing, whatever the server trickles.
 Error messages name the host only: webhook URLs often carry a token in their path.
+
+``format: slack`` sends the chat message of ``notify.slack`` instead of the JSON payload,
+with the same headers (Slack and Mattermost ignore them; a relay may verify them).
 """
 
 from __future__ import annotations
@@ -20,15 +23,18 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+import jinja2
 
 from monitor.errors import DeliveryError
 from monitor.notify.base import one_line
 from monitor.notify.payload import AlertView, build_digest_payload, build_payload
+from monitor.notify.render import Renderer
+from monitor.notify.slack import ChatRenderer, chat_digest_payload, chat_payload
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format marker, not a secret
 MIN_KEY_BYTES = 16
@@ -92,6 +98,8 @@ class WebhookChannel:
         client: httpx.AsyncClient,
         secret: str | None = None,
         timeout: float = 15.0,
+        format: Literal["json", "slack"] = "json",
+        renderer: Renderer | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -104,15 +112,34 @@ class WebhookChannel:
         self.timeout = timeout
         self._host = parts.hostname
         self._key = _decode_secret(secret) if secret is not None else None
+        if format not in ("json", "slack"):
+            raise ValueError("webhook format must be json or slack")
+        self.format = format
+        self._chat = ChatRenderer(renderer or Renderer()) if format == "slack" else None
 
     def __repr__(self) -> str:  # never show the secret or the URL's path
         return f"WebhookChannel(id={self.id!r}, host={self._host!r})"
 
     async def send(self, alert: AlertView) -> None:
-        await self._post(alert.alert_id, build_payload(alert))
+        if self._chat is None:
+            payload = build_payload(alert)
+        else:
+            payload = self._render(lambda chat: chat_payload(chat, alert))
+        await self._post(alert.alert_id, payload)
 
     async def send_digest(self, digest_id: str, alerts: Sequence[AlertView]) -> None:
-        await self._post(digest_id, build_digest_payload(digest_id, alerts))
+        if self._chat is None:
+            payload = build_digest_payload(digest_id, alerts)
+        else:
+            payload = self._render(lambda chat: chat_digest_payload(chat, alerts))
+        await self._post(digest_id, payload)
+
+    def _render(self, build: Callable[[ChatRenderer], dict[str, Any]]) -> dict[str, Any]:
+        assert self._chat is not None
+        try:
+            return build(self._chat)
+        except jinja2.TemplateError as exc:
+            raise DeliveryError(f"chat template: {one_line(str(exc))}") from None
 
     async def _post(self, msg_id: str, payload: dict[str, Any]) -> None:
         body = encode_body(payload)

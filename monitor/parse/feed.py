@@ -184,14 +184,20 @@ def _normalise_charset(body: bytes, content_type: str, warnings: list[str]) -> t
     for prefix, encoding in _UTF16_PROLOG:
         if body.startswith(prefix):
             return _as_utf8(body, encoding, content_type, body)
+    match = _DECLARED_ENCODING.match(body[:200])
+    in_prolog = match.group(1).decode("ascii", "replace").lower() if match else ""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
         pass
     else:
+        if in_prolog.startswith(("utf-16", "utf-32")):
+            # a one-byte prolog cannot be UTF-16 or UTF-32 (no BOM, no NUL bytes: checked
+            # above). Left to feedparser, such a body decodes as UTF-16 or not depending on
+            # whether its length happens to be even: say what it is.
+            warnings.append(f"document declared as {in_prolog}, but the bytes are utf-8")
+            return _as_utf8(body, "utf-8", content_type, body)
         return body, content_type
-    match = _DECLARED_ENCODING.match(body[:200])
-    in_prolog = match.group(1).decode("ascii", "replace").lower() if match else ""
     claimed = declared or in_prolog
     if claimed and claimed not in _GUESSABLE_CHARSETS and not claimed.startswith("utf"):
         return body, content_type  # a specific legacy charset: feedparser will use it

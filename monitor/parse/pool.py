@@ -21,17 +21,24 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
+from typing import TypeVar
 
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
 from monitor.parse.feed import parse_feed
+from monitor.parse.prepare import Prepared, Recipe, prepare
 
 DateParser = Callable[[str], datetime | None]
+T = TypeVar("T")
 
 
 def _warm_up() -> None:
-    # import the parser once per worker, not on its first body
+    # import the parser and the text tools once per worker, not on its first body
     import feedparser  # noqa: F401
+
+    import monitor.parse.identity
+    import monitor.rules.normalize
+    import monitor.stories  # noqa: F401
 
 
 class ParsePool:
@@ -63,7 +70,18 @@ class ParsePool:
 
     async def parse(self, body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
         job = functools.partial(parse_feed, body, dict(headers), url, date_parser=self._date_parser)
-        if len(body) < self._inline_below:
+        return await self._run(job, len(body))
+
+    async def prepare(
+        self, body: bytes, headers: Mapping[str, str], url: str, recipe: Recipe, now: datetime
+    ) -> Prepared:
+        """Parse, derive and fingerprint one body (``monitor.parse.prepare``) off the loop."""
+        return await self._run(
+            functools.partial(prepare, body, dict(headers), url, recipe, now), len(body)
+        )
+
+    async def _run(self, job: Callable[[], T], size: int) -> T:
+        if size < self._inline_below:
             return await asyncio.to_thread(job)
         executor = self._pool()
         try:

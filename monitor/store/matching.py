@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.model import Document, RuleMatch
 from monitor.store.session import insert, writing
-from monitor.store.stories import assign_story
+from monitor.store.stories import assign_stories
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, ReleaseRow, now
 
 _STORY_LOCK_KEY = 0x73746F7279  # "story"
@@ -41,6 +41,23 @@ def _process_lock(engine: AsyncEngine) -> asyncio.Lock:
     return lock
 
 
+@dataclass(slots=True)
+class Pending:
+    """What the match step needs of a pending release (plain values: this is a hot path)."""
+
+    id: int
+    source_id: str
+    title: str
+    summary: str
+    content: str
+    url: str | None
+    language: str | None
+    content_hash: str
+    story_id: int | None
+    story_bands: str | None
+    alertable: bool
+
+
 @dataclass(frozen=True, slots=True)
 class StepResult:
     releases: int = 0
@@ -48,7 +65,7 @@ class StepResult:
     alerts: int = 0
 
 
-def document_of(release: ReleaseRow) -> Document:
+def document_of(release: ReleaseRow | Pending) -> Document:
     return Document(
         title=release.title,
         summary=release.summary,
@@ -82,7 +99,7 @@ async def match_pending(
         async with _process_lock(engine), writing(engine) as connection:
             await _serialise(connection)
             statement = (
-                select(RELEASES)
+                select(*(RELEASES.c[name] for name in Pending.__dataclass_fields__))
                 .where(
                     or_(
                         RELEASES.c.matched_hash.is_(None),
@@ -94,10 +111,7 @@ async def match_pending(
             )
             if source_ids is not None:
                 statement = statement.where(RELEASES.c.source_id.in_(source_ids))
-            rows = [
-                ReleaseRow.model_validate(r._mapping)
-                for r in (await connection.execute(statement)).all()
-            ]
+            rows = [Pending(**r._mapping) for r in (await connection.execute(statement)).all()]
             if not rows:
                 return total
             result = await _process(connection, rows, match, channels_of, now())
@@ -112,15 +126,12 @@ async def match_pending(
 
 async def _process(
     connection: AsyncConnection,
-    releases: list[ReleaseRow],
+    releases: list[Pending],
     match: Callable[[Document], Sequence[RuleMatch]],
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
 ) -> StepResult:
-    # stories first, one release at a time: a copy may join a story founded in this batch
-    for release in releases:
-        if release.story_id is None:
-            release.story_id = await assign_story(connection, release, moment)
+    await assign_stories(connection, releases, moment)
     found = [
         (release, rule_match) for release in releases for rule_match in match(document_of(release))
     ]
@@ -146,7 +157,7 @@ def _hits_json(rule_match: RuleMatch) -> str:
 
 
 async def _record_matches(
-    connection: AsyncConnection, found: list[tuple[ReleaseRow, RuleMatch]], moment: datetime
+    connection: AsyncConnection, found: list[tuple[Pending, RuleMatch]], moment: datetime
 ) -> dict[tuple[str, int], int]:
     """Upsert the matches (an edited release gets its new hits); their ids by (rule, release)."""
     if not found:
@@ -174,7 +185,7 @@ async def _record_matches(
 
 async def _queue_alerts(
     connection: AsyncConnection,
-    found: list[tuple[ReleaseRow, RuleMatch]],
+    found: list[tuple[Pending, RuleMatch]],
     match_ids: dict[tuple[str, int], int],
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,

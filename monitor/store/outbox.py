@@ -4,6 +4,11 @@ An alert is due when it is ``pending`` or ``failed`` with ``next_attempt_at`` re
 live lease. Claiming sets an owner and an expiry longer than a send's deadline; only the
 owner may record the outcome, so a late result from an instance that lost its lease
 changes nothing. On PostgreSQL the claim skips rows another instance is claiming.
+
+An alert carried by a live digest (``store.digests``) is never claimed here: its digest is
+delivered instead. A batch is claimed at once; the worker renews the lease of what is
+left of it before each send (``extend_lease``), so a lease never needs to cover a whole
+batch and a crashed instance's alerts are due again soon after it died.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.model import Hit
+from monitor.store.digests import QUEUE_ORDER, due_alerts
 from monitor.store.session import writing
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, AlertRow, ReleaseRow, now
 
@@ -30,16 +36,19 @@ class Claimed:
 
 
 async def claim_due(
-    engine: AsyncEngine, channel_id: str, owner: str, *, lease: timedelta, limit: int = 50
+    engine: AsyncEngine,
+    channel_id: str,
+    owner: str,
+    *,
+    lease: timedelta,
+    limit: int = 50,
+    moment: datetime | None = None,
 ) -> list[AlertRow]:
-    moment = now()
+    moment = moment or now()
     due = (
         select(ALERTS.c.id)
-        .where(ALERTS.c.channel_id == channel_id)
-        .where(ALERTS.c.status.in_(("pending", "failed")))
-        .where(ALERTS.c.next_attempt_at <= moment)
-        .where(or_(ALERTS.c.lease_until.is_(None), ALERTS.c.lease_until < moment))
-        .order_by(ALERTS.c.next_attempt_at, ALERTS.c.created_at)
+        .where(due_alerts(channel_id, moment))
+        .order_by(*QUEUE_ORDER)
         .limit(limit)
     )
     if engine.dialect.name == "postgresql":
@@ -52,7 +61,9 @@ async def claim_due(
             .returning(ALERTS)
         )
         rows = [AlertRow.model_validate(r._mapping) for r in result.all()]
-    return sorted(rows, key=lambda a: (a.next_attempt_at or moment, a.created_at))
+    return sorted(
+        rows, key=lambda a: (a.next_attempt_at or moment, a.created_at, a.release_id, a.id)
+    )
 
 
 async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[Claimed]:
@@ -86,14 +97,16 @@ def _owned(alert_id: str, owner: str) -> ColumnElement[bool]:
     return and_(ALERTS.c.id == alert_id, ALERTS.c.lease_owner == owner)
 
 
-async def record_sent(engine: AsyncEngine, alert_id: str, owner: str) -> bool:
+async def record_sent(
+    engine: AsyncEngine, alert_id: str, owner: str, moment: datetime | None = None
+) -> bool:
     async with writing(engine) as connection:
         result = await connection.execute(
             update(ALERTS)
             .where(_owned(alert_id, owner))
             .values(
                 status="sent",
-                sent_at=now(),
+                sent_at=moment or now(),
                 attempts=ALERTS.c.attempts + 1,
                 last_error=None,
                 next_attempt_at=None,
@@ -122,6 +135,21 @@ async def record_failure(
             )
         )
         return bool(result.rowcount)
+
+
+async def extend_lease(
+    engine: AsyncEngine, alert_ids: Sequence[str], owner: str, until: datetime
+) -> None:
+    """Push the lease of alerts this owner still holds to ``until``."""
+    if not alert_ids:
+        return
+    async with writing(engine) as connection:
+        await connection.execute(
+            update(ALERTS)
+            .where(ALERTS.c.id.in_(alert_ids))
+            .where(ALERTS.c.lease_owner == owner)
+            .values(lease_until=until)
+        )
 
 
 async def release_lease(engine: AsyncEngine, alert_ids: Sequence[str], owner: str) -> None:

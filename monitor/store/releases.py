@@ -10,30 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor.parse.identity import ReleaseData
 from monitor.store.session import insert
 from monitor.store.tables import RELEASES, REVISIONS
-
-
-class ReleaseValues(Protocol):
-    """What the parse stage hands to the store (``monitor.parse.identity.ReleaseData``)."""
-
-    identity: str
-    title: str
-    summary: str
-    content: str
-    summary_raw: str
-    content_raw: str
-    url: str | None
-    published: datetime | None
-    published_raw: str | None
-    language: str | None
-    content_hash: str
-    author: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +45,28 @@ async def known_identities(
 async def save_releases(
     connection: AsyncConnection,
     source_id: str,
-    releases: Sequence[ReleaseValues],
+    releases: Sequence[ReleaseData],
     *,
     moment: datetime,
     alertable: dict[str, bool],
     search_text: dict[str, str],
+    bands: dict[str, str | None] | None = None,
 ) -> list[Saved]:
     """Insert new releases and update changed ones; return exactly those rows."""
-    unique: dict[str, ReleaseValues] = {}
+    unique: dict[str, ReleaseData] = {}
     for release in releases:  # a feed that lists an item twice: the first one counts
         unique.setdefault(release.identity, release)
     if not unique:
         return []
     rows = [
-        _row(source_id, r, moment, alertable[r.identity], search_text[r.identity])
+        _row(
+            source_id,
+            r,
+            moment,
+            alertable[r.identity],
+            search_text[r.identity],
+            (bands or {}).get(r.identity),
+        )
         for r in unique.values()
     ]
     table: Any = RELEASES
@@ -95,6 +87,7 @@ async def save_releases(
             "author": statement.excluded.author,
             "content_hash": statement.excluded.content_hash,
             "search_text": statement.excluded.search_text,
+            "story_bands": statement.excluded.story_bands,
             "revision": table.c.revision + 1,
             "updated_at": statement.excluded.updated_at,
             # a revision of a release first seen in a baseline may alert, unless --no-alerts
@@ -128,7 +121,12 @@ async def save_releases(
 
 
 def _row(
-    source_id: str, r: ReleaseValues, moment: datetime, alertable: bool, search_text: str
+    source_id: str,
+    r: ReleaseData,
+    moment: datetime,
+    alertable: bool,
+    search_text: str,
+    bands: str | None,
 ) -> dict[str, Any]:
     return {
         "source_id": source_id,
@@ -148,6 +146,7 @@ def _row(
         "first_seen_at": moment,
         "updated_at": moment,
         "search_text": search_text,
+        "story_bands": bands,
         "matched_hash": None,
         "alertable": alertable,
         "story_id": None,

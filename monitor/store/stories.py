@@ -8,100 +8,156 @@ in the last 7 days, that share an LSH band (``story_bands``); the exact Jaccard 
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor import stories
 from monitor.store.session import insert
-from monitor.store.tables import BANDS, RELEASES, STORIES, ReleaseRow
+from monitor.store.tables import BANDS, RELEASES, STORIES
+
+if TYPE_CHECKING:
+    from monitor.store.matching import Pending
 
 STORY_WINDOW = timedelta(days=7)
 
 
-@functools.lru_cache(maxsize=4096)
-def _cached_shingles(content_hash: str, body: str) -> frozenset[int]:
-    from monitor import stories
-
-    return stories.shingles(body)
+_SHINGLES: OrderedDict[str, frozenset[int]] = OrderedDict()
+_CACHED = 4096
 
 
 def _shingles(content_hash: str, summary: str, content: str) -> frozenset[int]:
-    """Shingles of a stored release; the same candidates come up again and again."""
-    return _cached_shingles(content_hash, story_body(summary, content))
+    """Shingles of a stored release, by content hash: the same candidates come up again and
+    again (a wire story copied by many sites), and shingling is the expensive part."""
+    found = _SHINGLES.get(content_hash)
+    if found is None:
+        found = _SHINGLES[content_hash] = stories.shingles(stories.story_body(summary, content))
+        if len(_SHINGLES) > _CACHED:
+            _SHINGLES.popitem(last=False)
+    else:
+        _SHINGLES.move_to_end(content_hash)
+    return found
 
 
-def story_body(summary: str, content: str) -> str:
-    """The text copies are compared on: the body, title excluded (SPEC section 4)."""
-    if content and summary and summary in content:
-        return content
-    return f"{summary}\n{content}".strip()
+@dataclass
+class _Candidate:
+    release_id: int
+    source_id: str
+    story_id: int  # negative: a story founded in this batch, not inserted yet
+    content_hash: str
+    summary: str
+    content: str
 
 
-async def assign_story(connection: AsyncConnection, release: ReleaseRow, moment: datetime) -> int:
-    from monitor import stories
-
-    assert release.id is not None
-    signature = stories.signature(story_body(release.summary, release.content))
-    story_id = None
-    if signature is not None:
-        story_id = await _copy_of(
-            connection, release, signature.shingles, list(signature.bands), moment
-        )
-    if story_id is None:
-        result = await connection.execute(
-            insert(connection, STORIES).values(created_at=moment).returning(STORIES.c.id)
-        )
-        story_id = int(result.scalar_one())
-    if signature is not None:
-        await connection.execute(
-            insert(connection, BANDS).on_conflict_do_nothing(),
-            [
-                {
-                    "band_key": key,
-                    "release_id": release.id,
-                    "story_id": story_id,
-                    "first_seen_at": moment,
-                }
-                for key in signature.bands
-            ],
-        )
-    return story_id
-
-
-async def _copy_of(
-    connection: AsyncConnection,
-    release: ReleaseRow,
-    mine: frozenset[int],
-    keys: list[str],
-    moment: datetime,
-) -> int | None:
-    from monitor import stories
-
-    rows = (
-        await connection.execute(
-            select(
-                RELEASES.c.id,
-                RELEASES.c.story_id,
-                RELEASES.c.summary,
-                RELEASES.c.content,
-                RELEASES.c.content_hash,
-            )
-            .where(
-                RELEASES.c.id.in_(
-                    select(BANDS.c.release_id)
-                    .where(BANDS.c.band_key.in_(keys))
-                    .where(BANDS.c.first_seen_at >= moment - STORY_WINDOW)
+async def assign_stories(
+    connection: AsyncConnection, releases: list[Pending], moment: datetime
+) -> None:
+    """Set ``story_id`` on every release that has none, in order (a copy may join a story
+    founded earlier in the same batch). Three statements per batch, whatever its size."""
+    todo = [r for r in releases if r.story_id is None]
+    if not todo:
+        return
+    keys_of = {r.id: r.story_bands.split() if r.story_bands else [] for r in todo}
+    by_band = await _recent_holders(
+        connection, {k for keys in keys_of.values() for k in keys}, moment
+    )
+    founded: list[Pending] = []
+    for release in todo:
+        assert release.id is not None
+        keys = keys_of[release.id]
+        story = _copy_of(release, keys, by_band)
+        if story is None:
+            founded.append(release)
+            story = -len(founded)
+        release.story_id = story
+        for key in keys:
+            by_band.setdefault(key, []).append(
+                _Candidate(
+                    release.id,
+                    release.source_id,
+                    story,
+                    release.content_hash,
+                    release.summary,
+                    release.content,
                 )
             )
-            .where(RELEASES.c.source_id != release.source_id)
-            .where(RELEASES.c.story_id.is_not(None))
+    if founded:
+        result = await connection.execute(
+            insert(connection, STORIES).returning(STORIES.c.id, sort_by_parameter_order=True),
+            [{"created_at": moment} for _ in founded],
         )
-    ).all()
+        ids = [row.id for row in result.all()]
+        for release in todo:
+            if release.story_id is not None and release.story_id < 0:
+                release.story_id = ids[-release.story_id - 1]
+    bands = [
+        {"band_key": k, "release_id": r.id, "story_id": r.story_id, "first_seen_at": moment}
+        for r in todo
+        for k in keys_of[r.id]
+    ]
+    if bands:
+        await connection.execute(insert(connection, BANDS).on_conflict_do_nothing(), bands)
+
+
+async def _recent_holders(
+    connection: AsyncConnection, keys: set[str], moment: datetime
+) -> dict[str, list[_Candidate]]:
+    """Releases first seen within the window that hold any of ``keys``, by band key."""
+    found: dict[str, list[_Candidate]] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 2000):
+        rows = (
+            await connection.execute(
+                select(
+                    BANDS.c.band_key,
+                    RELEASES.c.id,
+                    RELEASES.c.source_id,
+                    RELEASES.c.story_id,
+                    RELEASES.c.content_hash,
+                    RELEASES.c.summary,
+                    RELEASES.c.content,
+                )
+                .join(RELEASES, RELEASES.c.id == BANDS.c.release_id)
+                .where(BANDS.c.band_key.in_(ordered[start : start + 2000]))
+                .where(BANDS.c.first_seen_at >= moment - STORY_WINDOW)
+                .where(RELEASES.c.story_id.is_not(None))
+            )
+        ).all()
+        for row in rows:
+            found.setdefault(row.band_key, []).append(
+                _Candidate(
+                    row.id, row.source_id, row.story_id, row.content_hash, row.summary, row.content
+                )
+            )
+    return found
+
+
+def _copy_of(release: Pending, keys: list[str], by_band: dict[str, list[_Candidate]]) -> int | None:
+    """The oldest story of a near-copy from another source, if any."""
+    candidates = {
+        c.release_id: c
+        for key in keys
+        for c in by_band.get(key, ())
+        if c.source_id != release.source_id
+    }
+    if not candidates:
+        return None
+    mine = _shingles(release.content_hash, release.summary, release.content)
     best: int | None = None
-    for row in rows:
-        theirs = _shingles(row.content_hash, row.summary, row.content)
-        if stories.is_copy(mine, theirs) and (best is None or row.story_id < best):
-            best = row.story_id
+    for candidate in candidates.values():
+        theirs = _shingles(candidate.content_hash, candidate.summary, candidate.content)
+        if stories.is_copy(mine, theirs) and (best is None or _older(candidate.story_id, best)):
+            best = candidate.story_id
     return best
+
+
+def _older(story: int, than: int) -> bool:
+    # stored stories (positive ids) are older than those founded in this batch (negative,
+    # numbered in founding order: -1 is the first)
+    if (story > 0) != (than > 0):
+        return story > 0
+    return story < than if story > 0 else story > than

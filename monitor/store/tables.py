@@ -113,6 +113,7 @@ class ReleaseRow(SQLModel, table=True):
     # content_hash has not been matched in its current version (new, revised, or a crash)
     matched_hash: str | None = Field(default=None, max_length=64)
     alertable: bool = True  # False: baseline-old or polled with --no-alerts
+    story_bands: str | None = _text()  # LSH band keys of the body, space-separated
 
 
 class ReleaseRevisionRow(SQLModel, table=True):
@@ -162,6 +163,8 @@ class AlertRow(SQLModel, table=True):
     sent_at: datetime | None = _ts()
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = _ts()
+    # the digest (or rate-limit summary) that carries this alert; NULL: sent on its own
+    digest_id: str | None = Field(default=None, max_length=40, index=True)
 
 
 class StoryBandRow(SQLModel, table=True):
@@ -186,3 +189,62 @@ REVISIONS = _tables["release_revisions"]
 MATCHES = _tables["matches"]
 ALERTS = _tables["alerts"]
 BANDS = _tables["story_bands"]
+
+
+class AlarmRow(SQLModel, table=True):
+    """One episode of a source alarm (``monitor.ops.alarms``): open while ``cleared_at`` is
+    NULL. At most one open episode per (source, kind), by a partial unique index, so of
+    several instances only the one whose INSERT wins sends the notice."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (
+        Index(
+            "uq_alarms_open",
+            "source_id",
+            "kind",
+            unique=True,
+            sqlite_where=Column("cleared_at").is_(None),
+            postgresql_where=Column("cleared_at").is_(None),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(max_length=100)  # no foreign key: history outlives a removed source
+    kind: str = Field(max_length=20)  # failing | empty | silent
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    raised_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    notified_at: datetime | None = _ts()  # NULL: the notice is still to be sent
+    cleared_at: datetime | None = _ts()
+    recovery_notified_at: datetime | None = _ts()
+
+
+ALARMS = _tables["alarms"]
+
+
+class DigestRow(SQLModel, table=True):
+    """One batched message: a digest channel's periodic digest (``kind="digest"``) or a
+    rate-limit summary (``kind="summary"``). Delivered, leased and retried like an alert;
+    its alerts (``alerts.digest_id``) are assigned in the transaction that creates it, and
+    take its status when it is sent, fails or dies."""
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        Index("ix_digests_due", "channel_id", "status", "next_attempt_at"),
+        Index("ix_digests_sent", "channel_id", "sent_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)  # stable: webhook-id and Message-ID
+    channel_id: str = Field(max_length=100)
+    kind: str = Field(default="digest", max_length=10)  # digest | summary
+    status: str = Field(default="pending", max_length=10)  # pending|sent|failed|dead
+    attempts: int = 0
+    last_error: str | None = _text()
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    period_end: datetime | None = _ts()  # the boundary that closed a digest's period
+    next_attempt_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = _ts()
+
+
+DIGESTS = _tables["digests"]

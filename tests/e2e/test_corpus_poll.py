@@ -28,7 +28,8 @@ SKIP = ("expected-output", "expected-json", "not-a-feed", "category")
 
 
 def corpus_files() -> list[tuple[str, Path]]:
-    rows = list(csv.reader((FEEDS_DIR / "INDEX.tsv").open(encoding="utf-8"), delimiter="\t"))
+    with (FEEDS_DIR / "INDEX.tsv").open(encoding="utf-8") as index:
+        rows = list(csv.reader(index, delimiter="\t"))
     out = []
     for row in rows[1:]:
         repo, path, category = row[0], row[1], row[2]
@@ -56,6 +57,15 @@ def expected_distinct(body: bytes) -> int:
         e.get("id") or e.get("link") or (e.get("title"), e.get("published")) for e in parsed.entries
     }
     return len(keys)
+
+
+def whitespace_in(body: bytes) -> bytes:
+    """Trailing whitespace in the body's own encoding: different bytes, the same feed."""
+    if body.startswith(b"\xff\xfe"):
+        return "\n \n".encode("utf-16-le")
+    if body.startswith(b"\xfe\xff"):
+        return "\n \n".encode("utf-16-be")
+    return b"\n \n"
 
 
 def serve(body: bytes, *, validators: bool, salt: bytes = b"") -> Callable[[Request], Response]:
@@ -129,7 +139,7 @@ async def test_corpus_ingests_and_repolls_store_nothing(
         assert len(conditional) == len(names)
 
         for name, body in bodies.items():
-            http_server.route(f"/{name}", serve(body, validators=False, salt=b"\n \n"))
+            http_server.route(f"/{name}", serve(body, validators=False, salt=whitespace_in(body)))
         third = await _poll(config, names, True, None)
         assert all(o.ok and not o.not_modified for o in third)
         assert sum(o.new + o.revised for o in third) == 0

@@ -33,6 +33,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_story_bands_release_id", ["release_id"])
         batch_op.create_index("ix_story_bands_story_id", ["story_id"])
     op.add_column("releases", sa.Column("search_text", sa.Text(), nullable=True))
+    op.add_column("releases", sa.Column("story_bands", sa.Text(), nullable=True))
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE releases_fts USING fts5("
@@ -69,4 +70,5 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_releases_search")
     with op.batch_alter_table("releases") as batch_op:
         batch_op.drop_column("search_text")
+        batch_op.drop_column("story_bands")
     op.drop_table("story_bands")

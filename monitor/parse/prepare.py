@@ -1,0 +1,108 @@
+"""From a fetched body to releases ready to store — the CPU-heavy half of a poll, run in a
+worker process so both cores work and the event loop stays responsive.
+
+``prepare`` parses (feed or listing page), derives identities and plain text (the one
+shared step, ``identity.derive_all``), fixes dates (the source's zone for zone-less dates,
+Arabic month names, future dates clamped), fills in the language, and computes what the
+store keeps for search and for story detection: the normalised index text and the LSH
+band keys of the body. Everything here is pure: values in, values out, picklable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from monitor.parse.identity import ReleaseData
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    kind: str  # rss20, atom10, json1, html, ...
+    entries: int  # items the feed or page listed
+    skipped: int  # listing items without a title or a link
+    warnings: tuple[str, ...]
+    releases: tuple[ReleaseData, ...]  # one per identity
+    search_text: tuple[str, ...]  # per release: normalised words for the full-text index
+    bands: tuple[str | None, ...]  # per release: LSH band keys, space-separated; None: too short
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How to read one source's bodies (a picklable summary of its config)."""
+
+    source_kind: str  # feed | html
+    identity: str  # auto | guid | link | content
+    language: str | None  # the source's hint
+    zone: str  # IANA name, for dates that carry no zone
+    selectors: tuple[tuple[str, str | None], ...] = ()  # html: item, title, link, date, ...
+
+
+def prepare(
+    body: bytes, headers: Mapping[str, str], url: str, recipe: Recipe, now: datetime
+) -> Prepared:
+    from monitor.parse.identity import derive_all
+
+    zone = ZoneInfo(recipe.zone)
+    skipped = 0
+    if recipe.source_kind == "html":
+        from monitor.parse.listing import ListingSelectors, parse_listing
+
+        selectors = ListingSelectors(**dict(recipe.selectors))  # type: ignore[arg-type]
+        listing = parse_listing(body, headers, url, selectors, zone)
+        feed, skipped = listing.feed, listing.skipped
+    else:
+        from monitor.parse.feed import parse_feed
+
+        feed = parse_feed(body, headers, url)
+    derived, derive_warnings = derive_all(feed, mode=recipe.identity, feed_url=url)
+    warnings = [*feed.warnings, *derive_warnings]
+    releases = [finish(r, recipe, zone, now, warnings) for r in derived]
+    return Prepared(
+        kind=feed.kind,
+        entries=len(feed.entries),
+        skipped=skipped,
+        warnings=tuple(dict.fromkeys(warnings))[:5],
+        releases=tuple(releases),
+        search_text=tuple(search_text(r) for r in releases),
+        bands=tuple(story_bands(r) for r in releases),
+    )
+
+
+def finish(
+    release: ReleaseData, recipe: Recipe, zone: ZoneInfo, now: datetime, warnings: list[str]
+) -> ReleaseData:
+    """Language and date of one release, with the source's hints."""
+    from monitor.parse.dates import clamp_future, parse_date
+    from monitor.parse.identity import detect_script_language
+
+    language = (
+        release.language
+        or recipe.language
+        or detect_script_language(f"{release.title} {release.content}")
+    )
+    published = release.published
+    if release.published_raw:
+        # feedparser reads a zone-less date as UTC; ours reads it in the source's zone,
+        # knows Arabic month names, and says None rather than guess
+        published = parse_date(release.published_raw, zone) or published
+    if published is not None:
+        published, problem = clamp_future(published, now)
+        if problem:
+            warnings.append(problem)
+    return replace(release, language=language, published=published)
+
+
+def search_text(release: ReleaseData) -> str:
+    from monitor.rules.normalize import index_text
+
+    return index_text(f"{release.title}\n{release.summary}\n{release.content}")
+
+
+def story_bands(release: ReleaseData) -> str | None:
+    from monitor.stories import signature, story_body
+
+    found = signature(story_body(release.summary, release.content))
+    return " ".join(found.bands) if found else None

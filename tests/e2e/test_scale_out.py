@@ -1,0 +1,141 @@
+"""Three `monitor run` instances sharing one PostgreSQL, one of them SIGKILLed mid-run.
+
+From the loopback server's request log and the webhook receiver: every source is polled
+once per due time (never twice by two instances), every alert id arrives, and the only
+duplicates are resends of an alert that was in flight in the killed instance.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.support.feeds import Item, rss
+from tests.support.http_server import LoopbackServer, Request, Response
+
+SOURCES = 150
+INTERVAL = 4.0
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.polls: dict[str, list[float]] = defaultdict(list)
+        self.hooks: list[tuple[float, str]] = []
+
+
+def _feed(log: Log, name: str, body: bytes):  # type: ignore[no-untyped-def]
+    def handler(request: Request) -> Response:
+        with log.lock:
+            log.polls[name].append(time.monotonic())
+        return Response(body=body)
+
+    return handler
+
+
+def _hook(log: Log):  # type: ignore[no-untyped-def]
+    def handler(request: Request) -> Response:
+        with log.lock:
+            log.hooks.append((time.monotonic(), request.headers["webhook-id"]))
+        return Response(204)
+
+    return handler
+
+
+def _wait(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_three_instances_one_killed(
+    tmp_path: Path, pg_url: str, http_server: LoopbackServer
+) -> None:
+    log = Log()
+    now = datetime.now(UTC)
+    names = [f"s{i:03d}" for i in range(SOURCES)]
+    for i, name in enumerate(names):
+        item = Item(
+            f"{name}-1",
+            f"Statement {i} on NATO",
+            f"Unique body {i} about the NATO summit.",
+            f"https://x.example/{name}",
+            now,
+        )
+        http_server.route(f"/{name}", _feed(log, name, rss([item], language="en")))
+    http_server.route("/hook", _hook(log))
+    sources = "\n".join(f"  - id: {n}\n    url: {http_server.url('/' + n)}" for n in names)
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"database: {pg_url}\ndefaults: {{interval: {int(INTERVAL)}s, timeout: 5s, max_connections_per_host: 16}}\n"
+        f"sources:\n{sources}\nrules:\n  - id: nato\n    query: NATO\n    channels: [hook]\n"
+        f"channels:\n  - id: hook\n    type: webhook\n    url: {http_server.url('/hook')}\n    timeout: 2s\n",
+        encoding="utf-8",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "db", "upgrade"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MONITOR_DATABASE_URL"}
+    instances = [
+        subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(3)
+    ]
+    try:
+        _wait(lambda: len(log.hooks) >= SOURCES // 3, timeout=60)
+        instances[0].send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        instances[0].wait(timeout=10)
+        # the survivors take over: every alert arrives, and every source keeps being polled
+        _wait(lambda: len({h for _, h in log.hooks}) >= SOURCES, timeout=120)
+        mark = time.monotonic()
+        _wait(lambda: all(any(t > mark for t in log.polls[n]) for n in names), timeout=90)
+    finally:
+        for process in instances[1:]:
+            process.send_signal(signal.SIGTERM)
+        for process in instances:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    assert instances[1].returncode == 0 and instances[2].returncode == 0
+
+    # never two polls of one source for one due time
+    for name in names:
+        times = sorted(log.polls[name])
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(gap >= INTERVAL * 0.95 for gap in gaps), (name, gaps)
+
+    # every alert once, except a resend of what was in flight when the instance died
+    seen: dict[str, list[float]] = defaultdict(list)
+    for at, hook_id in log.hooks:
+        seen[hook_id].append(at)
+    assert len(seen) == SOURCES
+    for hook_id, times in seen.items():
+        if len(times) > 1:
+            assert len(times) == 2 and times[0] < killed_at < times[1], (hook_id, times)
+    print(json.dumps({"alerts": len(seen), "duplicates": sum(len(t) - 1 for t in seen.values())}))
