@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -73,50 +72,27 @@ def demo_config(site: SampleSite, directory: Path) -> Config:
 
 
 async def read_alerts(config: Config) -> list[ShownAlert]:
-    """Every alert queued, with what it would say."""
-    from sqlalchemy import select
-
+    """Every alert queued, with what it would say (as the delivery worker loads it)."""
+    from monitor.store.outbox import load_claimed
     from monitor.store.queries import list_alerts
     from monitor.store.session import open_store
-    from monitor.store.tables import MATCHES, RELEASES
 
     names = {s.id: s.display_name for s in config.sources}
     engine = await open_store(config.database)
     try:
-        shown = []
-        async with engine.connect() as connection:
-            for alert in await list_alerts(engine):
-                release = (
-                    await connection.execute(
-                        select(RELEASES).where(RELEASES.c.id == alert.release_id)
-                    )
-                ).one()
-                hits = (
-                    await connection.execute(
-                        select(MATCHES.c.hits).where(MATCHES.c.id == alert.match_id)
-                    )
-                ).scalar_one_or_none()
-                copies = (
-                    await connection.execute(
-                        select(RELEASES.c.source_id, RELEASES.c.url)
-                        .where(RELEASES.c.story_id == alert.story_id)
-                        .where(RELEASES.c.id != alert.release_id)
-                        .order_by(RELEASES.c.id)
-                    )
-                ).all()
-                shown.append(
-                    ShownAlert(
-                        rule=alert.rule_id,
-                        rule_name=config.rule(alert.rule_id).display_name,
-                        story=alert.story_id,
-                        title=release.title,
-                        source=names.get(release.source_id, release.source_id),
-                        url=release.url or "",
-                        copies=tuple((names.get(s, s), u or "") for s, u in copies),
-                        hits=tuple(Hit(**h) for h in json.loads(hits or "[]")),
-                    )
-                )
-        return shown
+        return [
+            ShownAlert(
+                rule=item.alert.rule_id,
+                rule_name=config.rule(item.alert.rule_id).display_name,
+                story=item.alert.story_id,
+                title=item.release.title,
+                source=names.get(item.release.source_id, item.release.source_id),
+                url=item.release.url or "",
+                copies=tuple((names.get(s, s), u) for s, u in item.copies),
+                hits=item.hits,
+            )
+            for item in await load_claimed(engine, await list_alerts(engine))
+        ]
     finally:
         await engine.dispose()
 
