@@ -87,6 +87,14 @@ def parse_feed(
     if b"<!entity" in prolog.lower():
         body = _INTERNAL_SUBSET.sub(b"", body, count=1)
         warnings.append("DTD entity declarations were ignored")
+    if not warnings:
+        # lxml for plain well-formed feeds; it declines (None) whatever it cannot read
+        # exactly as feedparser would, and anything with a warning so far is left to it
+        from monitor.parse.fast import parse_fast
+
+        fast = parse_fast(body, content_type, url, date_parser)
+        if fast is not None:
+            return fast
     return _parse_xml(body, content_type, url, warnings, date_parser)
 
 

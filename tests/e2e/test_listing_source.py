@@ -109,7 +109,9 @@ async def test_listing_page_with_full_text(
     assert len(http_server.requests_to("/ar/news/japan")) == 1  # each page fetched once
 
 
-async def test_summary_only_feed_with_full_text(tmp_path: Path, sqlite_url: str, http_server: LoopbackServer) -> None:
+async def test_summary_only_feed_with_full_text(
+    tmp_path: Path, sqlite_url: str, http_server: LoopbackServer
+) -> None:
     from datetime import UTC, datetime
 
     from tests.support.feeds import Item, rss
@@ -120,11 +122,12 @@ async def test_summary_only_feed_with_full_text(tmp_path: Path, sqlite_url: str,
     http_server.route("/feed.xml", Response(body=rss([item])))
     http_server.route("/ar/news/nato", Response(body=article(title, body), headers=HTML))
     path = tmp_path / "monitor.yaml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         database: {sqlite_url}
         sources:
           - id: mofa
-            url: {http_server.url('/feed.xml')}
+            url: {http_server.url("/feed.xml")}
             full_text: true
         rules:
           - id: cyber
@@ -133,14 +136,25 @@ async def test_summary_only_feed_with_full_text(tmp_path: Path, sqlite_url: str,
         channels:
           - id: console
             type: log
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     config = load_config(path, environ_database=False)
     assert "الدفاع السيبراني" not in teaser
     (outcome,) = await _poll(config, ["mofa"], False, None)
     assert outcome.ok and outcome.step.alerts == 1  # matched in the page, not the teaser
-    other = Item("japan", "سفير اليابان", "استقبل الوزير سفير اليابان.", http_server.url("/ar/news/japan"), datetime.now(UTC))
+    other = Item(
+        "japan",
+        "سفير اليابان",
+        "استقبل الوزير سفير اليابان.",
+        http_server.url("/ar/news/japan"),
+        datetime.now(UTC),
+    )
     http_server.route("/feed.xml", Response(body=rss([other, item])))
-    http_server.route("/ar/news/japan", Response(body=article("سفير اليابان", "استقبل الوزير سفير اليابان."), headers=HTML))
+    http_server.route(
+        "/ar/news/japan",
+        Response(body=article("سفير اليابان", "استقبل الوزير سفير اليابان."), headers=HTML),
+    )
     (again,) = await _poll(config, ["mofa"], False, None)
     # the feed still carries only the teaser of the first: that is not a revision of it
     assert again.new == 1 and again.revised == 0
