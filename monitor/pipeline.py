@@ -88,7 +88,8 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
     if fetched.not_modified or fetched.body_sha256 == state.body_sha256:
         await _succeeded(ctx, source, fetched, state.body_sha256, warning=None, items=None)
         log.info("unchanged", extra={**extra, "status": fetched.status})
-        return PollOutcome(source.id, ok=True, not_modified=True, step=await _match(ctx, source))
+        # nothing new to match: what a crash left behind is swept at start-up and by `poll`
+        return PollOutcome(source.id, ok=True, not_modified=True)
     moment = now()
     try:
         prepared: Prepared = await ctx.prepare(

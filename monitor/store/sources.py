@@ -37,20 +37,26 @@ async def sync_sources(engine: AsyncEngine, config: Config) -> None:
         ]
         statement = insert(engine, SOURCES).on_conflict_do_nothing(index_elements=["id"])
         await connection.execute(statement, values)
+        stored = {
+            row.id: (row.url, row.kind)
+            for row in (
+                await connection.execute(select(SOURCES.c.id, SOURCES.c.url, SOURCES.c.kind))
+            ).all()
+        }
         for source in config.sources:
-            # a changed URL or type is a new place to read: forget validators and the hash
-            await connection.execute(
-                update(SOURCES)
-                .where(SOURCES.c.id == source.id)
-                .where((SOURCES.c.url != source.url) | (SOURCES.c.kind != source.type))
-                .values(
-                    url=source.url,
-                    kind=source.type,
-                    etag=None,
-                    last_modified=None,
-                    body_sha256=None,
+            if stored.get(source.id, (source.url, source.type)) != (source.url, source.type):
+                # a changed URL or type is a new place to read: forget validators and hash
+                await connection.execute(
+                    update(SOURCES)
+                    .where(SOURCES.c.id == source.id)
+                    .values(
+                        url=source.url,
+                        kind=source.type,
+                        etag=None,
+                        last_modified=None,
+                        body_sha256=None,
+                    )
                 )
-            )
 
 
 async def list_sources(engine: AsyncEngine) -> dict[str, SourceRow]:

@@ -1,0 +1,81 @@
+"""CPU time and memory of a whole process tree, sampled from /proc.
+
+``resource.getrusage(RUSAGE_CHILDREN)`` and ``wait4`` count only children that were waited
+for: the parse pool's workers are children of multiprocessing's forkserver, so their CPU
+would go missing. This sampler walks the tree under a pid every 0.1 s and keeps, per
+process, the last CPU time seen; memory is the largest sum of RSS over the tree at one
+moment (what "the whole process tree under 150 MB" means).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+_TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _stat(pid: int) -> tuple[int, float, int] | None:
+    """(parent pid, cpu seconds, rss bytes) of one process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read().decode()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK, int(fields[21]) * _PAGE
+
+
+class TreeStat:
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.cpu: dict[int, float] = {}
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                found = _stat(int(entry))
+                if found:
+                    stats[int(entry)] = found
+        tree = {self.root}
+        grew = True
+        while grew:
+            grew = False
+            for pid, (parent, _, _) in stats.items():
+                if parent in tree and pid not in tree:
+                    tree.add(pid)
+                    grew = True
+        rss = 0
+        for pid in tree:
+            if pid in stats:
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), stats[pid][1])
+                rss += stats[pid][2]
+        self.peak_bytes = max(self.peak_bytes, rss)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self._sample()
+
+    def __enter__(self) -> TreeStat:
+        self._sample()
+        self.base = sum(self.cpu.values())
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu.values()) - self.base
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / 1e6
