@@ -97,6 +97,9 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         )
     except ParseError as exc:
         return await _failed(ctx, source, state, exc.kind, str(exc), None)
+    except Exception as exc:  # a bug on some odd input must not stop the other sources
+        log.exception("parsing crashed", extra={**extra, "action": "parse"})
+        return await _failed(ctx, source, state, "internal", f"internal error: {exc!r}"[:300], None)
     releases = list(prepared.releases)
     search = dict(zip((r.identity for r in releases), prepared.search_text, strict=True))
     bands = dict(zip((r.identity for r in releases), prepared.bands, strict=True))
@@ -125,6 +128,10 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
             bands=bands,
         )
     warning = "; ".join(prepared.warnings) or None
+    # match before the poll is recorded as a success: the validators and body hash saved
+    # with it make the next poll skip this body, so what a crash here leaves unmatched must
+    # still meet a full poll next time
+    step = await _match(ctx, source)
     await _succeeded(
         ctx,
         source,
@@ -141,7 +148,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         entries=prepared.entries,
         new=new,
         revised=len(saved) - new,
-        step=await _match(ctx, source),
+        step=step,
     )
     log.info(
         "polled: %d entries, %d new, %d revised",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -57,7 +58,7 @@ async def _poll(
     from monitor.runtime import Runtime
     from monitor.schedule import poll_lease
     from monitor.store.matching import match_pending
-    from monitor.store.polls import claim_due_sources
+    from monitor.store.polls import claim_due_sources, release_source
 
     runtime = await Runtime.start(config)
     try:
@@ -81,7 +82,14 @@ async def _poll(
         async def one(source_id: str) -> PollOutcome:
             nonlocal done
             async with gate:
-                outcome = await poll_source(ctx, config.source(source_id))
+                try:
+                    outcome = await poll_source(ctx, config.source(source_id))
+                except Exception as exc:  # a bug must not stop the other sources
+                    logging.getLogger("monitor.poll").exception(
+                        "poll crashed", extra={"source": source_id, "action": "poll"}
+                    )
+                    await release_source(runtime.engine, source_id, runtime.owner)
+                    outcome = PollOutcome(source_id, ok=False, error=f"internal error: {exc!r}")
             done += 1
             if progress:
                 sys.stderr.write(f"\rpolled {done}/{len(claimed)}")
