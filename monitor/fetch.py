@@ -310,7 +310,12 @@ class Fetcher:
         except httpx.PoolTimeout:
             raise FetchTimeout("no free connection in the client pool") from None
         except httpx.TransportError as exc:
-            raise FetchNetworkError(_one_line(f"{type(exc).__name__}: {exc}")) from None
+            # "cannot reach www.nato.int: Name or service not known (ConnectError)"
+            host = urlsplit(url).hostname or url
+            reason = str(exc).split("] ", 1)[-1] or "connection failed"
+            raise FetchNetworkError(
+                _one_line(f"cannot reach {host}: {reason} ({type(exc).__name__})")
+            ) from None
         except httpx.InvalidURL as exc:
             # the URL asked for was checked; httpx also parses a redirect's Location
             raise FetchRedirectError(_one_line(f"redirect to an invalid URL: {exc}")) from None
