@@ -48,6 +48,9 @@ class Runtime:
     matcher: Any
     deliverer: Deliverer
     owner: str
+    # one for the life of the runtime: its per-host semaphores are the politeness limit,
+    # so every poll must share it (a Fetcher per poll would limit nothing)
+    fetcher: Fetcher
 
     @classmethod
     async def start(cls, config: Config) -> Runtime:
@@ -70,13 +73,14 @@ class Runtime:
             matcher=compile_matcher(config),
             deliverer=Deliverer(engine, config, channels, owner),
             owner=owner,
+            fetcher=Fetcher(client, config.defaults.max_connections_per_host),
         )
 
     def context(self, *, no_alerts: bool = False, backfill: timedelta | None = None) -> PollContext:
         return PollContext(
             engine=self.engine,
             config=self.config,
-            fetcher=Fetcher(self.client, self.config.defaults.max_connections_per_host),
+            fetcher=self.fetcher,
             prepare=self.pool.prepare,
             match=lambda doc: self.matcher.match(doc),
             owner=self.owner,
@@ -89,6 +93,11 @@ class Runtime:
         matcher = compile_matcher(config)
         channels = build_channels(config, self.client)
         await sync_sources(self.engine, config)
+        if (
+            config.defaults.max_connections_per_host
+            != self.config.defaults.max_connections_per_host
+        ):
+            self.fetcher = Fetcher(self.client, config.defaults.max_connections_per_host)
         self.config, self.matcher = config, matcher
         observe = self.deliverer.observe
         self.deliverer = Deliverer(self.engine, config, channels, self.owner)

@@ -1,0 +1,53 @@
+"""`max_connections_per_host` holds across polls, as the daemon runs them: each poll takes
+its own context from the runtime, and all of them share the host's limit."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+from monitor.config.load import load_config
+from monitor.pipeline import poll_source
+from monitor.runtime import Runtime
+from tests.support.feeds import rss
+from tests.support.http_server import LoopbackServer, Request, Response
+
+
+async def test_per_host_limit_is_shared_by_concurrent_polls(
+    tmp_path: Path, sqlite_url: str, http_server: LoopbackServer
+) -> None:
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+
+    def slow(request: Request) -> Response:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.1)  # the server is slow, so polls that are allowed to overlap do
+        with lock:
+            state["now"] -= 1
+        return Response(body=rss([]))
+
+    names = [f"s{i}" for i in range(6)]
+    for name in names:
+        http_server.route(f"/{name}", slow)
+    sources = "\n".join(f"  - id: {n}\n    url: {http_server.url('/' + n)}" for n in names)
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        f"database: {sqlite_url}\ndefaults: {{max_connections_per_host: 2}}\nsources:\n{sources}\n"
+        "rules:\n  - id: r\n    query: NATO\n    channels: [console]\n"
+        "channels:\n  - id: console\n    type: log\n",
+        encoding="utf-8",
+    )
+    config = load_config(path, environ_database=False)
+    runtime = await Runtime.start(config)
+    try:
+        outcomes = await asyncio.gather(
+            *(poll_source(runtime.context(), config.source(n)) for n in names)
+        )
+    finally:
+        await runtime.close()
+    assert all(o.ok for o in outcomes)
+    assert state["most"] == 2
