@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 import typer
 
@@ -50,10 +51,8 @@ def poll_command(
 
 
 async def _poll(
-    config: Config, source_ids: list[str], no_alerts: bool, widen: object
+    config: Config, source_ids: list[str], no_alerts: bool, widen: timedelta | None
 ) -> list[PollOutcome]:
-    from datetime import timedelta
-
     from monitor.pipeline import poll_source
     from monitor.runtime import Runtime
     from monitor.schedule import poll_lease
@@ -62,9 +61,7 @@ async def _poll(
 
     runtime = await Runtime.start(config)
     try:
-        ctx = runtime.context(
-            no_alerts=no_alerts, backfill=widen if isinstance(widen, timedelta) else None
-        )
+        ctx = runtime.context(no_alerts=no_alerts, backfill=widen)
         lease = poll_lease(config)
         claimed = await claim_due_sources(
             runtime.engine,

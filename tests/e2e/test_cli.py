@@ -89,14 +89,15 @@ def test_rules_test_on_the_seed_release_as_json(tmp_path: Path) -> None:
     assert {"nato", "cyber"} <= rules
     nato = next(line for line in lines if line["rule"] == "nato")
     assert nato["document"] == str(SEED_RELEASE)
-    text = SEED_RELEASE.read_text(encoding="utf-8")
+    # offsets index the document's own text, as the loader read it (not a normalised copy)
+    from monitor.rules.documents import load_documents
+
+    ((_, document),) = load_documents(str(SEED_RELEASE))
+    assert nato["matches"]
     for match in nato["matches"]:
-        assert match["field"] in ("title", "content")
-        assert match["snippet"] and match["end"] > match["start"]
-    assert all(
-        not line.startswith("{") or line.endswith("}") for line in result.stdout.splitlines()
-    )
-    assert "الناتو" in text
+        field = getattr(document, match["field"])
+        assert field[match["start"] : match["end"]] == match["term"]
+        assert match["term"] in match["snippet"]
 
 
 def test_poll_then_browse_the_archive(tmp_path: Path, http_server: LoopbackServer) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 from tests.support.feeds import Item, rss, seed
 from tests.support.http_server import LoopbackServer, Response
+from tests.support.waiting import wait_until
 
 
 def test_run_polls_delivers_and_stops_on_sigterm(
@@ -130,7 +131,7 @@ class Daemon:
                 self.logs.append(json.loads(line))
 
     def wait_log(self, predicate, timeout: float = 30) -> dict[str, object]:  # type: ignore[no-untyped-def]
-        return _wait_for(
+        return wait_until(
             lambda: next((line for line in list(self.logs) if predicate(line)), None), timeout
         )
 
@@ -144,19 +145,6 @@ def _get(url: str) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
-
-
-def _wait_for(predicate, timeout: float = 30):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except OSError:
-            value = None
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_endpoint_single_instance_and_reload(tmp_path: Path, http_server: LoopbackServer) -> None:
@@ -183,8 +171,8 @@ def test_endpoint_single_instance_and_reload(tmp_path: Path, http_server: Loopba
     daemon = Daemon(config)
     process = daemon.process
     try:
-        assert _wait_for(lambda: _get(f"http://127.0.0.1:{port}/healthz")[0] == 200)
-        assert _wait_for(lambda: _get(f"http://127.0.0.1:{port}/readyz")[0] == 200)
+        assert wait_until(lambda: _get(f"http://127.0.0.1:{port}/healthz")[0] == 200)
+        assert wait_until(lambda: _get(f"http://127.0.0.1:{port}/readyz")[0] == 200)
         http_server.wait_for_requests("/feed", 1, timeout=30)
         status, text = _get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200

@@ -24,6 +24,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.support.feeds import Item, rss
 from tests.support.http_server import LoopbackServer, Request, Response
+from tests.support.waiting import wait_until
 
 SOURCES = 150
 INTERVAL = 4.0
@@ -52,14 +53,6 @@ def _hook(log: Log):  # type: ignore[no-untyped-def]
         return Response(204)
 
     return handler
-
-
-def _wait(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -106,14 +99,14 @@ def test_three_instances_one_killed(
         for _ in range(3)
     ]
     try:
-        _wait(lambda: len(log.hooks) >= SOURCES // 3, timeout=60)
+        wait_until(lambda: len(log.hooks) >= SOURCES // 3, timeout=60)
         instances[0].send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
         instances[0].wait(timeout=10)
         # the survivors take over: every alert arrives, and every source keeps being polled
-        _wait(lambda: len({h for _, h in log.hooks}) >= SOURCES, timeout=120)
+        wait_until(lambda: len({h for _, h in log.hooks}) >= SOURCES, timeout=120)
         mark = time.monotonic()
-        _wait(lambda: all(any(t > mark for t in log.polls[n]) for n in names), timeout=90)
+        wait_until(lambda: all(any(t > mark for t in log.polls[n]) for n in names), timeout=90)
     finally:
         for process in instances[1:]:
             process.send_signal(signal.SIGTERM)
