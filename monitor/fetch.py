@@ -295,6 +295,9 @@ class Fetcher:
                 if status in REDIRECT_STATUSES:
                     return _Redirect(status, _redirect_target(url, response_headers))
                 if status == 304:
+                    # a 304 has no body (h11 enforces it); reading the empty end of it lets
+                    # the connection go back to the pool instead of being closed
+                    await response.aread()
                     return 304, b"", response_headers
                 if not 200 <= status < 300:
                     raise _http_error(status, response.reason_phrase, response_headers)

@@ -45,7 +45,7 @@ class Runtime:
     engine: AsyncEngine
     client: httpx.AsyncClient
     pool: Any
-    matcher: Any
+    matcher: Any  # None until first needed: a poll where nothing changed never compiles it
     deliverer: Deliverer
     owner: str
     # one for the life of the runtime: its per-host semaphores are the politeness limit,
@@ -70,7 +70,7 @@ class Runtime:
             engine=engine,
             client=client,
             pool=ParsePool(),
-            matcher=compile_matcher(config),
+            matcher=None,
             deliverer=Deliverer(engine, config, channels, owner),
             owner=owner,
             fetcher=Fetcher(client, config.defaults.max_connections_per_host),
@@ -82,11 +82,17 @@ class Runtime:
             config=self.config,
             fetcher=self.fetcher,
             prepare=self.pool.prepare,
-            match=lambda doc: self.matcher.match(doc),
+            match=lambda doc: self.compiled().match(doc),
             owner=self.owner,
             no_alerts=no_alerts,
             backfill=backfill,
         )
+
+    def compiled(self) -> Any:
+        """The matcher of the current rules, compiled now if it was not yet."""
+        if self.matcher is None:
+            self.matcher = compile_matcher(self.config)
+        return self.matcher
 
     async def reload(self, config: Config) -> None:
         """Swap in a new config: matcher and channels first compiled, then assigned."""

@@ -5,5 +5,7 @@ from __future__ import annotations
 
 def main() -> None:
     from monitor.cli.app import app
+    from monitor.ops.memory import tune
 
+    tune()
     app()

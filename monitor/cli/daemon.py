@@ -72,7 +72,7 @@ async def _poll(
             force=True,
         )
         busy = [s for s in source_ids if s not in set(claimed)]
-        gate = asyncio.Semaphore(32)
+        gate = asyncio.Semaphore(16)
         done = 0
         progress = sys.stderr.isatty()
 

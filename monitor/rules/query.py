@@ -113,7 +113,24 @@ class _Tok:
 
 def parse(text: str, concepts: Mapping[str, Sequence[str]] | None = None) -> Node:
     """Parse a query. Raises ``QuerySyntaxError`` with a 1-based column."""
-    tokens = _lex(text, concepts or {})
+    # Loading a config checks every query and compiling the matcher parses them again:
+    # nodes are immutable, so the second time is a lookup.
+    key = (text, tuple((name, tuple(entries)) for name, entries in (concepts or {}).items()))
+    node = _parsed.get(key)
+    if node is None:
+        node = _parse(text, concepts or {})
+        if len(_parsed) >= _PARSED_MAX:
+            _parsed.clear()
+        _parsed[key] = node
+    return node
+
+
+_PARSED_MAX = 20_000
+_parsed: dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], Node] = {}
+
+
+def _parse(text: str, concepts: Mapping[str, Sequence[str]]) -> Node:
+    tokens = _lex(text, concepts)
     if not tokens:
         raise QuerySyntaxError("empty query", 1)
     parser = _Parser(tokens, len(text) + 1)

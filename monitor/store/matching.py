@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.model import Document, RuleMatch
+from monitor.ops.memory import trim
 from monitor.store.session import insert, writing
 from monitor.store.stories import assign_stories
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, ReleaseRow, now
@@ -115,6 +116,7 @@ async def match_pending(
             if not rows:
                 return total
             result = await _process(connection, rows, match, channels_of, now())
+        trim()  # a batch frees its releases, matches and statements: return that memory
         total = StepResult(
             total.releases + result.releases,
             total.matches + result.matches,

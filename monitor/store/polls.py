@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.expression import Executable
 
+from monitor.store.coalesce import group_commit, source_reader
 from monitor.store.session import writing
 from monitor.store.tables import SOURCES, SourceRow, now
 
 
 async def load_state(engine: AsyncEngine, source_id: str) -> SourceRow:
-    async with engine.connect() as connection:
-        row = (await connection.execute(select(SOURCES).where(SOURCES.c.id == source_id))).one()
-    return SourceRow.model_validate(row._mapping)
+    """The source's row; the polls that start together share one query."""
+    return await source_reader(engine).load(source_id)
 
 
 async def claim_due_sources(
@@ -99,13 +100,22 @@ async def record_success(engine: AsyncEngine, source_id: str, owner: str, outcom
         values["last_warning"] = outcome.warning
     if outcome.moved_to:
         values["moved_to"] = outcome.moved_to
-    async with writing(engine) as connection:
-        await connection.execute(
-            update(SOURCES)
-            .where(SOURCES.c.id == source_id)
-            .where(or_(SOURCES.c.lease_owner == owner, SOURCES.c.lease_owner.is_(None)))
-            .values(**values)
-        )
+    statement = (
+        update(SOURCES)
+        .where(SOURCES.c.id == source_id)
+        .where(or_(SOURCES.c.lease_owner == owner, SOURCES.c.lease_owner.is_(None)))
+        .values(**values)
+    )
+    await _commit(engine, statement)
+
+
+async def _commit(engine: AsyncEngine, statement: Executable) -> None:
+    """One statement, committed with whatever other polls are recording at the same time."""
+
+    async def work(connection: AsyncConnection) -> None:
+        await connection.execute(statement)
+
+    await group_commit(engine).write(work)
 
 
 async def record_failure(
@@ -118,20 +128,20 @@ async def record_failure(
     next_poll_at: datetime,
 ) -> None:
     moment = now()
-    async with writing(engine) as connection:
-        await connection.execute(
-            update(SOURCES)
-            .where(SOURCES.c.id == source_id)
-            .where(or_(SOURCES.c.lease_owner == owner, SOURCES.c.lease_owner.is_(None)))
-            .values(
-                status="failing",
-                last_poll_at=moment,
-                last_error=error,
-                last_error_kind=kind,
-                last_error_at=moment,
-                consecutive_failures=SOURCES.c.consecutive_failures + 1,
-                next_poll_at=next_poll_at,
-                lease_owner=None,
-                lease_until=None,
-            )
-        )
+    await _commit(
+        engine,
+        update(SOURCES)
+        .where(SOURCES.c.id == source_id)
+        .where(or_(SOURCES.c.lease_owner == owner, SOURCES.c.lease_owner.is_(None)))
+        .values(
+            status="failing",
+            last_poll_at=moment,
+            last_error=error,
+            last_error_kind=kind,
+            last_error_at=moment,
+            consecutive_failures=SOURCES.c.consecutive_failures + 1,
+            next_poll_at=next_poll_at,
+            lease_owner=None,
+            lease_until=None,
+        ),
+    )

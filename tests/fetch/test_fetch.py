@@ -51,6 +51,30 @@ async def test_conditional_get_stores_both_validators_and_gets_304(
     assert "If-None-Match" not in http_server.requests_to("/feed")[0].headers
 
 
+async def test_not_modified_keeps_the_connection_for_the_next_request(
+    http_server: LoopbackServer,
+) -> None:
+    # a 304 left unread made httpx close the connection: a warm poll of 250 feeds on one
+    # host then paid 250 TCP handshakes
+    etag = '"v1"'
+
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == etag:
+            return Response(304, headers={"ETag": etag})
+        return Response(200, FEED, {"ETag": etag})
+
+    http_server.route("/feed", handler)
+    async with httpx.AsyncClient() as client:
+        fetcher = Fetcher(client, 1)
+        results = [
+            await fetcher.fetch(http_server.url("/feed"), etag=etag, user_agent=UA)
+            for _ in range(3)
+        ]
+    assert [r.status for r in results] == [304, 304, 304]
+    peers = {r.peer for r in http_server.requests_to("/feed")}
+    assert len(peers) == 1, peers
+
+
 async def test_body_hash_identifies_unchanged_bodies(http_server: LoopbackServer) -> None:
     http_server.route("/a", Response(200, FEED))
     http_server.route("/b", Response(200, FEED + b" "))

@@ -20,6 +20,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: tuple[str, int] = ("", 0)  # the client's address: one port per TCP connection
 
 
 @dataclass
@@ -96,7 +97,9 @@ class LoopbackServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path = self.path
-                request = Request(self.command, path, dict(self.headers.items()), body)
+                request = Request(
+                    self.command, path, dict(self.headers.items()), body, self.client_address[:2]
+                )
                 with server._lock:
                     server.requests.append(request)
                 handler = server.routes.get(
