@@ -27,11 +27,24 @@ def _stat(pid: int) -> tuple[int, float, int] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK, int(fields[21]) * _PAGE
 
 
+def _pss(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 class TreeStat:
     def __init__(self, root: int) -> None:
         self.root = root
         self.cpu: dict[int, float] = {}
         self.peak_bytes = 0
+        self.peak_pss_bytes = 0
+        self.per_process: dict[int, tuple[float, int]] = {}  # pid: (cpu seconds, peak rss)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -50,12 +63,16 @@ class TreeStat:
                 if parent in tree and pid not in tree:
                     tree.add(pid)
                     grew = True
-        rss = 0
+        rss = pss = 0
         for pid in tree:
             if pid in stats:
                 self.cpu[pid] = max(self.cpu.get(pid, 0.0), stats[pid][1])
                 rss += stats[pid][2]
+                pss += _pss(pid) or stats[pid][2]
+                _, peak = self.per_process.get(pid, (0.0, 0))
+                self.per_process[pid] = (self.cpu[pid], max(peak, stats[pid][2]))
         self.peak_bytes = max(self.peak_bytes, rss)
+        self.peak_pss_bytes = max(self.peak_pss_bytes, pss)
 
     def _run(self) -> None:
         while not self._stop.wait(0.1):
@@ -79,3 +96,7 @@ class TreeStat:
     @property
     def peak_mb(self) -> float:
         return self.peak_bytes / 1e6
+
+    @property
+    def peak_pss_mb(self) -> float:
+        return self.peak_pss_bytes / 1e6

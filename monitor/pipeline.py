@@ -45,6 +45,7 @@ class PollContext:
     owner: str
     no_alerts: bool = False
     backfill: timedelta | None = None  # widens the first-poll window (poll --backfill)
+    rules_key: str | None = None  # the fingerprint of the rules ``match`` applies
 
     def channels_of(self, rule_id: str) -> Sequence[str]:
         rule = next((r for r in self.config.rules if r.id == rule_id), None)
@@ -131,7 +132,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
     # match before the poll is recorded as a success: the validators and body hash saved
     # with it make the next poll skip this body, so what a crash here leaves unmatched must
     # still meet a full poll next time
-    step = await _match(ctx, source)
+    step = await _match(ctx, source, _matched_by_worker(ctx, source, prepared))
     await _succeeded(
         ctx,
         source,
@@ -160,14 +161,39 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
     return outcome
 
 
-async def _match(ctx: PollContext, source: Source) -> StepResult:
-    return await match_pending(ctx.engine, ctx.match, ctx.channels_of, source_ids=[source.id])
+async def _match(
+    ctx: PollContext, source: Source, known: dict[Document, tuple[RuleMatch, ...]]
+) -> StepResult:
+    def match(document: Document) -> Sequence[RuleMatch]:
+        found = known.get(document)
+        return found if found is not None else ctx.match(document)
+
+    return await match_pending(ctx.engine, match, ctx.channels_of, source_ids=[source.id])
+
+
+def _matched_by_worker(
+    ctx: PollContext, source: Source, prepared: Prepared
+) -> dict[Document, tuple[RuleMatch, ...]]:
+    """What the parse worker matched, by document, if it had the rules ``ctx`` applies.
+
+    Keyed by the whole document as stored, so a release whose stored text differs from
+    what the worker saw (its full text fetched since) is matched again here.
+    """
+    if prepared.matches is None or prepared.rules_key != ctx.rules_key:
+        return {}
+    from monitor.parse.prepare import document_of
+
+    return {
+        document_of(source.id, release): found
+        for release, found in zip(prepared.releases, prepared.matches, strict=True)
+    }
 
 
 def recipe_of(config: Config, source: Source) -> Recipe:
     selectors = tuple(source.select.model_dump().items()) if source.select else ()
     return Recipe(
         source_kind=source.type,
+        source_id=source.id,
         identity=source.identity,
         language=source.language,
         zone=config.zone_of(source).key,

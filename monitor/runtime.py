@@ -7,6 +7,7 @@ matcher and channel set and swaps them in.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.config.model import Config
 from monitor.delivery import Deliverer, build_channels
 from monitor.fetch import Fetcher
+from monitor.parse.pool import ParsePool, RuleSet
 from monitor.pipeline import PollContext
 from monitor.store.session import open_store
 from monitor.store.sources import sync_sources
@@ -29,14 +31,21 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def compile_matcher(config: Config) -> Any:
-    from monitor.rules.matcher import RuleSpec, compile_rules
+def rule_set(config: Config) -> RuleSet:
+    """The config's rules in the picklable form the parse workers compile."""
+    from monitor.rules.matcher import RuleSpec
 
-    specs = [
+    specs = tuple(
         RuleSpec(r.id, r.display_name, r.query, tuple(r.sources), tuple(r.languages))
         for r in config.rules
-    ]
-    return compile_rules(specs, {k: list(v) for k, v in config.concepts.items()})
+    )
+    concepts = tuple((name, tuple(entries)) for name, entries in config.concepts.items())
+    key = hashlib.sha256(repr((specs, concepts)).encode("utf-8")).hexdigest()[:16]
+    return RuleSet(key, specs, concepts)
+
+
+def compile_matcher(config: Config) -> Any:
+    return rule_set(config).compile()
 
 
 @dataclass
@@ -54,8 +63,6 @@ class Runtime:
 
     @classmethod
     async def start(cls, config: Config) -> Runtime:
-        from monitor.parse.pool import ParsePool
-
         engine = await open_store(config.database)
         await sync_sources(engine, config)
         client = httpx.AsyncClient(
@@ -65,11 +72,13 @@ class Runtime:
         )
         owner = instance_name()
         channels = build_channels(config, client)
+        pool = ParsePool()
+        pool.set_rules(rule_set(config))
         return cls(
             config=config,
             engine=engine,
             client=client,
-            pool=ParsePool(),
+            pool=pool,
             matcher=None,
             deliverer=Deliverer(engine, config, channels, owner),
             owner=owner,
@@ -83,6 +92,7 @@ class Runtime:
             fetcher=self.fetcher,
             prepare=self.pool.prepare,
             match=lambda doc: self.compiled().match(doc),
+            rules_key=self.pool.rules_key,
             owner=self.owner,
             no_alerts=no_alerts,
             backfill=backfill,
@@ -105,6 +115,7 @@ class Runtime:
         ):
             self.fetcher = Fetcher(self.client, config.defaults.max_connections_per_host)
         self.config, self.matcher = config, matcher
+        self.pool.set_rules(rule_set(config))
         observe = self.deliverer.observe
         self.deliverer = Deliverer(self.engine, config, channels, self.owner)
         self.deliverer.observe = observe

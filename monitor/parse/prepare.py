@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from monitor.model import Document, RuleMatch
 from monitor.parse.identity import ReleaseData
 
 
@@ -27,6 +28,9 @@ class Prepared:
     releases: tuple[ReleaseData, ...]  # one per identity
     search_text: tuple[str, ...]  # per release: normalised words for the full-text index
     bands: tuple[str | None, ...]  # per release: LSH band keys, space-separated; None: too short
+    # per release, the rules it meets, when the worker had the matcher of ``rules_key``
+    matches: tuple[tuple[RuleMatch, ...], ...] | None = None
+    rules_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,7 @@ class Recipe:
     """How to read one source's bodies (a picklable summary of its config)."""
 
     source_kind: str  # feed | html
+    source_id: str  # what rules scoped to sources see
     identity: str  # auto | guid | link | content
     language: str | None  # the source's hint
     zone: str  # IANA name, for dates that carry no zone
@@ -68,6 +73,18 @@ def prepare(
         releases=tuple(releases),
         search_text=tuple(search_text(r) for r in releases),
         bands=tuple(story_bands(r) for r in releases),
+    )
+
+
+def document_of(source_id: str, release: ReleaseData) -> Document:
+    """The document rules see for a release (``store.matching.document_of`` for a row)."""
+    return Document(
+        title=release.title,
+        summary=release.summary,
+        content=release.content,
+        source=source_id,
+        url=release.url or "",
+        lang=release.language or "",
     )
 
 

@@ -8,12 +8,12 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.parse.feed import parse_feed
-from monitor.parse.pool import ParsePool
+from monitor.parse.pool import ParsePool, RuleSet
 from tests.conftest import FEEDS_DIR
 from tests.support.hostile import HOSTILE
 
 BIG = FEEDS_DIR / "rbren__rss-parser/test/input/guardian.rss"  # ~150 KB: goes to a worker
-SMALL = FEEDS_DIR / "rbren__rss-parser/test/input/narro.rss"  # ~3 KB: parsed in a thread
+SMALL = FEEDS_DIR / "rbren__rss-parser/test/input/instant-article.rss"  # <1 KB: in a thread
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +45,59 @@ async def test_many_at_once(pool: ParsePool) -> None:
     body = BIG.read_bytes()
     results = await asyncio.gather(*(pool.parse(body, {}, f"https://e/{i}") for i in range(4)))
     assert len({len(r.entries) for r in results}) == 1
+
+
+def _rules(query: str) -> RuleSet:
+    from monitor.rules.matcher import RuleSpec
+
+    spec = RuleSpec("r1", "Rule one", query)
+    return RuleSet(f"key-{query}", (spec,), ())
+
+
+async def test_workers_match_with_the_rules_they_were_given() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.parse.prepare import Recipe, document_of, prepare
+
+    body = BIG.read_bytes()
+    recipe = Recipe("feed", "guardian", "auto", None, "UTC")
+    moment = datetime(2026, 11, 29, tzinfo=UTC)
+    pool = ParsePool(max_workers=1)
+    try:
+        pool.set_rules(_rules("the"))
+        first = await pool.prepare(body, {}, "https://e/f", recipe, moment)
+        assert first.rules_key == "key-the" and first.matches is not None
+        # what the worker found is what the rules give on the same documents here
+        matcher = _rules("the").compile()
+        here = prepare(body, {}, "https://e/f", recipe, moment)
+        expected = [tuple(matcher.match(document_of("guardian", r))) for r in here.releases]
+        assert list(first.matches) == expected
+        assert sum(1 for m in first.matches if m) > 0  # the rule does meet some releases
+        # new rules: new workers, a new key
+        pool.set_rules(_rules("zzzunlikelyword"))
+        second = await pool.prepare(body, {}, "https://e/f", recipe, moment)
+        assert second.rules_key == "key-zzzunlikelyword"
+        assert second.matches is not None and not any(second.matches)
+    finally:
+        pool.close()
+
+
+async def test_inline_bodies_are_not_matched_in_place() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.parse.prepare import Recipe
+
+    pool = ParsePool(max_workers=1, inline_below=10**9)
+    pool.set_rules(_rules("the"))
+    try:
+        got = await pool.prepare(
+            SMALL.read_bytes(),
+            {},
+            "https://e/f",
+            Recipe("feed", "s", "auto", None, "UTC"),
+            datetime(2026, 11, 29, tzinfo=UTC),
+        )
+        # the caller matches these: no worker held the matcher
+        assert got.matches is None and got.rules_key is None and got.releases
+    finally:
+        pool.close()
