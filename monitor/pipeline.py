@@ -24,7 +24,8 @@ from monitor.parse.identity import ReleaseData
 from monitor.parse.prepare import Prepared, Recipe
 from monitor.schedule import next_after_failure, next_due
 from monitor.store import polls
-from monitor.store.matching import StepResult, match_pending
+from monitor.store.match_queue import match_queue
+from monitor.store.matching import StepResult
 from monitor.store.releases import known_identities, save_releases
 from monitor.store.session import writing
 from monitor.store.tables import SourceRow, now
@@ -164,11 +165,8 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
 async def _match(
     ctx: PollContext, source: Source, known: dict[Document, tuple[RuleMatch, ...]]
 ) -> StepResult:
-    def match(document: Document) -> Sequence[RuleMatch]:
-        found = known.get(document)
-        return found if found is not None else ctx.match(document)
-
-    return await match_pending(ctx.engine, match, ctx.channels_of, source_ids=[source.id])
+    # with whatever other polls finish meanwhile: one step, larger batches
+    return await match_queue(ctx.engine).step(source.id, ctx.match, ctx.channels_of, known)
 
 
 def _matched_by_worker(

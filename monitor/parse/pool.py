@@ -27,14 +27,14 @@ import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
 from monitor.parse.feed import parse_feed
-from monitor.parse.prepare import Prepared, Recipe, document_of, prepare
+from monitor.parse.prepare import Prepared, Recipe, prepare
 
 DateParser = Callable[[str], datetime | None]
 T = TypeVar("T")
@@ -75,15 +75,7 @@ def prepare_and_match(
     body: bytes, headers: Mapping[str, str], url: str, recipe: Recipe, now: datetime
 ) -> Prepared:
     """``prepare``, plus the matches when this process holds a matcher (a pool worker)."""
-    prepared = prepare(body, headers, url, recipe, now)
-    if _worker_matcher is None:
-        return prepared
-    key, matcher = _worker_matcher
-    matches = tuple(
-        tuple(matcher.match(document_of(recipe.source_id, release)))
-        for release in prepared.releases
-    )
-    return replace(prepared, matches=matches, rules_key=key)
+    return prepare(body, headers, url, recipe, now, _worker_matcher)
 
 
 class ParsePool:

@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.model import Document, RuleMatch
 from monitor.parse.identity import ReleaseData
+from monitor.rules.fields import FoldedField
+from monitor.rules.matcher import folded_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +49,14 @@ class Recipe:
 
 
 def prepare(
-    body: bytes, headers: Mapping[str, str], url: str, recipe: Recipe, now: datetime
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    recipe: Recipe,
+    now: datetime,
+    matcher: tuple[str, Any] | None = None,
 ) -> Prepared:
+    """``matcher``: (rules key, ``Matcher``) to also match every release here."""
     from monitor.parse.identity import derive_all
 
     zone = ZoneInfo(recipe.zone)
@@ -65,15 +74,47 @@ def prepare(
     derived, derive_warnings = derive_all(feed, mode=recipe.identity, feed_url=url)
     warnings = [*feed.warnings, *derive_warnings]
     releases = [finish(r, recipe, zone, now, warnings) for r in derived]
+    texts, bands, matches = [], [], []
+    for release in releases:
+        # each field folded once, for the index, the story signature and the rules
+        document = document_of(recipe.source_id, release)
+        fields = folded_fields(document)
+        texts.append(_joined(fields, ("title", "summary", "content")))
+        body_fields = ("content",) if _content_holds_summary(release) else ("summary", "content")
+        bands.append(_bands_of(_joined(fields, body_fields).split()))
+        if matcher is not None:
+            matches.append(tuple(matcher[1].match(document, fields=fields)))
     return Prepared(
         kind=feed.kind,
         entries=len(feed.entries),
         skipped=skipped,
         warnings=tuple(dict.fromkeys(warnings))[:5],
         releases=tuple(releases),
-        search_text=tuple(search_text(r) for r in releases),
-        bands=tuple(story_bands(r) for r in releases),
+        search_text=tuple(texts),
+        bands=tuple(bands),
+        matches=tuple(matches) if matcher is not None else None,
+        rules_key=matcher[0] if matcher is not None else None,
     )
+
+
+def _joined(fields: Mapping[str, FoldedField], names: tuple[str, ...]) -> str:
+    """The folded words of those fields, in order, one space apart: what ``index_text`` of
+    the fields joined by newlines gives (folding never joins words across whitespace)."""
+    return " ".join(
+        spaced for name in names if name in fields and (spaced := fields[name].spaced.strip())
+    )
+
+
+def _content_holds_summary(release: ReleaseData) -> bool:
+    # the choice ``stories.story_body`` makes
+    return bool(release.content and release.summary and release.summary in release.content)
+
+
+def _bands_of(found: list[str]) -> str | None:
+    from monitor.stories import signature_of_words
+
+    signature = signature_of_words(found)
+    return " ".join(signature.bands) if signature else None
 
 
 def document_of(source_id: str, release: ReleaseData) -> Document:

@@ -69,6 +69,15 @@ class CompiledRule:
     node: q.Node
 
 
+def folded_fields(doc: Document) -> dict[str, FoldedField]:
+    """The text fields of ``doc`` that have text, folded for the automaton."""
+    return {
+        name: FoldedField(text)
+        for name, text in (("title", doc.title), ("summary", doc.summary), ("content", doc.content))
+        if text
+    }
+
+
 class Matcher:
     """Every rule's terms in one automaton; ``match`` gives the rules a document meets."""
 
@@ -92,17 +101,19 @@ class Matcher:
     def rules(self) -> tuple[CompiledRule, ...]:
         return self._rules
 
-    def match(self, doc: Document, *, ignore_scopes: bool = False) -> list[RuleMatch]:
-        """The rules ``doc`` matches, in configuration order, each with its hits."""
-        fields = {
-            name: FoldedField(text)
-            for name, text in (
-                ("title", doc.title),
-                ("summary", doc.summary),
-                ("content", doc.content),
-            )
-            if text
-        }
+    def match(
+        self,
+        doc: Document,
+        *,
+        ignore_scopes: bool = False,
+        fields: Mapping[str, FoldedField] | None = None,
+    ) -> list[RuleMatch]:
+        """The rules ``doc`` matches, in configuration order, each with its hits.
+
+        ``fields``: ``folded_fields(doc)`` when the caller has already folded them.
+        """
+        if fields is None:
+            fields = folded_fields(doc)
         found: dict[int, list[tuple[str, int, int]]] = {}
         if self._automaton is not None:
             for name, folded in fields.items():

@@ -17,7 +17,7 @@ import asyncio
 import json
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -95,7 +95,22 @@ async def match_pending(
     batch: int = 500,
 ) -> StepResult:
     """Assign stories, record matches and queue alerts for every pending release."""
-    total = StepResult()
+    by_source = await match_pending_by_source(
+        engine, match, channels_of, source_ids=source_ids, batch=batch
+    )
+    return sum_steps(by_source.values())
+
+
+async def match_pending_by_source(
+    engine: AsyncEngine,
+    match: Callable[[Document], Sequence[RuleMatch]],
+    channels_of: Callable[[str], Sequence[str]],
+    *,
+    source_ids: Sequence[str] | None = None,
+    batch: int = 500,
+) -> dict[str, StepResult]:
+    """``match_pending``, with what it did for each source."""
+    totals: dict[str, StepResult] = {}
     while True:
         async with _process_lock(engine), writing(engine) as connection:
             await _serialise(connection)
@@ -114,16 +129,24 @@ async def match_pending(
                 statement = statement.where(RELEASES.c.source_id.in_(source_ids))
             rows = [Pending(**r._mapping) for r in (await connection.execute(statement)).all()]
             if not rows:
-                return total
+                return totals
             result = await _process(connection, rows, match, channels_of, now())
         trim()  # a batch frees its releases, matches and statements: return that memory
-        total = StepResult(
-            total.releases + result.releases,
-            total.matches + result.matches,
-            total.alerts + result.alerts,
-        )
+        for source_id, step in result.items():
+            totals[source_id] = sum_steps((totals.get(source_id, StepResult()), step))
         if len(rows) < batch:
-            return total
+            return totals
+
+
+def sum_steps(steps: Iterable[StepResult]) -> StepResult:
+    total = StepResult()
+    for step in steps:
+        total = StepResult(
+            total.releases + step.releases,
+            total.matches + step.matches,
+            total.alerts + step.alerts,
+        )
+    return total
 
 
 async def _process(
@@ -132,7 +155,7 @@ async def _process(
     match: Callable[[Document], Sequence[RuleMatch]],
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
-) -> StepResult:
+) -> dict[str, StepResult]:
     await assign_stories(connection, releases, moment)
     found = [
         (release, rule_match) for release in releases for rule_match in match(document_of(release))
@@ -145,7 +168,14 @@ async def _process(
         .values(story_id=bindparam("story"), matched_hash=bindparam("hash")),
         [{"release": r.id, "story": r.story_id, "hash": r.content_hash} for r in releases],
     )
-    return StepResult(len(releases), len(found), alerts)
+    counts: dict[str, list[int]] = {}
+    for release in releases:
+        counts.setdefault(release.source_id, [0, 0, 0])[0] += 1
+    for release, _ in found:
+        counts[release.source_id][1] += 1
+    for source_id, n in alerts.items():
+        counts[source_id][2] += n
+    return {source_id: StepResult(*c) for source_id, c in counts.items()}
 
 
 def _hits_json(rule_match: RuleMatch) -> str:
@@ -191,8 +221,9 @@ async def _queue_alerts(
     match_ids: dict[tuple[str, int], int],
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
-) -> int:
-    """One alert per (rule, story, channel); the constraint turns away what exists already."""
+) -> dict[str, int]:
+    """One alert per (rule, story, channel); the constraint turns away what exists already.
+    The alerts queued, by the source of the release that carries them."""
     rows: dict[tuple[str, int | None, str], dict[str, object]] = {}
     for release, rule_match in found:
         if not release.alertable:
@@ -216,11 +247,16 @@ async def _queue_alerts(
                 },
             )
     if not rows:
-        return 0
+        return {}
     statement = (
         insert(connection, ALERTS)
         .on_conflict_do_nothing(index_elements=["rule_id", "story_id", "channel_id"])
-        .returning(ALERTS.c.id)
+        .returning(ALERTS.c.release_id)
     )
     result = await connection.execute(statement, list(rows.values()))
-    return len(result.all())
+    source_of = {release.id: release.source_id for release, _ in found}
+    queued: dict[str, int] = {}
+    for row in result.all():
+        source_id = source_of[row.release_id]
+        queued[source_id] = queued.get(source_id, 0) + 1
+    return queued

@@ -1,0 +1,60 @@
+"""``prepare`` folds each field once for the index, the story signature and the rules:
+what it gives must equal the one-purpose functions on every corpus feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import ParseError
+from monitor.parse.prepare import Recipe, document_of, prepare, search_text, story_bands
+from monitor.rules.matcher import RuleSpec, compile_rules
+from tests.conftest import FEEDS_DIR, SEED_RELEASE
+from tests.parse.test_corpus import corpus_files
+
+MOMENT = datetime(2026, 11, 29, tzinfo=UTC)
+FEEDS = sorted(Path(path) for path, _ in corpus_files())
+RULES = compile_rules(
+    [
+        RuleSpec("nato", "NATO", "NATO OR الناتو OR حلف"),
+        RuleSpec("cyber", "Cyber", 'cyber* OR "الدفاع السيبراني"'),
+        RuleSpec("the", "Common", "the NEAR/3 of"),
+    ],
+    {},
+)
+
+
+def _check(body: bytes, url: str) -> int:
+    recipe = Recipe("feed", "src", "auto", None, "UTC")
+    try:
+        got = prepare(body, {}, url, recipe, MOMENT, ("k", RULES))
+    except ParseError:  # not a feed (the corpus holds some on purpose)
+        return 0
+    assert got.matches is not None and got.rules_key == "k"
+    for i, release in enumerate(got.releases):
+        assert got.search_text[i] == search_text(release)
+        assert got.bands[i] == story_bands(release)
+        assert list(got.matches[i]) == RULES.match(document_of("src", release))
+    return len(got.releases)
+
+
+@pytest.mark.parametrize("path", FEEDS, ids=lambda p: str(p.relative_to(FEEDS_DIR)))
+def test_folded_once_equals_folded_for_each_purpose(path: Path) -> None:
+    _check(path.read_bytes(), "https://example.org/feed")
+
+
+def test_the_seed_release_in_a_feed() -> None:
+    text = SEED_RELEASE.read_text(encoding="utf-8")
+    title, _, content = text.partition("\n")
+    body = (
+        "<rss version='2.0'><channel><title>MOFA</title><item><title>"
+        f"{title}</title><guid>1</guid><description><![CDATA[<p>{content[:300]}</p>]]>"
+        f"</description><content:encoded xmlns:content='http://purl.org/rss/1.0/modules/"
+        f"content/'><![CDATA[<p>{content}</p>]]></content:encoded></item></channel></rss>"
+    ).encode()
+    assert _check(body, "https://www.mofa.gov.qa/rss") == 1
+    got = prepare(body, {}, "u", Recipe("feed", "src", "auto", None, "UTC"), MOMENT, ("k", RULES))
+    assert got.matches is not None and {m.rule_id for m in got.matches[0]} >= {"nato", "cyber"}
+    assert got.bands[0] is not None  # long enough to carry a story signature
