@@ -4,7 +4,8 @@ Serves the corpus (../shared/corpus/feeds, with ETags) and runs, when installed,
 (`reload-threads 8`), rss2email (`r2e run --no-send`) and `monitor poll` (1,000 rules, log
 channel, `max_connections_per_host: 8`), each cold then warm, printing wall time, CPU time
 and peak memory of each process tree, and the ratios. It installs nothing: on Debian,
-`apt-get install newsboat rss2email` first. Run from the project root:
+`apt-get install newsboat rss2email` first. Memory and CPU are those of each command's
+whole process tree, sampled from /proc. Run from the project root:
 
     .venv/bin/python -m bench.peers
 """
@@ -21,26 +22,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.corpus_server import CorpusServer, corpus_files, write_config
+from bench.treestat import TreeStat
 
 
 @dataclass
 class Run:
     wall: float
     cpu: float
-    peak_mb: float
+    peak_mb: float  # the largest sum of RSS over the process tree at one moment
+    pss_mb: float  # the same with shared pages divided among the processes sharing them
     code: int
 
 
 def measure(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
-    """Wall, CPU and peak RSS of one command and the children it waits for (wait4)."""
+    """Wall time, CPU and peak memory of a command's whole process tree.
+
+    Sampled from /proc (``bench.treestat``): ``wait4`` would miss the parse workers, which
+    are children of multiprocessing's forkserver, not of the command.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    _, status, usage = os.wait4(process.pid, 0)
+    with TreeStat(process.pid) as tree:
+        code = process.wait()
     wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode)
+    return Run(wall, tree.cpu_seconds, tree.peak_mb, tree.peak_pss_mb, code)
 
 
 def newsboat(workdir: Path, urls: list[str]) -> list[str] | None:
@@ -88,7 +95,8 @@ def main() -> None:
             results[name] = [measure(command, root / name, env) for _ in ("cold", "warm")]
             for label, run in zip(("cold", "warm"), results[name], strict=True):
                 print(
-                    f"{name:10} {label}  wall {run.wall:7.2f} s  cpu {run.cpu:7.2f} s  peak {run.peak_mb:6.0f} MB  exit {run.code}"
+                    f"{name:10} {label}  wall {run.wall:7.2f} s  cpu {run.cpu:7.2f} s  "
+                    f"peak rss {run.peak_mb:4.0f} MB  pss {run.pss_mb:4.0f} MB  exit {run.code}"
                 )
     server.stop()
     if "monitor" in results:

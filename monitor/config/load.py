@@ -38,8 +38,8 @@ def substitute_env(node: Any, loc: tuple[int | str, ...], problems: list[str]) -
         return {k: substitute_env(v, (*loc, k), problems) for k, v in node.items()}
     if isinstance(node, list):
         return [substitute_env(v, (*loc, i), problems) for i, v in enumerate(node)]
-    if not isinstance(node, str):
-        return node
+    if not isinstance(node, str) or "${" not in node:
+        return node  # the common case: no closure, no regex
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)

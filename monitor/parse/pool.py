@@ -1,9 +1,11 @@
 """Parsing off the event loop, in worker processes.
 
 feedparser is pure Python: parsed in a thread it still holds the GIL and stalls the loop,
-so bodies are parsed in a ``ProcessPoolExecutor`` (which also uses every core). Workers
-start by forkserver (spawn where that is missing), never fork: forking a parent that runs
-threads (the loop's executor, the HTTP client) can copy a held lock into the child.
+so bodies are parsed in a ``ProcessPoolExecutor``. One worker per core, less the one the
+event loop's process keeps busy fetching and writing (on 2 cores a second worker made a
+cold poll no faster and cost 70 MB). Workers start by forkserver (spawn where that is
+missing), never fork: forking a parent that runs threads (the loop's executor, the HTTP
+client) can copy a held lock into the child.
 Bodies under ``inline_below`` bytes are parsed in a thread instead: for them pickling
 the body and the result costs more than the GIL they hold.
 
@@ -88,7 +90,7 @@ class ParsePool:
         inline_below: int = 2_000,
         date_parser: DateParser | None = None,
     ) -> None:
-        self._max_workers = max_workers or os.cpu_count() or 1
+        self._max_workers = max_workers or max(1, (os.cpu_count() or 1) - 1)
         self._inline_below = inline_below
         # must be picklable (a module-level function) to reach the workers
         self._date_parser = date_parser

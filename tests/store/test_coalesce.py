@@ -121,9 +121,7 @@ async def test_a_failing_write_fails_only_its_caller(db_url: str) -> None:
         assert results[0] is None and results[2] is None
         assert isinstance(results[1], sa.exc.DBAPIError)
         async with engine.connect() as conn:
-            stored = dict(
-                (await conn.execute(sa.select(SOURCES.c.id, SOURCES.c.last_error))).all()
-            )
+            stored = dict((await conn.execute(sa.select(SOURCES.c.id, SOURCES.c.last_error))).all())
         assert (stored["s01"], stored["s02"]) == ("one", "two")
     finally:
         await engine.dispose()
