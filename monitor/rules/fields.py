@@ -5,14 +5,21 @@ spaces, what the automaton runs over. A hit is known there by ``offset`` (the in
 the space before its first word) and its number of words; ``position`` gives its word
 index and ``span`` its ``(start, end)`` in the original text.
 
-The way back is built only for a field that has a hit, and cheaply when it can be:
+The way back is built only for a field that has a hit, and cheaply when it can be. Most
+texts are plain (``normalize.plain_fold``): made of characters that fold one by one —
+Latin, Greek, Cyrillic and Arabic letters, punctuation, symbols, emoji, harakat.
 
-- A plain text (``normalize.plain_fold``) whose folding keeps its length folds character
-  for character, so its boundary-spaced folding is aligned with the original. ``spaced``
-  only squeezes runs of spaces, so an offset maps back by adding the number of spaces
-  squeezed before it: a bisect in the few places where a run was squeezed.
-- Any other text falls back to ``word_spans`` (per-chunk folding with offsets), computed
-  once as far as the first hit needs and once more in full if a later hit goes further.
+- In an aligned plain text every character folds into one, so its boundary-spaced folding
+  is aligned with the original. ``spaced`` only squeezes runs of spaces, so an offset maps
+  back by adding the number of spaces squeezed before it: a bisect in the few places
+  where a run was squeezed.
+- In another plain text (with a removed character such as a haraka, or a letter that
+  folds into two such as ß) one regex over the original finds the word spans
+  (``plain_word_spans``).
+- Any other text falls back to ``word_spans`` (per-chunk folding with offsets).
+
+Word spans are computed once as far as the first hit needs and once more in full if a
+later hit goes further.
 """
 
 from __future__ import annotations
@@ -20,7 +27,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
-from monitor.rules.normalize import normalize, plain_fold, split_folded, word_spans
+from monitor.rules.normalize import (
+    normalize,
+    plain_fold,
+    plain_word_spans,
+    split_folded,
+    word_spans,
+)
 
 _SQUEEZED = re.compile("  +")
 _FIRST_SPANS = 64  # words past the first hit's, when spans are computed in part
@@ -29,17 +42,19 @@ _FIRST_SPANS = 64  # words past the first hit's, when spans are computed in part
 class FoldedField:
     """One field's text, its spaced folded words, and hit offsets mapped back lazily."""
 
-    __slots__ = ("_aligned", "_marks", "_shifts", "_spans", "spaced", "text")
+    __slots__ = ("_aligned", "_marks", "_plain", "_shifts", "_spans", "spaced", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        boundaries = plain_fold(text)
-        if boundaries is None:
+        plain = plain_fold(text)
+        self._plain = plain is not None
+        if plain is None:
             found = split_folded(normalize(text))
             self._aligned: str | None = None
         else:
+            boundaries, aligned = plain
             found = boundaries.split()
-            self._aligned = boundaries if len(boundaries) == len(text) else None
+            self._aligned = boundaries if aligned else None
         self.spaced = " " + " ".join(found) + " " if found else " "
         self._marks: list[int] | None = None
         self._shifts: list[int] = []
@@ -59,7 +74,8 @@ class FoldedField:
             # Most documents are long and hits sparse: the first time only as far as the
             # hit, the second time all of it (never more than twice per field).
             whole = spans is not None
-            spans = word_spans(self.text, None if whole else position + n_words + _FIRST_SPANS)
+            find = plain_word_spans if self._plain else word_spans
+            spans = find(self.text, None if whole else position + n_words + _FIRST_SPANS)
             self._spans = spans
         if not spans:  # cannot happen: a hit implies words
             return 0, 0

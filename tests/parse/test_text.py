@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-import pytest
+import csv
+import html
+import re
+from typing import Any
 
-from monitor.parse.text import html_to_text
+import pytest
+from lxml import etree
+
+from monitor.parse.feed import parse_feed
+from monitor.parse.text import (
+    _ANY_TAG,
+    _BREAK,
+    _CONTROL,
+    _HIDDEN,
+    _LOOKS_LIKE_MARKUP,
+    BLOCK_TAGS,
+    DROPPED_TAGS,
+    html_to_text,
+)
+from tests.conftest import FEEDS_DIR
 
 
 @pytest.mark.parametrize(
@@ -35,3 +52,92 @@ from monitor.parse.text import html_to_text
 )
 def test_html_to_text(raw: str, text: str) -> None:
     assert html_to_text(raw) == text
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("<p>a\r\nb\rc</p><p>d\x01e\x7f</p>", "a b c\nde"),  # cleaned as UTF-8 bytes
+        ("<p>\ue000x\ufffe\uffffy</p>", "xy"),
+        ("<pre>one\r\ntwo</pre>", "one\ntwo"),
+        ("<\x00p>revealed", "revealed"),  # dropping NUL makes it markup
+        ("<p>lone \ud800 surrogate</p><p>next</p>", None),  # not UTF-8: as before, whatever
+        ("<p>مرحبا&#xE000;😀 café</p>", "مرحبا\n😀 café"),  # an entity may write the mark
+        ("a\u2028b\u00a0\u3000c\n\u2029\nd", "a b c\nd"),  # every Unicode space
+    ],
+)
+def test_cleaning_and_encoding_paths(raw: str, text: str | None) -> None:
+    assert html_to_text(raw) == _old_html_to_text(raw)
+    if text is not None:
+        assert html_to_text(raw) == text
+
+
+def test_the_same_text_as_before_for_every_corpus_entry() -> None:
+    """Every title, summary and content of the feed corpus converts as the implementation
+    before the fast paths (kept below) converted it."""
+    raws = corpus_raws()
+    assert len(raws) > 15_000
+    differ = [raw[:200] for raw in raws if html_to_text(raw) != _old_html_to_text(raw)]
+    assert differ == []
+
+
+def corpus_raws() -> list[str]:
+    with (FEEDS_DIR / "INDEX.tsv").open(encoding="utf-8") as index:
+        rows = list(csv.DictReader(index, delimiter="\t"))
+    raws: set[str] = set()
+    for row in rows:
+        if "expected" in row["category"] or "not-a-feed" in row["category"]:
+            continue
+        body = (FEEDS_DIR / row["source_repo"].replace("/", "__") / row["path"]).read_bytes()
+        for entry in parse_feed(body, {}, "https://corpus.example/feed").entries:
+            raws.update((entry.title, entry.summary, entry.content))
+    return sorted(raws)
+
+
+# --- the implementation before the fast paths, as the reference ---------------------
+
+_OLD_SPACES = re.compile(r"[^\S\n]+")
+
+
+def _old_collapse(text: str) -> str:
+    lines = (_OLD_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _old_html_to_text(raw: str) -> str:
+    if not raw:
+        return ""
+    raw = _CONTROL.sub("", raw).replace("\r\n", "\n").replace("\r", "\n")
+    if not _LOOKS_LIKE_MARKUP.search(raw):
+        return _old_collapse(html.unescape(raw))
+    root = _old_parse_fragment(raw)
+    text = _old_collapse(_old_text_with_breaks(root)) if root is not None else ""
+    if not text:
+        text = _old_collapse(html.unescape(_ANY_TAG.sub(" ", _HIDDEN.sub(" ", raw))))
+    return text
+
+
+def _old_parse_fragment(raw: str) -> Any:
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+    try:
+        root = etree.fromstring(f"<div>{raw}</div>", parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+    if root is None:
+        return None
+    etree.strip_elements(root, *DROPPED_TAGS, with_tail=False)
+    return root
+
+
+def _old_text_with_breaks(root: Any) -> str:
+    for element in root.iter("pre"):
+        for node in element.iter():
+            node.text = node.text and node.text.replace("\n", _BREAK)
+            if node is not element:
+                node.tail = node.tail and node.tail.replace("\n", _BREAK)
+    for element in root.iter(*BLOCK_TAGS, "br"):
+        element.tail = _BREAK + (element.tail or "")
+        if element.tag != "br":
+            element.text = _BREAK + (element.text or "")
+    text = etree.tostring(root, method="text", encoding="unicode")
+    return str(text).replace("\n", " ").replace(_BREAK, "\n")
