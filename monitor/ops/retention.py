@@ -6,7 +6,8 @@
    ``dead``): a pending or retrying alert is never dropped, whatever its age.
 2. Releases first seen before the release cutoff go, unless a kept alert refers to them
    (as its release, or through its match). With each release go its revisions, matches
-   and story bands; SQLite's full-text index follows by trigger.
+   and story bands, and its mark as founder of its story (``stories.founder_release_id``;
+   SQLite may give its id to a new release); SQLite's full-text index follows by trigger.
 3. Stories that no release, match, alert or band refers to any more go.
 
 Deletes run in batches, each its own short write transaction, so a daemon polling beside
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Table, delete, exists, select
+from sqlalchemy import ColumnElement, Table, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.config.model import Retention
@@ -96,6 +97,11 @@ async def _prune_releases(engine: AsyncEngine, cutoff: datetime, counts: PruneCo
                 connection, REVISIONS, REVISIONS.c.release_id.in_(ids)
             )
             counts.matches += await _delete(connection, MATCHES, MATCHES.c.release_id.in_(ids))
+            await connection.execute(
+                update(STORIES)
+                .where(STORIES.c.founder_release_id.in_(ids))
+                .values(founder_release_id=None)
+            )
             counts.releases += await _delete(connection, RELEASES, RELEASES.c.id.in_(ids))
 
 

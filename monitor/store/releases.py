@@ -2,7 +2,12 @@
 
 ``INSERT … ON CONFLICT (source_id, identity) DO UPDATE … WHERE content_hash changed
 RETURNING`` yields exactly the new rows (revision 1) and the revised rows (revision > 1);
-an unchanged release yields nothing. Every version is kept in ``release_revisions``.
+an unchanged release yields nothing. The stored content hashes are read first, so that
+only new and changed releases are sent (a changed feed body mostly repeats stored items).
+
+Where each version lives: the current one in ``releases`` only; the versions it superseded
+in ``release_revisions``, copied there server-side (``INSERT … SELECT``) just before the
+upsert overwrites them. A new release writes nothing there.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from monitor.parse.identity import ReleaseData
 from monitor.store.session import insert
 from monitor.store.tables import RELEASES, REVISIONS
 
+_CHUNK = 1000  # identities or ids per SELECT ... IN (...)
+
 
 @dataclass(frozen=True, slots=True)
 class Saved:
@@ -30,15 +37,21 @@ class Saved:
 async def known_identities(
     connection: AsyncConnection, source_id: str, identities: Sequence[str]
 ) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(identities), 500):
-        chunk = identities[start : start + 500]
+    return set(await _stored_hashes(connection, source_id, identities))
+
+
+async def _stored_hashes(
+    connection: AsyncConnection, source_id: str, identities: Sequence[str]
+) -> dict[str, tuple[int, str]]:
+    """The id and content hash of each of ``identities`` stored for the source."""
+    found: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(identities), _CHUNK):
         result = await connection.execute(
-            select(RELEASES.c.identity)
+            select(RELEASES.c.identity, RELEASES.c.id, RELEASES.c.content_hash)
             .where(RELEASES.c.source_id == source_id)
-            .where(RELEASES.c.identity.in_(chunk))
+            .where(RELEASES.c.identity.in_(identities[start : start + _CHUNK]))
         )
-        found.update(result.scalars())
+        found.update((r.identity, (r.id, r.content_hash)) for r in result)
     return found
 
 
@@ -56,8 +69,17 @@ async def save_releases(
     unique: dict[str, ReleaseData] = {}
     for release in releases:  # a feed that lists an item twice: the first one counts
         unique.setdefault(release.identity, release)
-    if not unique:
+    stored = await _stored_hashes(connection, source_id, list(unique))
+    todo = [  # new, or changed since stored: an unchanged release needs no statement
+        r
+        for r in unique.values()
+        if r.identity not in stored or stored[r.identity][1] != r.content_hash
+    ]
+    if not todo:
         return []
+    superseded = [stored[r.identity][0] for r in todo if r.identity in stored]
+    if superseded:
+        await _keep_superseded(connection, superseded)
     rows = [
         _row(
             source_id,
@@ -67,7 +89,7 @@ async def save_releases(
             search_text[r.identity],
             (bands or {}).get(r.identity),
         )
-        for r in unique.values()
+        for r in todo
     ]
     table: Any = RELEASES
     statement = insert(connection, table)
@@ -95,29 +117,35 @@ async def save_releases(
         },
         where=changed,
     ).returning(table.c.id, table.c.identity, table.c.revision)
-    saved: list[Saved] = []
-    for start in range(0, len(rows), 200):
-        result = await connection.execute(statement, rows[start : start + 200])
-        saved.extend(Saved(r.id, r.identity, r.revision) for r in result.all())
-    if saved:
-        by_identity = {s.identity: s for s in saved}
-        await connection.execute(
-            insert(connection, REVISIONS).on_conflict_do_nothing(),
-            [
-                {
-                    "release_id": by_identity[r.identity].id,
-                    "revision": by_identity[r.identity].revision,
-                    "title": r.title,
-                    "summary": r.summary,
-                    "content": r.content,
-                    "content_hash": r.content_hash,
-                    "seen_at": moment,
-                }
-                for r in unique.values()
-                if r.identity in by_identity
-            ],
+    # all rows at once: SQLAlchemy splits them into statements of up to 1,000 rows, within
+    # the driver's limit on parameters (32,766 on SQLite, 65,535 with psycopg)
+    result = await connection.execute(statement, rows)
+    return [Saved(r.id, r.identity, r.revision) for r in result.all()]
+
+
+async def _keep_superseded(connection: AsyncConnection, release_ids: list[int]) -> None:
+    """Copy the stored version of these releases into ``release_revisions``, before the
+    upsert replaces it. Databases before schema 0005 copied every version as it came: ON
+    CONFLICT keeps the copy they hold."""
+    stored = RELEASES.c
+    copy = {  # revision column: the stored column it is copied from
+        "release_id": stored.id,
+        "revision": stored.revision,
+        "title": stored.title,
+        "summary": stored.summary,
+        "content": stored.content,
+        "content_hash": stored.content_hash,
+        "seen_at": stored.updated_at,  # when that version was first seen
+    }
+    for start in range(0, len(release_ids), _CHUNK):
+        superseded = select(*copy.values()).where(
+            stored.id.in_(release_ids[start : start + _CHUNK])
         )
-    return saved
+        await connection.execute(
+            insert(connection, REVISIONS)
+            .from_select(list(copy), superseded)
+            .on_conflict_do_nothing()
+        )
 
 
 def _row(

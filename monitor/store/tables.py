@@ -1,7 +1,10 @@
 """The stored rows. Uniqueness that the pipeline relies on is a database constraint:
 
-- ``releases``: UNIQUE(source_id, identity) — a release is stored once per source.
-- ``release_revisions``: UNIQUE(release_id, revision).
+- ``releases``: UNIQUE(source_id, identity) — a release is stored once per source, in its
+  current version.
+- ``release_revisions``: UNIQUE(release_id, revision) — the versions a revision superseded
+  (a release never revised has none there).
+- ``stories``: UNIQUE(founder_release_id) — a release founds one story at most.
 - ``matches``: UNIQUE(rule_id, release_id) — a rule matches a release once.
 - ``alerts``: UNIQUE(rule_id, story_id, channel_id) — one alert per story, rule and channel.
 - ``story_bands``: PRIMARY KEY(band_key, release_id) — the LSH bands through which a copy
@@ -78,9 +81,14 @@ class SourceRow(SQLModel, table=True):
 
 class StoryRow(SQLModel, table=True):
     __tablename__ = "stories"
+    __table_args__ = (Index("uq_stories_founder", "founder_release_id", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # the release that founded the story: a match step inserts its new stories in one
+    # statement and maps them back by it. NULL for stories older than schema 0005, and once
+    # retention prunes the founder (not a foreign key: it outlives that release)
+    founder_release_id: int | None = None
 
 
 class ReleaseRow(SQLModel, table=True):
@@ -176,7 +184,8 @@ class StoryBandRow(SQLModel, table=True):
     band_key: str = Field(primary_key=True, max_length=64)
     release_id: int = Field(primary_key=True, foreign_key="releases.id", index=True)
     story_id: int = Field(foreign_key="stories.id", index=True)
-    first_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # not indexed: bands are looked up by key, and their age is checked on the row
+    first_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 # Core handles of the tables, for queries: typed columns (``ALERTS.c.status``) where the

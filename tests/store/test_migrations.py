@@ -1,16 +1,20 @@
-"""Migrations: a database made by the first migration, with rows, upgrades without loss."""
+"""Migrations: a database made by an earlier migration, with rows, upgrades without loss."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
-from monitor.store.db import normalise_url
+from monitor.store.db import install_sqlite_pragmas, normalise_url
 from monitor.store.migrate import HEAD, current_revision, ensure_schema, upgrade_sync
 from monitor.store.session import open_store
 
 MOMENT = datetime(2019, 3, 13, 7, 0, tzinfo=UTC)
+MIGRATIONS = Path(__file__).resolve().parents[2] / "monitor" / "store" / "migrations"
 
 
 def _sync(url: str) -> sa.Engine:
@@ -72,3 +76,101 @@ async def test_new_database_reaches_head(db_url: str) -> None:
         assert await current_revision(engine) == HEAD
     finally:
         await engine.dispose()
+
+
+def _downgrade(url: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    engine = _sync(url)
+    if url.startswith("sqlite"):
+        install_sqlite_pragmas(engine)  # foreign keys on, as the monitor runs
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def _revisions(engine: sa.Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        query = "SELECT release_id, revision, content FROM release_revisions ORDER BY 1, 2"
+        return [tuple(row) for row in conn.execute(sa.text(query))]
+
+
+def _indexes(engine: sa.Engine, table: str) -> dict[str, bool]:
+    return {i["name"] or "": bool(i["unique"]) for i in sa.inspect(engine).get_indexes(table)}
+
+
+async def test_0005_keeps_stories_and_only_superseded_versions(db_url: str) -> None:
+    upgrade_sync(db_url, "0004")
+    engine = _sync(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO sources (id, url, kind, created_at, status, consecutive_failures,"
+                " baseline_done, items_seen, items_skipped)"
+                " VALUES ('mofa', 'https://x/rss', 'feed', :t, 'ok', 0, true, 2, 0)"
+            ),
+            {"t": MOMENT},
+        )
+        story = conn.execute(
+            sa.text("INSERT INTO stories (created_at) VALUES (:t) RETURNING id"), {"t": MOMENT}
+        ).scalar_one()
+        for id_, revision, content in ((1, 2, "edited"), (2, 1, "once")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO releases (id, source_id, identity, story_id, title, summary,"
+                    " content, content_hash, revision, first_seen_at, updated_at, alertable)"
+                    " VALUES (:id, 'mofa', :identity, :s, 't', '', :c, :h, :r, :t, :t, true)"
+                ),
+                {"id": id_, "identity": f"g{id_}", "s": story, "c": content, "h": content}
+                | {"r": revision, "t": MOMENT},
+            )
+        # up to 0004 every version was copied: release 1's two, and release 2's only one
+        for id_, revision, content in ((1, 1, "first"), (1, 2, "edited"), (2, 1, "once")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO release_revisions (release_id, revision, title, summary,"
+                    " content, content_hash, seen_at) VALUES (:id, :r, 't', '', :c, :h, :t)"
+                ),
+                {"id": id_, "r": revision, "c": content, "h": content, "t": MOMENT},
+            )
+    try:
+        before = _revisions(engine)
+        upgrade_sync(db_url)
+        assert _revisions(engine) == [(1, 1, "first")]  # the current versions are in releases
+        assert "ix_story_bands_first_seen_at" not in _indexes(engine, "story_bands")
+        assert _indexes(engine, "stories")["uq_stories_founder"] is True
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT id, founder_release_id FROM stories")).all() == [
+                (story, None)
+            ]
+            new = conn.execute(
+                sa.text(
+                    "INSERT INTO stories (created_at, founder_release_id) VALUES (:t, 2)"
+                    " RETURNING id"
+                ),
+                {"t": MOMENT},
+            ).scalar_one()
+            assert new > story  # ids go on after the stored stories
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # one story per founder
+            conn.execute(
+                sa.text("INSERT INTO stories (created_at, founder_release_id) VALUES (:t, 2)"),
+                {"t": MOMENT},
+            )
+
+        _downgrade(db_url, "0004")
+        assert _revisions(engine) == before
+        assert "ix_story_bands_first_seen_at" in _indexes(engine, "story_bands")
+        assert "founder_release_id" not in {
+            c["name"] for c in sa.inspect(engine).get_columns("stories")
+        }
+        upgrade_sync(db_url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM stories")).scalar_one() == 2
+    finally:
+        engine.dispose()

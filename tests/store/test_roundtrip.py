@@ -80,11 +80,14 @@ async def test_new_and_revised_releases_flow_on_once(db_url: str) -> None:
                     )
                 )
             ).all()
-            versions = (
-                await conn.execute(sa.text("SELECT count(*) FROM release_revisions"))
-            ).scalar_one()
+            superseded = (
+                await conn.execute(
+                    sa.text("SELECT revision, content, content_hash FROM release_revisions")
+                )
+            ).all()
         assert [(r[0], r[1], r[2]) for r in rows] == [("g1", "نص معدل", 2), ("g2", "text", 1)]
-        assert versions == 3
+        # only the version the revision replaced: current versions live in releases
+        assert [tuple(r) for r in superseded] == [(1, "نص", "h1")]
     finally:
         await engine.dispose()
 
