@@ -22,6 +22,13 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: eight clients connecting at once overflow it, the
+    # kernel drops a SYN and that client waits a whole second to retry
+    request_queue_size = 128
+
+
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 RSS = (
     '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{n}</title>'
@@ -54,7 +61,7 @@ class SlowFeeds:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -8,6 +8,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: eight clients connecting at once overflow it, the
+    # kernel drops a SYN and that client waits a whole second to retry
+    request_queue_size = 128
+
+
 FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "feeds"
 SKIP = ("expected-output", "expected-json", "not-a-feed", "category")
 
@@ -61,7 +68,7 @@ class CorpusServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: eight clients connecting at once overflow it, the
+    # kernel drops a SYN and that client waits a whole second to retry
+    request_queue_size = 128
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
@@ -44,7 +50,7 @@ class LoopbackServer:
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _Server(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         # a short poll interval: shutdown() waits up to one interval, at every test teardown
         self._thread = threading.Thread(
