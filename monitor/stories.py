@@ -134,8 +134,20 @@ def signature_of_words(found: Sequence[str]) -> StorySignature | None:
     if len(found) < MIN_WORDS:
         return None
     hashes = _shingle_hashes(found)
+    return StorySignature(frozenset(hashes.tolist()), _bands_of_hashes(hashes))
+
+
+def bands_of_words(found: Sequence[str]) -> tuple[str, ...] | None:
+    """Only the band keys of ``signature_of_words`` (the parse workers store nothing else:
+    building the shingle set would be wasted there)."""
+    if len(found) < MIN_WORDS:
+        return None
+    return _bands_of_hashes(_shingle_hashes(found))
+
+
+def _bands_of_hashes(hashes: NDArray[np.uint64]) -> tuple[str, ...]:
     values = _minhash_of(hashes)[: BANDS * ROWS].astype(">u4").tobytes()
-    return StorySignature(frozenset(hashes.tolist()), tuple(_band_keys_of(values)))
+    return tuple(_band_keys_of(values))
 
 
 def shingles(text: str) -> frozenset[int]:

@@ -188,8 +188,9 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-_ARABIC_LETTER = re.compile(r"[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f]")
-_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+# runs, not single letters: findall then makes one string per word instead of per letter
+_ARABIC_LETTERS = re.compile(r"[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f]+")
+_LATIN_LETTERS = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 
 
 def detect_script_language(text: str) -> str | None:
@@ -197,8 +198,8 @@ def detect_script_language(text: str) -> str | None:
 
     A last resort after the entry's, the feed's and the source's language: "en" stands for
     any Latin-script language here."""
-    arabic = len(_ARABIC_LETTER.findall(text))
-    latin = len(_LATIN_LETTER.findall(text))
+    arabic = sum(map(len, _ARABIC_LETTERS.findall(text)))
+    latin = sum(map(len, _LATIN_LETTERS.findall(text)))
     if arabic + latin < 3:
         return None
     return "ar" if arabic >= latin else "en"

@@ -111,10 +111,10 @@ def _content_holds_summary(release: ReleaseData) -> bool:
 
 
 def _bands_of(found: list[str]) -> str | None:
-    from monitor.stories import signature_of_words
+    from monitor.stories import bands_of_words
 
-    signature = signature_of_words(found)
-    return " ".join(signature.bands) if signature else None
+    bands = bands_of_words(found)
+    return " ".join(bands) if bands else None
 
 
 def document_of(source_id: str, release: ReleaseData) -> Document:

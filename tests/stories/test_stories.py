@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor import stories
 from monitor.parse.feed import parse_feed
 from monitor.parse.identity import derive_all
 from monitor.rules.normalize import words
@@ -392,3 +393,12 @@ def test_corpus_releases_share_bands_as_lsh_predicts() -> None:
             expected += 1 - (1 - j**ROWS) ** BANDS
     assert low_pairs > 19_000
     assert low_shared <= 1 + 3 * expected  # expected: 0.003 here
+
+
+def test_bands_of_words_are_the_signatures_bands() -> None:
+    text = " ".join(f"word{i % 37} term{i % 11}" for i in range(120))
+    found = words(text)
+    signature = stories.signature_of_words(found)
+    assert signature is not None
+    assert stories.bands_of_words(found) == signature.bands
+    assert stories.bands_of_words(found[: stories.MIN_WORDS - 1]) is None
