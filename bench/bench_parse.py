@@ -39,8 +39,9 @@ def timed(bodies: list[bytes]) -> float:
 
 
 def main() -> None:
-    bodies = [Path(path).read_bytes() for path, category in FILES if "not-a-feed" not in category]
-    xml = [b for b, (_, c) in zip(bodies, FILES, strict=False) if "json" not in c]
+    files = [(path, category) for path, category in FILES if "not-a-feed" not in category]
+    bodies = [Path(path).read_bytes() for path, _ in files]
+    xml = [b for b, (_, category) in zip(bodies, files, strict=True) if "json" not in category]
     taken = [b for b in bodies if fast.parse_fast(b, "", URL, None) is not None]
     megabytes = sum(map(len, bodies)) / 1e6
     taken_mb = sum(map(len, taken)) / 1e6
