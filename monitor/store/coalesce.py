@@ -14,14 +14,13 @@ alone, so one bad statement fails only its own caller.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.store.session import writing
+from monitor.store.session import PerEngine, writing
 from monitor.store.tables import SOURCES, SourceRow
 
 Work = Callable[[AsyncConnection], Awaitable[None]]
@@ -128,19 +127,6 @@ def _idle(task: asyncio.Task[None] | None) -> bool:
     return task is None or task.done() or task.get_loop() is not asyncio.get_running_loop()
 
 
-_groups: weakref.WeakKeyDictionary[AsyncEngine, GroupCommit] = weakref.WeakKeyDictionary()
-_readers: weakref.WeakKeyDictionary[AsyncEngine, SourceReader] = weakref.WeakKeyDictionary()
-
-
-def group_commit(engine: AsyncEngine) -> GroupCommit:
-    group = _groups.get(engine)
-    if group is None:
-        group = _groups[engine] = GroupCommit(engine)
-    return group
-
-
-def source_reader(engine: AsyncEngine) -> SourceReader:
-    reader = _readers.get(engine)
-    if reader is None:
-        reader = _readers[engine] = SourceReader(engine)
-    return reader
+# per engine: a group commit and a reader shared by every poll on it
+group_commit = PerEngine(GroupCommit)
+source_reader = PerEngine(SourceReader)

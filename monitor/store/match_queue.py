@@ -15,7 +15,6 @@ reported and its releases stay pending for the next poll, as before.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.model import Document, RuleMatch
 from monitor.store.matching import StepResult, match_pending_by_source
+from monitor.store.session import PerEngine
 
 Match = Callable[[Document], Sequence[RuleMatch]]
 ChannelsOf = Callable[[str], Sequence[str]]
@@ -92,11 +92,5 @@ class MatchQueue:
         return await match_pending_by_source(self._engine, match, channels_of, source_ids=sources)
 
 
-_queues: weakref.WeakKeyDictionary[AsyncEngine, MatchQueue] = weakref.WeakKeyDictionary()
-
-
-def match_queue(engine: AsyncEngine) -> MatchQueue:
-    queue = _queues.get(engine)
-    if queue is None:
-        queue = _queues[engine] = MatchQueue(engine)
-    return queue
+# one per engine: every poll on it waits in the same queue
+match_queue = PerEngine(MatchQueue)

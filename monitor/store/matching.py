@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,20 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.model import Document, RuleMatch
 from monitor.ops.memory import trim
-from monitor.store.session import insert, writing
+from monitor.store.session import PerEngine, insert, writing
 from monitor.store.stories import assign_stories
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, ReleaseRow, now
 
 _STORY_LOCK_KEY = 0x73746F7279  # "story"
 # one lock per engine (an engine lives in one event loop; a lock is bound to its loop)
-_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _process_lock(engine: AsyncEngine) -> asyncio.Lock:
-    lock = _locks.get(engine)
-    if lock is None:
-        lock = _locks[engine] = asyncio.Lock()
-    return lock
+_process_lock: PerEngine[asyncio.Lock] = PerEngine(lambda engine: asyncio.Lock())
 
 
 @dataclass(slots=True)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.db import create_engine
 from monitor.store.migrate import ensure_schema
+
+T = TypeVar("T")
 
 
 async def open_store(url: str, *, migrate: bool = True) -> AsyncEngine:
@@ -35,19 +37,31 @@ def insert(engine_or_dialect: Any, table: Any) -> Any:
     return module.insert(table)
 
 
+class PerEngine(Generic[T]):
+    """One ``T`` per engine, made on first use and dropped with the engine. An engine
+    lives in one event loop, so what is made for it (locks, queues) may be bound to it."""
+
+    def __init__(self, make: Callable[[AsyncEngine], T]) -> None:
+        self._make = make
+        self._made: weakref.WeakKeyDictionary[AsyncEngine, T] = weakref.WeakKeyDictionary()
+
+    def __call__(self, engine: AsyncEngine) -> T:
+        found = self._made.get(engine)
+        if found is None:
+            found = self._made[engine] = self._make(engine)
+        return found
+
+
 # SQLite has one writer at a time. Writers of one process queue on an asyncio lock rather
 # than in SQLite's busy handler, which would block aiosqlite's threads and, under load,
 # time out with "database is locked". PostgreSQL needs no such lock.
-_writers: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+_writers: PerEngine[asyncio.Lock] = PerEngine(lambda engine: asyncio.Lock())
 
 
 def writer_lock(engine: AsyncEngine) -> asyncio.Lock | contextlib.nullcontext[None]:
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()
-    lock = _writers.get(engine)
-    if lock is None:
-        lock = _writers[engine] = asyncio.Lock()
-    return lock
+    return _writers(engine)
 
 
 @contextlib.asynccontextmanager

@@ -12,21 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store import polls
 from monitor.store.coalesce import group_commit, source_reader
-from monitor.store.session import open_store
 from monitor.store.tables import SOURCES, SourceRow
+from tests.support.store import store_with_sources
 
 T0 = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
 IDS = [f"s{i:02d}" for i in range(30)]
 
 
 async def _engine(url: str) -> AsyncEngine:
-    engine = await open_store(url)
-    async with engine.begin() as conn:
-        await conn.execute(
-            sa.insert(SourceRow),
-            [{"id": i, "url": f"https://x/{i}", "kind": "feed", "created_at": T0} for i in IDS],
-        )
-    return engine
+    return await store_with_sources(url, IDS, T0)
 
 
 def _count_statements(engine: AsyncEngine, prefix: str) -> list[str]:
@@ -52,7 +46,7 @@ async def test_concurrent_loads_share_one_query(db_url: str) -> None:
         selects = _count_statements(engine, "SELECT")
         rows = await asyncio.gather(*(polls.load_state(engine, i) for i in IDS))
         assert [r.id for r in rows] == IDS
-        assert all(r.url == f"https://x/{r.id}" for r in rows)
+        assert all(r.url == f"https://{r.id}.example/rss" for r in rows)
         assert len(selects) == 1, selects
         # later, alone: its own query, still answered
         assert (await polls.load_state(engine, "s07")).id == "s07"

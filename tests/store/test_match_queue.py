@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -13,45 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.model import Document, Hit, RuleMatch
 from monitor.store.match_queue import match_queue
 from monitor.store.releases import save_releases
-from monitor.store.session import open_store
-from monitor.store.tables import ALERTS, RELEASES, SourceRow
+from monitor.store.tables import ALERTS, RELEASES
+from tests.support.store import release, store_with_sources
 
 T0 = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
 SOURCES = ("a", "b", "c")
 
 
-@dataclass(frozen=True)
-class Values:
-    identity: str
-    title: str
-    content: str
-    content_hash: str
-    summary: str = ""
-    summary_raw: str = ""
-    content_raw: str = ""
-    url: str | None = None
-    published: datetime | None = T0
-    published_raw: str | None = None
-    language: str | None = "en"
-    author: str | None = None
-
-
 async def _engine(url: str) -> AsyncEngine:
-    engine = await open_store(url)
+    engine = await store_with_sources(url, SOURCES, T0)
     async with engine.begin() as conn:
-        await conn.execute(
-            sa.insert(SourceRow),
-            [{"id": s, "url": f"https://x/{s}", "kind": "feed", "created_at": T0} for s in SOURCES],
-        )
         for n, source in enumerate(SOURCES, start=1):
             # source a: 1 release, b: 2, c: 3; every second one mentions NATO
             releases = [
-                Values(
-                    f"{source}{i}",
-                    f"{'NATO' if i % 2 else 'Weather'} {source}{i}",
-                    "t",
-                    f"h{source}{i}",
-                )
+                release(f"{source}{i}", "t", f"{'NATO' if i % 2 else 'Weather'} {source}{i}")
                 for i in range(n)
             ]
             await save_releases(
@@ -115,9 +89,13 @@ async def test_known_matches_are_used_and_the_rest_matched_here(db_url: str) -> 
             return _nato(document)
 
         known = {
-            Document(title="NATO c1", content="t", source="c", lang="en"): [
-                RuleMatch("nato", (Hit("title", "NATO", 0, 4, "NATO"),))
-            ]
+            Document(
+                title="NATO c1",
+                content="t",
+                source="c",
+                url="https://ministry.example/c1",
+                lang="ar",
+            ): [RuleMatch("nato", (Hit("title", "NATO", 0, 4, "NATO"),))]
         }
         step = await match_queue(engine).step("c", counting, lambda rule: ["log"], known)
         assert (step.releases, step.matches) == (3, 1)

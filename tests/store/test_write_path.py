@@ -16,24 +16,16 @@ from monitor.ops.retention import prune
 from monitor.parse.identity import ReleaseData, content_hash
 from monitor.store.matching import match_pending
 from monitor.store.releases import save_releases
-from monitor.store.session import open_store
-from monitor.store.tables import ALERTS, SOURCES
+from monitor.store.tables import ALERTS
 from tests.support.feeds import seed
+from tests.support.store import release, store_with_sources
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    store = await open_store(db_url)
-    async with store.begin() as connection:
-        await connection.execute(
-            sa.insert(SOURCES),
-            [
-                {"id": source, "url": f"https://{source}.example/rss", "created_at": T0}
-                for source in ("ministry", "agency")
-            ],
-        )
+    store = await store_with_sources(db_url, ("ministry", "agency"), T0)
     try:
         yield store
     finally:
@@ -41,20 +33,7 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 def _release(identity: str, content: str, title: str = "t") -> ReleaseData:
-    return ReleaseData(
-        identity=identity,
-        title=title,
-        summary="",
-        content=content,
-        summary_raw="",
-        content_raw=content,
-        url=f"https://ministry.example/{identity}",
-        published=T0,
-        published_raw=None,
-        language="ar",
-        content_hash=content_hash(title, "", content),
-        author=None,
-    )
+    return release(identity, content, title, published=T0)
 
 
 async def _save(
