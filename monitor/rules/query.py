@@ -1,4 +1,4 @@
-"""The rule language (SPEC section 3): lexer, AST, parser and printer.
+"""The rule language (SPEC section 3): lexer, parser and printer (the tree: ``query_nodes``).
 
 Grammar, binding tightest first NEAR, NOT, AND, OR::
 
@@ -33,6 +33,41 @@ from dataclasses import dataclass
 
 from monitor.errors import QuerySyntaxError
 from monitor.rules.normalize import WORD_RE, normalize, tokenize
+from monitor.rules.query_nodes import (
+    And,
+    Concept,
+    Field,
+    Filter,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Word,
+)
+
+__all__ = [
+    "FILTER_FIELDS",
+    "MIN_PREFIX_LETTERS",
+    "TEXT_FIELDS",
+    "And",
+    "Concept",
+    "Field",
+    "Filter",
+    "Near",
+    "Node",
+    "Not",
+    "Or",
+    "Phrase",
+    "Prefix",
+    "Word",
+    "is_positional",
+    "is_positive",
+    "parse",
+    "term_from_text",
+    "to_string",
+]
 
 TEXT_FIELDS = ("title", "summary", "content", "text")
 FILTER_FIELDS = ("source", "url", "lang")
@@ -41,65 +76,6 @@ _FIELD_RE = re.compile(r"([a-z]+):")
 _NEAR_RE = re.compile(r"(O?NEAR)/(\S*)")
 _CONCEPT_RE = re.compile(r"@([\w-]*)")
 _STOP = set(' \t\r\n()"')
-
-
-@dataclass(frozen=True, slots=True)
-class Word:
-    text: str  # one word as written (un-normalised)
-
-
-@dataclass(frozen=True, slots=True)
-class Prefix:
-    text: str  # the letters before '*', as written
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    words: tuple[str, ...]  # consecutive words, as written
-
-
-@dataclass(frozen=True, slots=True)
-class Concept:
-    name: str
-    body: Node  # the OR of the entries (a single entry stands alone)
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    name: str  # title | summary | content | text
-    child: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Filter:
-    name: str  # source | url | lang
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    child: Node
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Near:
-    left: Node
-    right: Node
-    distance: int
-    ordered: bool  # ONEAR: the left one comes first
-
-
-Node = Word | Prefix | Phrase | Concept | Field | Filter | Not | And | Or | Near
 
 
 @dataclass(frozen=True, slots=True)
