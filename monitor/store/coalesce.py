@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.store.session import PerEngine, writing
+from monitor.store.session import PerEngine, idle, writing
 from monitor.store.tables import SOURCES, SourceRow
 
 Work = Callable[[AsyncConnection], Awaitable[None]]
@@ -38,7 +38,7 @@ class GroupCommit:
     async def write(self, work: Work) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((work, future))
-        if _idle(self._task):
+        if idle(self._task):
             self._task = asyncio.create_task(self._flush())
         await future
 
@@ -85,7 +85,7 @@ class SourceReader:
     async def load(self, source_id: str) -> SourceRow:
         future: asyncio.Future[SourceRow] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(source_id, []).append(future)
-        if _idle(self._task):
+        if idle(self._task):
             self._task = asyncio.create_task(self._flush())
         return await future
 
@@ -120,11 +120,6 @@ class SourceReader:
                         future.set_exception(LookupError(f"no source row for {source_id!r}"))
                     else:
                         future.set_result(SourceRow.model_validate(found._mapping))
-
-
-def _idle(task: asyncio.Task[None] | None) -> bool:
-    # a task of another (closed) loop never runs again: the caller starts its own
-    return task is None or task.done() or task.get_loop() is not asyncio.get_running_loop()
 
 
 # per engine: a group commit and a reader shared by every poll on it

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor.store import leases
 from monitor.store.session import writing
 from monitor.store.tables import ALERTS, DIGESTS, AlertRow, DigestRow
 
@@ -242,9 +243,4 @@ async def record_failure(
 
 async def release_lease(engine: AsyncEngine, digest_id: str, owner: str) -> None:
     """Give back a claimed digest that was not attempted (shutdown): due again at once."""
-    async with writing(engine) as connection:
-        await connection.execute(
-            update(DIGESTS)
-            .where(DIGESTS.c.id == digest_id, DIGESTS.c.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
-        )
+    await leases.release(engine, DIGESTS, [digest_id], owner)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.model import Document, RuleMatch
 from monitor.store.matching import StepResult, match_pending_by_source
-from monitor.store.session import PerEngine
+from monitor.store.session import PerEngine, idle
 
 Match = Callable[[Document], Sequence[RuleMatch]]
 ChannelsOf = Callable[[str], Sequence[str]]
@@ -56,8 +56,7 @@ class MatchQueue:
         """
         future: asyncio.Future[StepResult] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Request(source_id, known or {}, match, channels_of, future))
-        task = self._task
-        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+        if idle(self._task):
             self._task = asyncio.create_task(self._run())
         return await future
 

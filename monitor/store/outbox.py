@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.model import Hit
+from monitor.store import leases
 from monitor.store.digests import QUEUE_ORDER, due_alerts
 from monitor.store.session import writing
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, AlertRow, ReleaseRow, now
@@ -141,25 +142,9 @@ async def extend_lease(
     engine: AsyncEngine, alert_ids: Sequence[str], owner: str, until: datetime
 ) -> None:
     """Push the lease of alerts this owner still holds to ``until``."""
-    if not alert_ids:
-        return
-    async with writing(engine) as connection:
-        await connection.execute(
-            update(ALERTS)
-            .where(ALERTS.c.id.in_(alert_ids))
-            .where(ALERTS.c.lease_owner == owner)
-            .values(lease_until=until)
-        )
+    await leases.update_held(engine, ALERTS, alert_ids, owner, lease_until=until)
 
 
 async def release_lease(engine: AsyncEngine, alert_ids: Sequence[str], owner: str) -> None:
     """Give back claimed alerts that were not attempted (shutdown): due again at once."""
-    if not alert_ids:
-        return
-    async with writing(engine) as connection:
-        await connection.execute(
-            update(ALERTS)
-            .where(ALERTS.c.id.in_(alert_ids))
-            .where(ALERTS.c.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
-        )
+    await leases.release(engine, ALERTS, alert_ids, owner)

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
+from monitor.store import leases
 from monitor.store.coalesce import group_commit, source_reader
 from monitor.store.session import writing
 from monitor.store.tables import SOURCES, SourceRow, now
@@ -57,12 +58,7 @@ async def claim_due_sources(
 
 
 async def release_source(engine: AsyncEngine, source_id: str, owner: str) -> None:
-    async with writing(engine) as connection:
-        await connection.execute(
-            update(SOURCES)
-            .where(SOURCES.c.id == source_id, SOURCES.c.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
-        )
+    await leases.release(engine, SOURCES, [source_id], owner)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,12 @@ class PerEngine(Generic[T]):
         return found
 
 
+def idle(task: asyncio.Task[Any] | None) -> bool:
+    """Whether a batching task must be started for the next batch: none yet, finished, or
+    of another (closed) event loop, where it will never run again."""
+    return task is None or task.done() or task.get_loop() is not asyncio.get_running_loop()
+
+
 # SQLite has one writer at a time. Writers of one process queue on an asyncio lock rather
 # than in SQLite's busy handler, which would block aiosqlite's threads and, under load,
 # time out with "database is locked". PostgreSQL needs no such lock.
