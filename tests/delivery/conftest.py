@@ -7,6 +7,7 @@ test says exactly which rule and channel an alert belongs to and when it was que
 
 from __future__ import annotations
 
+import contextlib
 import json
 import textwrap
 import uuid
@@ -154,6 +155,18 @@ async def open_test_store(config: Config) -> Store:
 def deliverer(store: Store, client: httpx.AsyncClient) -> Deliverer:
     channels = build_channels(store.config, client)
     return Deliverer(store.engine, store.config, channels, "test-owner", clock=store.clock)
+
+
+@contextlib.asynccontextmanager
+async def delivering(
+    config: Config, client: httpx.AsyncClient
+) -> AsyncIterator[tuple[Store, Deliverer]]:
+    """The test store for ``config`` and a deliverer on it; the engine disposed after."""
+    store = await open_test_store(config)
+    try:
+        yield store, deliverer(store, client)
+    finally:
+        await store.engine.dispose()
 
 
 @pytest.fixture

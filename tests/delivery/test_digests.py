@@ -12,7 +12,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from monitor.store import queries
-from tests.delivery.conftest import SECRET, deliverer, open_test_store, write_config
+from tests.delivery.conftest import SECRET, delivering, write_config
 from tests.notify.smtp_server import SmtpServer
 from tests.support.http_server import LoopbackServer, Response
 
@@ -36,9 +36,7 @@ async def test_hourly_digest_groups_by_rule_and_sends_once(
           digest: 1h
         """,
     )
-    store = await open_test_store(config)
-    try:
-        run = deliverer(store, client)
+    async with delivering(config, client) as (store, run):
         store.clock.advance(timedelta(minutes=10))  # 07:10 Doha
         cyber1 = await store.queue("cyber", "hook")
         nato1 = await store.queue("nato", "hook")
@@ -69,8 +67,6 @@ async def test_hourly_digest_groups_by_rule_and_sends_once(
             [late],
         ]
         assert {a.status for a in await queries.list_alerts(store.engine)} == {"sent"}
-    finally:
-        await store.engine.dispose()
 
 
 async def test_failed_digest_is_retried_with_the_same_id_and_content(
@@ -88,9 +84,7 @@ async def test_failed_digest_is_retried_with_the_same_id_and_content(
           retry: {{initial: 1m, max: 10m, give_up_after: 1h}}
         """,
     )
-    store = await open_test_store(config)
-    try:
-        run = deliverer(store, client)
+    async with delivering(config, client) as (store, run):
         first = [await store.queue("nato", "hook") for _ in range(2)]
         store.clock.advance(timedelta(minutes=30))
         counts = await run.deliver_all()
@@ -109,8 +103,6 @@ async def test_failed_digest_is_retried_with_the_same_id_and_content(
         assert one.headers["webhook-id"] == two.headers["webhook-id"]
         assert json.loads(one.body) == json.loads(two.body)
         assert {a.id for a in await queries.list_alerts(store.engine, "sent")} == set(first)
-    finally:
-        await store.engine.dispose()
 
 
 async def test_dead_digest_alert_retried_by_the_operator_travels_again(
@@ -128,9 +120,7 @@ async def test_dead_digest_alert_retried_by_the_operator_travels_again(
           retry: {{initial: 1m, max: 1m, give_up_after: 30s}}
         """,
     )
-    store = await open_test_store(config)
-    try:
-        run = deliverer(store, client)
+    async with delivering(config, client) as (store, run):
         alert = await store.queue("nato", "hook")
         store.clock.advance(timedelta(hours=1))
         assert (await run.deliver_all()).dead == 1
@@ -143,8 +133,6 @@ async def test_dead_digest_alert_retried_by_the_operator_travels_again(
         first, second = http_server.requests_to("/hook")
         assert first.headers["webhook-id"] != second.headers["webhook-id"]  # a new digest
         assert [a["id"] for a in json.loads(second.body)["alerts"]] == [alert]
-    finally:
-        await store.engine.dispose()
 
 
 async def test_daily_email_digest_at_eight_in_the_config_zone(
@@ -162,9 +150,7 @@ async def test_daily_email_digest_at_eight_in_the_config_zone(
           digest: daily 08:00
         """,
     )
-    store = await open_test_store(config)
-    try:
-        run = deliverer(store, client)
+    async with delivering(config, client) as (store, run):
         await store.queue("nato", "hook", title="Minister meets NATO chief")
         await store.queue("cyber", "hook", title="Cyber talks")
         await store.queue("nato", "hook", title="NATO summit\r\nBcc: x@evil")
@@ -179,5 +165,3 @@ async def test_daily_email_digest_at_eight_in_the_config_zone(
         assert "Bcc" not in str(mail.message["Subject"])
         store.clock.advance(timedelta(hours=23, minutes=59))
         assert (await run.deliver_all()).sent == 0  # 07:59 the next day: nothing new
-    finally:
-        await store.engine.dispose()

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from monitor.store import queries
-from tests.delivery.conftest import deliverer, open_test_store, write_config
+from tests.delivery.conftest import delivering, write_config
 from tests.support.http_server import LoopbackServer, Response
 
 
@@ -28,9 +28,7 @@ async def test_excess_alerts_become_one_summary(
           max_per_hour: 3
         """,
     )
-    store = await open_test_store(config)
-    try:
-        run = deliverer(store, client)
+    async with delivering(config, client) as (store, run):
         burst = [await store.queue("nato", "hook") for _ in range(7)]
         assert (await run.deliver_all()).sent == 7
         bodies = [json.loads(r.body) for r in http_server.requests_to("/hook")]
@@ -51,8 +49,6 @@ async def test_excess_alerts_become_one_summary(
         bodies = [json.loads(r.body) for r in http_server.requests_to("/hook")][3:]
         assert [b["id"] for b in bodies] == later  # within budget again: one by one
         assert {a.status for a in await queries.list_alerts(store.engine)} == {"sent"}
-    finally:
-        await store.engine.dispose()
 
 
 async def test_budget_of_one_sends_everything_due_as_one_summary(
@@ -69,9 +65,7 @@ async def test_budget_of_one_sends_everything_due_as_one_summary(
           max_per_hour: 1
         """,
     )
-    store = await open_test_store(config)
-    try:
-        run = deliverer(store, client)
+    async with delivering(config, client) as (store, run):
         first = await store.queue("nato", "hook")
         assert (await run.deliver_all()).sent == 1
         rest = [await store.queue("cyber", "hook") for _ in range(3)]
@@ -82,5 +76,3 @@ async def test_budget_of_one_sends_everything_due_as_one_summary(
         assert bodies[0]["id"] == first
         assert bodies[1]["type"] == "digest" and [a["id"] for a in bodies[1]["alerts"]] == rest
         assert len(bodies) == 2
-    finally:
-        await store.engine.dispose()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.delivery.conftest import deliverer, open_test_store, write_config
+from tests.delivery.conftest import delivering, write_config
 from tests.notify.smtp_server import SmtpServer
 from tests.support.http_server import LoopbackServer, Response
 
@@ -40,13 +40,10 @@ async def test_operator_templates_override_email_and_chat(
         """,
         extra=f"templates: {templates}\n",
     )
-    store = await open_test_store(config)
-    try:
+    async with delivering(config, client) as (store, run):
         await store.queue("nato", "hook", title="Talks <b>")
         await store.queue("nato", "chat", title="Talks <b>")
-        assert (await deliverer(store, client).deliver_all()).sent == 2
-    finally:
-        await store.engine.dispose()
+        assert (await run.deliver_all()).sent == 2
     (mail,) = smtp.messages
     assert mail.message["Subject"] == "ALERT nato: Talks <b>"
     (request,) = http_server.requests_to("/chat")
