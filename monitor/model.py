@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,34 @@ class Document:
     source: str = ""
     url: str = ""
     lang: str = ""
+
+
+class Texts(Protocol):
+    """What a release has that rules see: a stored row, a parsed release."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def language(self) -> str | None: ...
+
+
+def document_of(source_id: str, release: Texts) -> Document:
+    """The document rules see for a release of ``source_id``. The one mapping: a parse
+    worker's matches are looked up by the document the stored row gives."""
+    return Document(
+        title=release.title,
+        summary=release.summary,
+        content=release.content,
+        source=source_id,
+        url=release.url or "",
+        lang=release.language or "",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.config.model import Config, Source
 from monitor.errors import FetchError, FetchHTTPError, ParseError
 from monitor.fetch import Fetcher, FetchLimits, FetchResult
-from monitor.model import Document, RuleMatch
+from monitor.model import Document, RuleMatch, document_of
 from monitor.parse.identity import ReleaseData
 from monitor.parse.prepare import Prepared, Recipe
 from monitor.schedule import next_after_failure, next_due
@@ -179,8 +179,6 @@ def _matched_by_worker(
     """
     if prepared.matches is None or prepared.rules_key != ctx.rules_key:
         return {}
-    from monitor.parse.prepare import document_of
-
     return {
         document_of(source.id, release): found
         for release, found in zip(prepared.releases, prepared.matches, strict=True)

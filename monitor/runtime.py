@@ -53,7 +53,7 @@ class Runtime:
     config: Config
     engine: AsyncEngine
     client: httpx.AsyncClient
-    pool: Any
+    pool: ParsePool
     matcher: Any  # None until first needed: a poll where nothing changed never compiles it
     deliverer: Deliverer
     owner: str

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.model import Document, RuleMatch
+from monitor.model import RuleMatch, document_of
 from monitor.parse.identity import ReleaseData
 from monitor.rules.fields import FoldedField
 from monitor.rules.matcher import folded_fields
@@ -115,18 +115,6 @@ def _bands_of(found: list[str]) -> str | None:
 
     bands = bands_of_words(found)
     return " ".join(bands) if bands else None
-
-
-def document_of(source_id: str, release: ReleaseData) -> Document:
-    """The document rules see for a release (``store.matching.document_of`` for a row)."""
-    return Document(
-        title=release.title,
-        summary=release.summary,
-        content=release.content,
-        source=source_id,
-        url=release.url or "",
-        lang=release.language or "",
-    )
 
 
 def finish(

@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor import model
 from monitor.model import Document, RuleMatch
 from monitor.ops.memory import trim
 from monitor.store.session import PerEngine, insert, writing
@@ -59,14 +60,7 @@ class StepResult:
 
 
 def document_of(release: ReleaseRow | Pending) -> Document:
-    return Document(
-        title=release.title,
-        summary=release.summary,
-        content=release.content,
-        source=release.source_id,
-        url=release.url or "",
-        lang=release.language or "",
-    )
+    return model.document_of(release.source_id, release)
 
 
 async def _serialise(connection: AsyncConnection) -> None:

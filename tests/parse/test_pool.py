@@ -57,7 +57,8 @@ def _rules(query: str) -> RuleSet:
 async def test_workers_match_with_the_rules_they_were_given() -> None:
     from datetime import UTC, datetime
 
-    from monitor.parse.prepare import Recipe, document_of, prepare
+    from monitor.model import document_of
+    from monitor.parse.prepare import Recipe, prepare
 
     body = BIG.read_bytes()
     recipe = Recipe("feed", "guardian", "auto", None, "UTC")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ParseError
-from monitor.parse.prepare import Recipe, document_of, prepare, search_text, story_bands
+from monitor.model import document_of
+from monitor.parse.prepare import Recipe, prepare, search_text, story_bands
 from monitor.rules.matcher import RuleSpec, compile_rules
 from tests.conftest import FEEDS_DIR, SEED_RELEASE
 from tests.parse.test_corpus import corpus_files
