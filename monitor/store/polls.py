@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy import Boolean, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from monitor.store import leases
-from monitor.store.coalesce import group_commit, source_reader
+from monitor.store.coalesce import Row, group_commit, source_reader
 from monitor.store.session import writing
 from monitor.store.tables import SOURCES, SourceRow, now
 
@@ -75,43 +76,26 @@ class Success:
 
 async def record_success(engine: AsyncEngine, source_id: str, owner: str, outcome: Success) -> None:
     moment = now()
-    values: dict[str, object] = {
-        "status": "ok",
-        "last_poll_at": moment,
-        "last_success_at": moment,
-        "next_poll_at": outcome.next_poll_at,
-        "last_error": None,
-        "last_error_kind": None,
-        "consecutive_failures": 0,
-        "etag": outcome.etag,
-        "last_modified": outcome.last_modified,
-        "body_sha256": outcome.body_sha256,
-        "baseline_done": True,
-        "lease_owner": None,
-        "lease_until": None,
-    }
-    if outcome.items_seen is not None:
-        values["items_seen"] = outcome.items_seen
-        values["items_skipped"] = outcome.items_skipped or 0
-        values["last_warning"] = outcome.warning
-    if outcome.moved_to:
-        values["moved_to"] = outcome.moved_to
-    statement = (
-        update(SOURCES)
-        .where(SOURCES.c.id == source_id)
-        .where(or_(SOURCES.c.lease_owner == owner, SOURCES.c.lease_owner.is_(None)))
-        .values(**values)
+    await group_commit(engine).write(
+        Row(
+            _SUCCESS,
+            {
+                "b_id": source_id,
+                "b_owner": owner,
+                "b_moment": moment,
+                "b_next": outcome.next_poll_at,
+                "b_etag": outcome.etag,
+                "b_last_modified": outcome.last_modified,
+                "b_body": outcome.body_sha256,
+                # counts and warning are those of the last body parsed: kept when unchanged
+                "b_parsed": outcome.items_seen is not None,
+                "b_seen": outcome.items_seen,
+                "b_skipped": outcome.items_skipped or 0,
+                "b_warning": outcome.warning,
+                "b_moved_to": outcome.moved_to or None,
+            },
+        )
     )
-    await _commit(engine, statement)
-
-
-async def _commit(engine: AsyncEngine, statement: Executable) -> None:
-    """One statement, committed with whatever other polls are recording at the same time."""
-
-    async def work(connection: AsyncConnection) -> None:
-        await connection.execute(statement)
-
-    await group_commit(engine).write(work)
 
 
 async def record_failure(
@@ -123,21 +107,74 @@ async def record_failure(
     error: str,
     next_poll_at: datetime,
 ) -> None:
-    moment = now()
-    await _commit(
-        engine,
-        update(SOURCES)
-        .where(SOURCES.c.id == source_id)
-        .where(or_(SOURCES.c.lease_owner == owner, SOURCES.c.lease_owner.is_(None)))
-        .values(
-            status="failing",
-            last_poll_at=moment,
-            last_error=error,
-            last_error_kind=kind,
-            last_error_at=moment,
-            consecutive_failures=SOURCES.c.consecutive_failures + 1,
-            next_poll_at=next_poll_at,
-            lease_owner=None,
-            lease_until=None,
-        ),
+    await group_commit(engine).write(
+        Row(
+            _FAILURE,
+            {
+                "b_id": source_id,
+                "b_owner": owner,
+                "b_moment": now(),
+                "b_next": next_poll_at,
+                "b_error": error,
+                "b_kind": kind,
+            },
+        )
     )
+
+
+def _param(name: str, column: str) -> BindParameter[Any]:
+    return bindparam(name, type_=SOURCES.c[column].type)
+
+
+def _leased_by_caller() -> ColumnElement[bool]:
+    """The source's row, unless another instance has leased it since (ours expired)."""
+    return and_(
+        SOURCES.c.id == bindparam("b_id"),
+        or_(SOURCES.c.lease_owner == bindparam("b_owner"), SOURCES.c.lease_owner.is_(None)),
+    )
+
+
+# One constant statement per outcome, so the outcomes recorded together are one executemany.
+_parsed = bindparam("b_parsed", type_=Boolean)
+_SUCCESS = (
+    update(SOURCES)
+    .where(_leased_by_caller())
+    .values(
+        status="ok",
+        last_poll_at=_param("b_moment", "last_poll_at"),
+        last_success_at=_param("b_moment", "last_success_at"),
+        next_poll_at=_param("b_next", "next_poll_at"),
+        last_error=None,
+        last_error_kind=None,
+        consecutive_failures=0,
+        etag=_param("b_etag", "etag"),
+        last_modified=_param("b_last_modified", "last_modified"),
+        body_sha256=_param("b_body", "body_sha256"),
+        baseline_done=True,
+        lease_owner=None,
+        lease_until=None,
+        items_seen=case((_parsed, _param("b_seen", "items_seen")), else_=SOURCES.c.items_seen),
+        items_skipped=case(
+            (_parsed, _param("b_skipped", "items_skipped")), else_=SOURCES.c.items_skipped
+        ),
+        last_warning=case(
+            (_parsed, _param("b_warning", "last_warning")), else_=SOURCES.c.last_warning
+        ),
+        moved_to=func.coalesce(_param("b_moved_to", "moved_to"), SOURCES.c.moved_to),
+    )
+)
+_FAILURE = (
+    update(SOURCES)
+    .where(_leased_by_caller())
+    .values(
+        status="failing",
+        last_poll_at=_param("b_moment", "last_poll_at"),
+        last_error=_param("b_error", "last_error"),
+        last_error_kind=_param("b_kind", "last_error_kind"),
+        last_error_at=_param("b_moment", "last_error_at"),
+        consecutive_failures=SOURCES.c.consecutive_failures + 1,
+        next_poll_at=_param("b_next", "next_poll_at"),
+        lease_owner=None,
+        lease_until=None,
+    )
+)

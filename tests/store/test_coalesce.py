@@ -140,3 +140,78 @@ async def test_works_again_on_a_new_event_loop(db_url: str) -> None:
         assert await asyncio.to_thread(other_loop) == "x"
     finally:
         await engine.dispose()
+
+
+def _success(seen: int | None, warning: str | None = None, moved_to: str | None = None):  # type: ignore[no-untyped-def]
+    return polls.Success(
+        next_poll_at=T0,
+        etag='"e1"',
+        last_modified=None,
+        body_sha256="ab" * 32,
+        warning=warning,
+        items_seen=seen,
+        items_skipped=None if seen is None else 1,
+        moved_to=moved_to,
+    )
+
+
+async def test_outcomes_recorded_together_are_one_executemany(db_url: str) -> None:
+    engine = await _engine(db_url)
+    try:
+        updates = _count_statements(engine, "UPDATE")
+        await polls.record_success(engine, IDS[0], "me", _success(5))  # alone: the first
+        await asyncio.gather(
+            *(polls.record_success(engine, i, "me", _success(7)) for i in IDS[1:20]),
+            *(
+                polls.record_failure(engine, i, "me", kind="http", error="503", next_poll_at=T0)
+                for i in IDS[20:]
+            ),
+        )
+        # one statement for the first, then one per kind of outcome for the 29 queued
+        assert len(updates) <= 3, updates
+        async with engine.connect() as conn:
+            rows = dict((await conn.execute(sa.select(SOURCES.c.id, SOURCES.c.status))).all())
+        assert rows == {i: "ok" if i in IDS[:20] else "failing" for i in IDS}
+    finally:
+        await engine.dispose()
+
+
+async def test_an_unchanged_body_keeps_the_counts_warning_and_new_address(db_url: str) -> None:
+    engine = await _engine(db_url)
+    try:
+        moved = "https://s01.example/new-rss"
+        await polls.record_success(engine, "s01", "me", _success(9, "1 of 9 skipped", moved))
+        await polls.record_success(engine, "s01", "me", _success(None))  # a 304
+        row = await polls.load_state(engine, "s01")
+        assert (row.items_seen, row.items_skipped, row.last_warning, row.moved_to) == (
+            9,
+            1,
+            "1 of 9 skipped",
+            moved,
+        )
+        # a new body parsed: its counts, and its warning even when it has none
+        await polls.record_success(engine, "s01", "me", _success(4))
+        row = await polls.load_state(engine, "s01")
+        assert (row.items_seen, row.last_warning, row.moved_to) == (4, None, moved)
+        assert row.status == "ok" and row.baseline_done and row.lease_owner is None
+    finally:
+        await engine.dispose()
+
+
+async def test_an_outcome_does_not_touch_a_row_another_instance_leased(db_url: str) -> None:
+    engine = await _engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.update(SOURCES).where(SOURCES.c.id == "s02").values(lease_owner="other")
+            )
+        await asyncio.gather(
+            polls.record_success(engine, "s02", "me", _success(3)),
+            polls.record_success(engine, "s03", "me", _success(3)),
+        )
+        two = await polls.load_state(engine, "s02")
+        three = await polls.load_state(engine, "s03")
+        assert (two.lease_owner, two.status, two.items_seen) == ("other", "never", 0)
+        assert (three.status, three.items_seen) == ("ok", 3)
+    finally:
+        await engine.dispose()
