@@ -8,11 +8,11 @@ import threading
 import time
 from email.utils import formatdate
 
-import httpx
 import pytest
 
 from monitor.errors import FetchHTTPError, FetchNetworkError, FetchRedirectError
 from monitor.fetch import Fetcher, FetchLimits, backoff_delay
+from monitor.http_client import new_client
 from tests.support.http_server import LoopbackServer, Request, Response
 
 UA = "monitor/0.1 (+https://example.org/monitor)"
@@ -20,7 +20,7 @@ FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></chan
 
 
 async def fetch(url: str, per_host: int = 2, **kwargs: object):  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient() as client:
+    async with new_client() as client:
         return await Fetcher(client, per_host).fetch(url, user_agent=UA, **kwargs)  # type: ignore[arg-type]
 
 
@@ -64,7 +64,7 @@ async def test_not_modified_keeps_the_connection_for_the_next_request(
         return Response(200, FEED, {"ETag": etag})
 
     http_server.route("/feed", handler)
-    async with httpx.AsyncClient() as client:
+    async with new_client() as client:
         fetcher = Fetcher(client, 1)
         results = [
             await fetcher.fetch(http_server.url("/feed"), etag=etag, user_agent=UA)
@@ -209,7 +209,7 @@ async def test_per_host_concurrency_is_limited(http_server: LoopbackServer, per_
 
     http_server.route("/feed", handler)
     limits = FetchLimits(deadline=20)
-    async with httpx.AsyncClient() as client:
+    async with new_client() as client:
         fetcher = Fetcher(client, max_connections_per_host=per_host)
         tasks = [
             asyncio.create_task(
@@ -236,7 +236,7 @@ async def test_requests_to_other_hosts_are_not_held_back(http_server: LoopbackSe
 
     http_server.route("/slow", slow)
     http_server.route("/fast", Response(200, FEED))
-    async with httpx.AsyncClient() as client:
+    async with new_client() as client:
         fetcher = Fetcher(client, max_connections_per_host=1)
         held = asyncio.create_task(fetcher.fetch(http_server.url("/slow"), user_agent=UA))
         await asyncio.to_thread(http_server.wait_for_requests, "/slow", 1)

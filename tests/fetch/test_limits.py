@@ -8,11 +8,11 @@ import re
 import tracemalloc
 import zlib
 
-import httpx
 import pytest
 
 from monitor.errors import FetchError, FetchTimeout, FetchTooLarge
 from monitor.fetch import Fetcher, FetchLimits, FetchResult
+from monitor.http_client import new_client
 from tests.support.hostile import gzip_bomb
 from tests.support.http_server import LoopbackServer, Response
 
@@ -21,7 +21,7 @@ FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></chan
 
 
 async def fetch(url: str, limits: FetchLimits) -> FetchResult:
-    async with httpx.AsyncClient() as client:
+    async with new_client() as client:
         return await Fetcher(client).fetch(url, user_agent=UA, limits=limits)
 
 

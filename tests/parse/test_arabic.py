@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import html
 
-import httpx
 import pytest
 
 from monitor.fetch import Fetcher
+from monitor.http_client import new_client
 from monitor.parse.feed import parse_feed
 from monitor.parse.identity import ReleaseData, derive_all
 from tests.conftest import SEED_RELEASE
@@ -52,7 +52,7 @@ async def fetch_and_derive(
     server: LoopbackServer, body: bytes, content_type: str
 ) -> tuple[tuple[ReleaseData, ...], tuple[str, ...]]:
     server.route(FEED_PATH, Response(200, body, {"Content-Type": content_type}))
-    async with httpx.AsyncClient() as client:
+    async with new_client() as client:
         fetched = await Fetcher(client).fetch(server.url(FEED_PATH), user_agent="monitor-test")
     feed = parse_feed(fetched.body, fetched.headers, fetched.url)
     releases, clashes = derive_all(feed, feed_url=fetched.url)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import tracemalloc
 
-import httpx
 import pytest
 
 from monitor.errors import ParseError
 from monitor.fetch import Fetcher
+from monitor.http_client import new_client
 from monitor.model import ParsedFeed
 from monitor.parse.feed import parse_feed
 from monitor.parse.identity import derive_all
@@ -20,7 +20,7 @@ async def serve_and_parse(
     server: LoopbackServer, body: bytes, headers: dict[str, str]
 ) -> ParsedFeed:
     server.route("/feed", Response(200, body, headers))
-    async with httpx.AsyncClient() as client:
+    async with new_client() as client:
         fetched = await Fetcher(client).fetch(server.url("/feed"), user_agent="monitor-test")
     return parse_feed(fetched.body, fetched.headers, fetched.url)
 
@@ -66,7 +66,7 @@ async def test_external_entities_are_never_fetched(
     feed = parse_feed(body, {}, "https://ministry.example/feed")
     assert "TOP-SECRET" not in repr(feed)
     # the server is still up and answers; it was simply never asked
-    async with httpx.AsyncClient() as client:
+    async with new_client() as client:
         assert (await client.get(http_server.url("/secret"))).text == "TOP-SECRET"
     assert len(http_server.requests_to("/secret")) == 1
 
