@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,6 +40,9 @@ from monitor.notify.payload import AlertView
 from monitor.store import digests, outbox
 from monitor.store.tables import DigestRow, now
 
+if TYPE_CHECKING:
+    from monitor.notify.render import Renderer
+
 log = logging.getLogger("monitor.delivery")
 
 BATCH = 50  # alerts claimed at once
@@ -46,15 +50,26 @@ LEASE_MARGIN = timedelta(seconds=1)
 
 
 def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Channel]:
-    from monitor.notify.email import SmtpParams
+    """The configured channels. A channel type's module, and the templates, are loaded only
+    when a channel needs them: a log-only config never imports the email stack."""
     from monitor.notify.registry import build_channel
-    from monitor.notify.render import Renderer
 
-    # relative to the working directory, as ``monitor check`` reads it
-    renderer = Renderer(Path(config.templates) if config.templates else None)
+    renderer: Renderer | None = None
+
+    def templates() -> Renderer:
+        nonlocal renderer
+        if renderer is None:
+            from monitor.notify.render import Renderer
+
+            # relative to the working directory, as ``monitor check`` reads it
+            renderer = Renderer(Path(config.templates) if config.templates else None)
+        return renderer
+
     channels: dict[str, Channel] = {}
     for spec in config.channels:
         if isinstance(spec, EmailChannel):
+            from monitor.notify.email import SmtpParams
+
             smtp = SmtpParams(
                 host=spec.smtp.host,
                 port=spec.smtp.port,
@@ -70,7 +85,7 @@ def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Chann
                 to=list(spec.to),
                 sender=spec.sender,
                 smtp=smtp,
-                renderer=renderer,
+                renderer=templates(),
             )
         elif isinstance(spec, WebhookChannel):
             channels[spec.id] = build_channel(
@@ -81,7 +96,7 @@ def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Chann
                 secret=spec.secret or None,
                 timeout=spec.timeout.total_seconds(),
                 format=spec.format,
-                renderer=renderer,
+                renderer=templates() if spec.format == "slack" else None,
             )
         elif isinstance(spec, LogChannel):
             channels[spec.id] = build_channel("log", id=spec.id)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.config.model import Config
 from monitor.delivery import Deliverer, build_channels
 from monitor.fetch import Fetcher
+from monitor.http_client import new_client
 from monitor.parse.pool import ParsePool, RuleSet
 from monitor.pipeline import PollContext
 from monitor.store.session import open_store
@@ -65,11 +66,7 @@ class Runtime:
     async def start(cls, config: Config) -> Runtime:
         engine = await open_store(config.database)
         await sync_sources(engine, config)
-        client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        client = new_client(follow_redirects=False)
         owner = instance_name()
         channels = build_channels(config, client)
         pool = ParsePool()

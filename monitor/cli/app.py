@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli.common import EXIT_OK, State, config_path, load
+from monitor.cli.common import EXIT_OK, State, config_path, end_start_up, load
 
 app = typer.Typer(
     name="monitor",
@@ -159,4 +159,5 @@ def demo() -> None:
     """Offline demonstration: sample ministry feeds on loopback, polled with the default rules."""
     from monitor.cli.demo import demo_command
 
+    end_start_up()
     demo_command()

@@ -66,11 +66,10 @@ def _load(target: str) -> list[Any]:
 
 
 async def _fetch(url: str) -> Any:
-    import httpx
-
     from monitor.fetch import Fetcher
+    from monitor.http_client import new_client
 
-    async with httpx.AsyncClient(trust_env=False) as client:
+    async with new_client() as client:
         return await Fetcher(client).fetch(url, user_agent="monitor rules test")
 
 

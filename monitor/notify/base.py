@@ -4,6 +4,10 @@ A channel sends one alert, or a digest of several, and either returns (delivered
 raises ``monitor.errors.DeliveryError`` with a one-line message that never holds a
 secret; ``permanent=True`` when retrying cannot help. Library and OS exceptions never
 escape a channel. Channels keep no delivery state: retries belong to the outbox.
+
+The one-line helpers live here, free of Jinja2, so the log channel loads without it:
+``flatten`` makes text safe for a header or a log line (no line breaks or control
+characters), ``truncate`` shortens it, ``one_line`` does both for an error message.
 """
 
 from __future__ import annotations
@@ -26,7 +30,16 @@ class Channel(Protocol):
         ...
 
 
+def flatten(text: str) -> str:
+    """One line: every line break and control character becomes a space, runs collapse."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def one_line(text: str, limit: int = 300) -> str:
     """Collapse whitespace and control characters so an error message stays one line."""
-    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    flat = flatten(text)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from monitor.notify.base import flatten, truncate
 from monitor.notify.payload import AlertView
-from monitor.notify.render import flatten, truncate
 
 ALERTS_LOGGER = "monitor.alerts"
 

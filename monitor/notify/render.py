@@ -10,10 +10,10 @@ error rather than a failed delivery. HTML templates autoescape; undefined variab
 errors (``StrictUndefined``). Release text is only ever data in the template context,
 never template source, so ``{{`` in a title is printed, not evaluated.
 
-The pure helpers here carry the safety rules: ``flatten`` makes text safe for a header
-(no line breaks or control characters), ``highlight`` escapes a snippet and then wraps
-the matched terms in ``<mark>`` by offsets (markup never comes from release text), and
-``text_direction`` lays out right-to-left languages right-to-left.
+The pure helpers here carry the safety rules: ``flatten`` (from ``notify.base``) makes
+text safe for a header (no line breaks or control characters), ``highlight`` escapes a
+snippet and then wraps the matched terms in ``<mark>`` by offsets (markup never comes
+from release text), and ``text_direction`` lays out right-to-left languages right-to-left.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ import jinja2
 from markupsafe import Markup, escape
 
 from monitor.model import Hit
+from monitor.notify.base import flatten as flatten  # re-exported: render's helpers' users
+from monitor.notify.base import truncate as truncate
 from monitor.notify.payload import AlertView, iso_datetime
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -39,15 +41,6 @@ SUBJECT_LIMIT = 300  # characters; a ministry title can be a paragraph
 
 # Primary language subtags written right to left.
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "iw", "ur", "ps", "yi", "ckb", "dv", "sd", "ug"})
-
-
-def flatten(text: str) -> str:
-    """One line: every line break and control character becomes a space, runs collapse."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def text_direction(language: str | None) -> str:

@@ -21,15 +21,9 @@ from typing import Any
 
 import jinja2
 
+from monitor.notify.base import flatten, truncate
 from monitor.notify.payload import AlertView
-from monitor.notify.render import (
-    CHAT_TEMPLATES,
-    Renderer,
-    digest_context,
-    flatten,
-    single_context,
-    truncate,
-)
+from monitor.notify.render import CHAT_TEMPLATES, Renderer, digest_context, single_context
 
 SECTION_LIMIT = 3000  # characters in one Slack section's text
 TEXT_LIMIT = 12000  # the whole fallback text (Mattermost allows 16383)

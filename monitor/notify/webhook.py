@@ -11,7 +11,8 @@ refused connection, or the overall deadline passing, whatever the server trickle
 Error messages name the host only: webhook URLs often carry a token in their path.
 
 ``format: slack`` sends the chat message of ``notify.slack`` instead of the JSON payload,
-with the same headers (Slack and Mattermost ignore them; a relay may verify them).
+with the same headers (Slack and Mattermost ignore them; a relay may verify them). Only
+that format loads the templates (Jinja2).
 """
 
 from __future__ import annotations
@@ -24,17 +25,18 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
-import jinja2
 
 from monitor.errors import DeliveryError
 from monitor.notify.base import one_line
 from monitor.notify.payload import AlertView, build_digest_payload, build_payload
-from monitor.notify.render import Renderer
-from monitor.notify.slack import ChatRenderer, chat_digest_payload, chat_payload
+
+if TYPE_CHECKING:
+    from monitor.notify.render import Renderer
+    from monitor.notify.slack import ChatRenderer
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format marker, not a secret
 MIN_KEY_BYTES = 16
@@ -115,7 +117,12 @@ class WebhookChannel:
         if format not in ("json", "slack"):
             raise ValueError("webhook format must be json or slack")
         self.format = format
-        self._chat = ChatRenderer(renderer or Renderer()) if format == "slack" else None
+        self._chat: ChatRenderer | None = None
+        if format == "slack":
+            from monitor.notify.render import Renderer
+            from monitor.notify.slack import ChatRenderer
+
+            self._chat = ChatRenderer(renderer or Renderer())
 
     def __repr__(self) -> str:  # never show the secret or the URL's path
         return f"WebhookChannel(id={self.id!r}, host={self._host!r})"
@@ -124,6 +131,8 @@ class WebhookChannel:
         if self._chat is None:
             payload = build_payload(alert)
         else:
+            from monitor.notify.slack import chat_payload
+
             payload = self._render(lambda chat: chat_payload(chat, alert))
         await self._post(alert.alert_id, payload)
 
@@ -131,10 +140,14 @@ class WebhookChannel:
         if self._chat is None:
             payload = build_digest_payload(digest_id, alerts)
         else:
+            from monitor.notify.slack import chat_digest_payload
+
             payload = self._render(lambda chat: chat_digest_payload(chat, alerts))
         await self._post(digest_id, payload)
 
     def _render(self, build: Callable[[ChatRenderer], dict[str, Any]]) -> dict[str, Any]:
+        import jinja2
+
         assert self._chat is not None
         try:
             return build(self._chat)

@@ -33,11 +33,13 @@ text, computed only when a hit asks for it (see ``monitor.rules.fields``).
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 import unicodedata
 from dataclasses import dataclass
 from itertools import islice
+from typing import TYPE_CHECKING
 
 _DELETE = [
     *range(0x0300, 0x0370),
@@ -122,9 +124,10 @@ def _rare(match: re.Match[str]) -> str:
 
 
 # Plain characters fold alike wherever they stand in a text of plain characters, so such a
-# text folds character by character (``plain_fold``). They are found at import among the
-# blocks that news text uses (~10,000 characters, ~10 ms); any other character sends its
-# text down the general path.
+# text folds character by character (``plain_fold``). They are found among the blocks that
+# news text uses (~10,000 characters, ~15 ms with the regexes built from them) on first
+# use, not at import: a poll where nothing changed never folds a non-ASCII text. Any
+# other character sends its text down the general path.
 _SCANNED_BLOCKS = (
     (0x0001, 0x02FF),  # ASCII (but NUL: see _plain), Latin-1, Latin Extended, IPA
     (0x0370, 0x052F),  # Greek, Cyrillic
@@ -175,6 +178,7 @@ def _folds_alone(char: str) -> bool:
     )
 
 
+@functools.cache
 def _plain() -> _Plain:
     deleted = [c for c in _DELETE if not 0x0300 <= c < 0x0370 and not 0x0653 <= c <= 0x0655]
     marks = [c for c in deleted if unicodedata.combining(chr(c))]
@@ -206,6 +210,18 @@ def _plain() -> _Plain:
     return plain
 
 
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> _Plain:
+        # ``_PLAIN`` reads like the constant it was; it is built on first use
+        if name == "_PLAIN":
+            return _plain()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_PLAIN: _Plain  # the plain characters (``_plain()``), for the tests
+
+
 def _char_class(codes: list[int]) -> str:
     """The inside of a regex ``[...]`` matching exactly ``codes``."""
     runs: list[list[int]] = []
@@ -220,23 +236,44 @@ def _char_class(codes: list[int]) -> str:
     )
 
 
-_PLAIN = _plain()
-_LETTER = _char_class(_PLAIN.letters)
-_REMOVED = _char_class(_PLAIN.deleted)
-_SHORT_BOUNDARY = _char_class(sorted(set(_PLAIN.boundaries) - set(_PLAIN.long_boundaries)))
-_LONG_BOUNDARY = _char_class(_PLAIN.long_boundaries)
-# Each text class holds the one before, so a text is only scanned once by them all.
-_ALIGNED_SHORT_TEXT = re.compile(f"[{_char_class(_PLAIN.letters1)}{_SHORT_BOUNDARY}]*")
-_ALIGNED_TEXT = re.compile(f"[{_char_class(_PLAIN.letters1)}{_SHORT_BOUNDARY}{_LONG_BOUNDARY}]*")
-_PLAIN_TEXT = re.compile(f"[{_LETTER}{_SHORT_BOUNDARY}{_LONG_BOUNDARY}{_REMOVED}]*")
-_LONG_BOUNDARY_RE = re.compile(f"[{_LONG_BOUNDARY}]")
-# In a folded plain text, the boundaries beyond ASCII (ASCII goes through a byte table).
-_FOLDED_NON_ASCII_BOUNDARY = re.compile(f"[^{_char_class(_PLAIN.folded_letters)}\0-\x7f]")
-# A word of a plain text: letters, with removed characters between them, and the marks
-# that follow its last letter (``_origins`` puts them in that letter's cluster).
-_PLAIN_WORD = re.compile(
-    f"[{_LETTER}](?:[{_LETTER}{_REMOVED}]*[{_LETTER}])?[{_char_class(_PLAIN.deleted_marks)}]*"
-)
+@dataclass(frozen=True, slots=True)
+class _PlainPatterns:
+    """The regexes over plain characters that ``plain_fold`` and ``plain_word_spans`` use.
+
+    Each text class holds the one before, so a text is only scanned once by them all.
+    """
+
+    aligned_short_text: re.Pattern[str]  # letters folding into one, short boundaries
+    aligned_text: re.Pattern[str]  # and boundaries folding into several
+    plain_text: re.Pattern[str]  # and letters folding into several, removed characters
+    long_boundary: re.Pattern[str]
+    # in a folded plain text, the boundaries beyond ASCII (ASCII goes through a byte table)
+    folded_non_ascii_boundary: re.Pattern[str]
+    # a word of a plain text: letters, with removed characters between them, and the marks
+    # that follow its last letter (``_origins`` puts them in that letter's cluster)
+    word: re.Pattern[str]
+
+
+@functools.cache
+def _patterns() -> _PlainPatterns:
+    plain = _plain()
+    letter = _char_class(plain.letters)
+    letter1 = _char_class(plain.letters1)
+    removed = _char_class(plain.deleted)
+    short_boundary = _char_class(sorted(set(plain.boundaries) - set(plain.long_boundaries)))
+    long_boundary = _char_class(plain.long_boundaries)
+    return _PlainPatterns(
+        aligned_short_text=re.compile(f"[{letter1}{short_boundary}]*"),
+        aligned_text=re.compile(f"[{letter1}{short_boundary}{long_boundary}]*"),
+        plain_text=re.compile(f"[{letter}{short_boundary}{long_boundary}{removed}]*"),
+        long_boundary=re.compile(f"[{long_boundary}]"),
+        folded_non_ascii_boundary=re.compile(f"[^{_char_class(plain.folded_letters)}\0-\x7f]"),
+        word=re.compile(
+            f"[{letter}](?:[{letter}{removed}]*[{letter}])?[{_char_class(plain.deleted_marks)}]*"
+        ),
+    )
+
+
 _ASCII_NON_WORD = bytes(c for c in range(128) if not chr(c).isalnum())
 _ASCII_FOLD = bytes.maketrans(
     _ASCII_NON_WORD + string.ascii_uppercase.encode(),
@@ -271,21 +308,22 @@ def plain_fold(text: str) -> tuple[str, bool] | None:
     """
     if text.isascii():  # a byte table is many times faster than the regexes
         return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii"), True
-    short = _ALIGNED_SHORT_TEXT.match(text)
+    patterns = _patterns()
+    short = patterns.aligned_short_text.match(text)
     end = short.end() if short is not None else 0  # (a "*" always matches)
     if end == len(text):
         aligned, long_boundaries = True, False
-    elif _ALIGNED_TEXT.fullmatch(text, end) is not None:
+    elif patterns.aligned_text.fullmatch(text, end) is not None:
         aligned, long_boundaries = True, True
-    elif _PLAIN_TEXT.fullmatch(text, end) is not None:
+    elif patterns.plain_text.fullmatch(text, end) is not None:
         aligned, long_boundaries = False, False  # the spaces they fold into are no matter
     else:
         return None
     if long_boundaries:  # "…" would fold into three boundaries: it becomes one
-        text = _LONG_BOUNDARY_RE.sub(" ", text)
+        text = patterns.long_boundary.sub(" ", text)
     # a byte table for the commonest boundaries (in UTF-8, an ASCII byte is a character)
     folded = normalize(text).encode().translate(_ASCII_FOLD).decode()
-    return _FOLDED_NON_ASCII_BOUNDARY.sub(" ", folded), aligned
+    return patterns.folded_non_ascii_boundary.sub(" ", folded), aligned
 
 
 def plain_word_spans(text: str, count: int | None = None) -> list[tuple[int, int]]:
@@ -294,7 +332,7 @@ def plain_word_spans(text: str, count: int | None = None) -> list[tuple[int, int
     Each word of such a text is a run of letters and removed characters, from its first
     letter to its last and the marks after it: where ``tokenize`` puts its span.
     """
-    found = _PLAIN_WORD.finditer(text)
+    found = _patterns().word.finditer(text)
     return [m.span() for m in (found if count is None else islice(found, count))]
 
 
