@@ -2,7 +2,10 @@
 
 From the loopback server's request log and the webhook receiver: every source is polled
 once per due time (never twice by two instances), every alert id arrives, and the only
-duplicates are resends of an alert that was in flight in the killed instance.
+duplicates are resends of an alert that was in flight in the killed instance. Who sent
+each webhook is read from the kernel while its request is handled (which process holds
+the client's port), not from timestamps: a request the killed instance sent just before
+the kill may be handled after it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,29 @@ class Log:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.polls: dict[str, list[float]] = defaultdict(list)
-        self.hooks: list[tuple[float, str]] = []
+        self.hooks: list[tuple[float, str, bool]] = []  # (at, webhook id, from a survivor)
+        self.survivors: list[int] = []  # pids of the instances that are not killed
+
+
+def _local_ports(pid: int) -> set[int]:
+    """The local TCP ports of the sockets process ``pid`` holds open."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        with open(f"/proc/{pid}/net/{table}") as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def _feed(log: Log, name: str, body: bytes):  # type: ignore[no-untyped-def]
@@ -48,8 +73,11 @@ def _feed(log: Log, name: str, body: bytes):  # type: ignore[no-untyped-def]
 
 def _hook(log: Log):  # type: ignore[no-untyped-def]
     def handler(request: Request) -> Response:
+        # the client waits for this response, so its connection is open: a survivor's port
+        # shows in its /proc now; the killed instance's no longer does
+        survivor = any(request.peer[1] in _local_ports(pid) for pid in log.survivors)
         with log.lock:
-            log.hooks.append((time.monotonic(), request.headers["webhook-id"]))
+            log.hooks.append((time.monotonic(), request.headers["webhook-id"], survivor))
         return Response(204)
 
     return handler
@@ -98,13 +126,14 @@ def test_three_instances_one_killed(
         )
         for _ in range(3)
     ]
+    log.survivors = [p.pid for p in instances[1:]]
     try:
         wait_until(lambda: len(log.hooks) >= SOURCES // 3, timeout=60)
         instances[0].send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
         instances[0].wait(timeout=10)
         # the survivors take over: every alert arrives, and every source keeps being polled
-        wait_until(lambda: len({h for _, h in log.hooks}) >= SOURCES, timeout=120)
+        wait_until(lambda: len({h for _, h, _ in log.hooks}) >= SOURCES, timeout=120)
         mark = time.monotonic()
         wait_until(lambda: all(any(t > mark for t in log.polls[n]) for n in names), timeout=90)
     finally:
@@ -124,11 +153,15 @@ def test_three_instances_one_killed(
         assert all(gap >= INTERVAL * 0.95 for gap in gaps), (name, gaps)
 
     # every alert once, except a resend of what was in flight when the instance died
-    seen: dict[str, list[float]] = defaultdict(list)
-    for at, hook_id in log.hooks:
-        seen[hook_id].append(at)
+    seen: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for at, hook_id, survivor in log.hooks:
+        seen[hook_id].append((at, survivor))
     assert len(seen) == SOURCES
-    for hook_id, times in seen.items():
-        if len(times) > 1:
-            assert len(times) == 2 and times[0] < killed_at < times[1], (hook_id, times)
+    for hook_id, sends in seen.items():
+        if len(sends) > 1:
+            # sent by the killed instance, then resent by a survivor once its lease expired
+            assert len(sends) == 2, (hook_id, sends)
+            (_, first_by_survivor), (resent_at, resent_by_survivor) = sends
+            assert not first_by_survivor and resent_by_survivor, (hook_id, sends)
+            assert resent_at > killed_at, (hook_id, sends)
     print(json.dumps({"alerts": len(seen), "duplicates": sum(len(t) - 1 for t in seen.values())}))
