@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -91,11 +91,21 @@ class StoryRow(SQLModel, table=True):
     founder_release_id: int | None = None
 
 
+_PENDING = "matched_hash IS NULL OR matched_hash != content_hash"
+
+
 class ReleaseRow(SQLModel, table=True):
     __tablename__ = "releases"
     __table_args__ = (
         UniqueConstraint("source_id", "identity", name="uq_releases_source_identity"),
         Index("ix_releases_first_seen", "first_seen_at"),
+        # the match step's queue (migration 0006): only the releases not yet matched
+        Index(
+            "ix_releases_pending",
+            "id",
+            sqlite_where=text(_PENDING),
+            postgresql_where=text(_PENDING),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -143,7 +153,7 @@ class MatchRow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("rule_id", "release_id", name="uq_matches_rule_release"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    rule_id: str = Field(max_length=100, index=True)
+    rule_id: str = Field(max_length=100)  # looked up through uq_matches_rule_release
     release_id: int = Field(foreign_key="releases.id", index=True)
     story_id: int | None = Field(default=None, foreign_key="stories.id")
     hits: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of hits

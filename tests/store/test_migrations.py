@@ -174,3 +174,47 @@ async def test_0005_keeps_stories_and_only_superseded_versions(db_url: str) -> N
             assert conn.execute(sa.text("SELECT count(*) FROM stories")).scalar_one() == 2
     finally:
         engine.dispose()
+
+
+async def test_0006_indexes_the_pending_releases_and_drops_a_redundant_index(db_url: str) -> None:
+    upgrade_sync(db_url, "0005")
+    engine = _sync(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO sources (id, url, kind, created_at, status, consecutive_failures,"
+                " baseline_done, items_seen, items_skipped)"
+                " VALUES ('mofa', 'https://x/rss', 'feed', :t, 'ok', 0, true, 3, 0)"
+            ),
+            {"t": MOMENT},
+        )
+        for id_, matched in ((1, "h1"), (2, None), (3, "old")):  # matched, new, revised
+            conn.execute(
+                sa.text(
+                    "INSERT INTO releases (id, source_id, identity, title, summary, content,"
+                    " content_hash, matched_hash, revision, first_seen_at, updated_at, alertable)"
+                    " VALUES (:id, 'mofa', :identity, 't', '', 'c', :h, :m, 1, :t, :t, true)"
+                ),
+                {"id": id_, "identity": f"g{id_}", "h": f"h{id_}", "m": matched, "t": MOMENT},
+            )
+    pending = (
+        "SELECT id FROM releases WHERE matched_hash IS NULL OR matched_hash != content_hash"
+        " ORDER BY id LIMIT 500"
+    )
+    try:
+        upgrade_sync(db_url)
+        assert "ix_releases_pending" in _indexes(engine, "releases")
+        assert "ix_matches_rule_id" not in _indexes(engine, "matches")
+        with engine.connect() as conn:
+            assert [r[0] for r in conn.execute(sa.text(pending))] == [2, 3]
+            if engine.dialect.name == "sqlite":  # the planner takes it for the step's query
+                plan = " ".join(
+                    str(r[-1]) for r in conn.execute(sa.text("EXPLAIN QUERY PLAN " + pending))
+                )
+                assert "ix_releases_pending" in plan, plan
+        _downgrade(db_url, "0005")
+        assert "ix_releases_pending" not in _indexes(engine, "releases")
+        assert "ix_matches_rule_id" in _indexes(engine, "matches")
+        upgrade_sync(db_url)
+    finally:
+        engine.dispose()
