@@ -17,7 +17,7 @@ import pytest
 
 from monitor.errors import FetchNetworkError
 from monitor.fetch import Fetcher
-from monitor.http_client import AsyncioBackend, new_client
+from monitor.http_client import AsyncioBackend, LazyTrustContext, new_client
 from tests.support.http_server import LoopbackServer, Response
 from tests.support.waiting import wait_until
 
@@ -147,8 +147,14 @@ async def test_tls_is_verified(tls_server: tuple[int, Path]) -> None:
     port, cert = tls_server
     url = f"https://127.0.0.1:{port}/"
     async with new_client() as client:  # the default trust store does not know this one
+        context = client._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert isinstance(context, LazyTrustContext)
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+        assert context.cert_store_stats()["x509_ca"] == 0  # nothing loaded before TLS is used
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             await client.get(url)
+        # certifi's roots were loaded for that handshake, and refused our self-signed one
+        assert context.cert_store_stats()["x509_ca"] > 100
     async with new_client(verify=ssl.create_default_context(cafile=cert)) as client:
         response = await client.get(url)
         assert response.text == "مرحبا"
