@@ -24,11 +24,12 @@ from monitor.parse.identity import ReleaseData
 from monitor.parse.prepare import Prepared, Recipe
 from monitor.schedule import next_after_failure, next_due
 from monitor.store import polls
+from monitor.store.coalesce import PollState
 from monitor.store.match_queue import match_queue
 from monitor.store.matching import StepResult
 from monitor.store.releases import known_identities, save_releases
 from monitor.store.session import writing
-from monitor.store.tables import SourceRow, now
+from monitor.store.tables import now
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -268,7 +269,7 @@ async def _succeeded(
 async def _failed(
     ctx: PollContext,
     source: Source,
-    state: SourceRow,
+    state: PollState,
     kind: str,
     error: str,
     retry_after: float | None,

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from monitor.store import leases
-from monitor.store.coalesce import Row, group_commit, source_reader
+from monitor.store.coalesce import PollState, Row, group_commit, source_reader
 from monitor.store.session import writing
-from monitor.store.tables import SOURCES, SourceRow, now
+from monitor.store.tables import SOURCES, now
 
 
-async def load_state(engine: AsyncEngine, source_id: str) -> SourceRow:
+async def load_state(engine: AsyncEngine, source_id: str) -> PollState:
     """The source's row; the polls that start together share one query."""
     return await source_reader(engine).load(source_id)
 
