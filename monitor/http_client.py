@@ -16,6 +16,7 @@ exceptions, since httpx maps httpcore's exceptions raised here exactly as anyio'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import select
 import socket
@@ -70,8 +71,12 @@ class _Stream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(_reason(exc)) from exc
 
     async def aclose(self) -> None:
-        # no wait for the peer's goodbye: a hostile server could make it last forever
-        self._writer.close()
+        # abort: no flush of unsent bytes, no wait for the peer (a server that stopped
+        # reading could hold a graceful close forever); then the one loop turn in which
+        # asyncio actually closes the socket, so none is left for the garbage collector
+        self._writer.transport.abort()
+        with contextlib.suppress(Exception):
+            await self._writer.wait_closed()
 
     async def start_tls(
         self,
@@ -83,10 +88,10 @@ class _Stream(httpcore.AsyncNetworkStream):
             async with asyncio.timeout(timeout):
                 await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
         except TimeoutError:
-            self._writer.close()
+            self._writer.transport.abort()
             raise httpcore.ConnectTimeout("timed out in the TLS handshake") from None
         except (OSError, ssl.SSLError) as exc:
-            self._writer.close()
+            self._writer.transport.abort()
             raise httpcore.ConnectError(_reason(exc)) from exc
         return self
 
