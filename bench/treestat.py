@@ -4,16 +4,27 @@
 for: the parse pool's workers are children of multiprocessing's forkserver, so their CPU
 would go missing. This sampler walks the tree under a pid every 0.1 s and keeps, per
 process, the last CPU time seen; memory is the largest sum of RSS over the tree at one
-moment (what "the whole process tree under 150 MB" means).
+moment (what "the whole process tree under 150 MB" means), and the same for PSS (shared
+pages divided among the processes that share them). ``processes`` keeps, per process, its
+command line and its own peaks, for a breakdown.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass
+class Process:
+    command: str
+    cpu_seconds: float = 0.0
+    peak_rss: int = 0
+    peak_pss: int = 0
 
 
 def _stat(pid: int) -> tuple[int, float, int] | None:
@@ -38,15 +49,28 @@ def _pss(pid: int) -> int | None:
     return None
 
 
+def _command(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
+
+
 class TreeStat:
     def __init__(self, root: int) -> None:
         self.root = root
         self.cpu: dict[int, float] = {}
         self.peak_bytes = 0
         self.peak_pss_bytes = 0
-        self.per_process: dict[int, tuple[float, int]] = {}  # pid: (cpu seconds, peak rss)
+        self.processes: dict[int, Process] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def per_process(self) -> dict[int, tuple[float, int]]:
+        """pid: (cpu seconds, peak rss)."""
+        return {pid: (p.cpu_seconds, p.peak_rss) for pid, p in self.processes.items()}
 
     def _sample(self) -> None:
         stats = {}
@@ -66,11 +90,17 @@ class TreeStat:
         rss = pss = 0
         for pid in tree:
             if pid in stats:
-                self.cpu[pid] = max(self.cpu.get(pid, 0.0), stats[pid][1])
-                rss += stats[pid][2]
-                pss += _pss(pid) or stats[pid][2]
-                _, peak = self.per_process.get(pid, (0.0, 0))
-                self.per_process[pid] = (self.cpu[pid], max(peak, stats[pid][2]))
+                _, cpu, resident = stats[pid]
+                proportional = _pss(pid) or resident
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu)
+                rss += resident
+                pss += proportional
+                process = self.processes.get(pid)
+                if process is None:
+                    process = self.processes[pid] = Process(_command(pid))
+                process.cpu_seconds = self.cpu[pid]
+                process.peak_rss = max(process.peak_rss, resident)
+                process.peak_pss = max(process.peak_pss, proportional)
         self.peak_bytes = max(self.peak_bytes, rss)
         self.peak_pss_bytes = max(self.peak_pss_bytes, pss)
 

@@ -6,6 +6,9 @@ each thread its own arena and, once a large block has been freed, raises its mma
 threshold, so big buffers come from the heap too: freed memory then stays in the process
 (in one measurement 180 MB resident for a 100 MB peak of live data). Two arenas, a fixed
 mmap threshold and a trim after each batch of work keep resident memory near what is live.
+The parse worker (``parse.worker``) tunes itself the same way and trims after every body:
+a 2 MB feed's parse frees some 20 MB, which would otherwise stay resident there (3 MB off
+its peak, no measurable CPU).
 
 Only on glibc; elsewhere every function here does nothing.
 """

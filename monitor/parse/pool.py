@@ -1,13 +1,19 @@
 """Parsing off the event loop, in worker processes.
 
 feedparser is pure Python: parsed in a thread it still holds the GIL and stalls the loop,
-so bodies are parsed in a ``ProcessPoolExecutor``. One worker per core, less the one the
-event loop's process keeps busy fetching and writing (on 2 cores a second worker made a
-cold poll no faster and cost 70 MB). Workers start by forkserver (spawn where that is
-missing), never fork: forking a parent that runs threads (the loop's executor, the HTTP
-client) can copy a held lock into the child.
-Bodies under ``inline_below`` bytes are parsed in a thread instead: for them pickling
-the body and the result costs more than the GIL they hold.
+so bodies are parsed in worker processes. One worker per core, less the one the event
+loop's process keeps busy fetching and writing (on 2 cores a second worker made a cold
+poll no faster and cost 70 MB). ``max_workers=0`` starts none: every body is parsed in
+the parse thread, the smallest process tree at the cost of the second core.
+
+A worker is a plain ``python -c`` child fed through its stdin and stdout (``worker``), not
+a multiprocessing pool: that pool's forkserver and resource tracker are two more
+interpreters (27 MB resident between them) and it pickles each message whole in memory on
+both sides; here pickles stream through the pipes. Two threads per worker write its jobs
+and read its results, so the event loop never blocks on a pipe.
+Bodies under ``inline_below`` bytes are parsed in the one parse thread instead: for them
+pickling the body and the result costs more than the GIL they hold. One thread, because a
+second would only hold a second body's parse in memory while they take turns on the GIL.
 
 Workers also match: the pool is given the rules (``set_rules``), each worker compiles
 them once, and a prepared body comes back with the rules each release meets, keyed by
@@ -16,68 +22,155 @@ loop's process is the one that also fetches and writes: moved here, it runs on e
 core. New rules (a reload) start new workers; bodies already in the old ones come back
 under the old key, and the caller matches those itself.
 
-A worker that dies (killed, out of memory) breaks the pool: the pool is rebuilt and that
-body gets a ``ParseError``, so one poisonous feed cannot stop the others.
+A worker that dies (killed, out of memory) fails the bodies it held with a ``ParseError``
+and is replaced on the next body, so one poisonous feed cannot stop the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-import multiprocessing
+import itertools
 import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
 from monitor.parse.feed import parse_feed
-from monitor.parse.prepare import Prepared, Recipe, prepare
+from monitor.parse.prepare import Prepared, Recipe
+from monitor.parse.worker import RuleSet, prepare_and_match
+
+__all__ = ["ParsePool", "RuleSet", "prepare_and_match"]
 
 DateParser = Callable[[str], datetime | None]
 T = TypeVar("T")
 
-
-@dataclass(frozen=True, slots=True)
-class RuleSet:
-    """The rules in picklable form, and a fingerprint that changes whenever they do."""
-
-    key: str
-    specs: tuple[Any, ...]  # monitor.rules.matcher.RuleSpec
-    concepts: tuple[tuple[str, tuple[str, ...]], ...]
-
-    def compile(self) -> Any:
-        from monitor.rules.matcher import compile_rules
-
-        return compile_rules(self.specs, {name: list(v) for name, v in self.concepts})
+# the worker imports from where this process does: its first message is our sys.path
+_BOOT = (
+    "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
+    "from monitor.parse.worker import serve; serve()"
+)
 
 
-# in a worker process: the matcher of the rules the pool started it with
-_worker_matcher: tuple[str, Any] | None = None
+class WorkerDied(Exception):
+    """The worker process ended (or its pipe broke) before answering."""
 
 
-def _warm_up(rules: RuleSet | None = None) -> None:
-    # import the parser and the text tools once per worker, not on its first body
-    import feedparser  # noqa: F401
+class _Worker:
+    """One worker process and the two threads that talk to it."""
 
-    import monitor.parse.identity
-    import monitor.rules.normalize
-    import monitor.stories  # noqa: F401
+    def __init__(self, rules: RuleSet | None) -> None:
+        flags: list[str] = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
+        self.process = subprocess.Popen(  # noqa: S603 (this interpreter, a fixed command)
+            [sys.executable, *flags, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        self.broken = False
+        self._ids = itertools.count()
+        self._pending: dict[int, Future[Any]] = {}
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[tuple[int, Callable[[], Any], Future[Any]] | None]
+        self._jobs = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write, args=(rules,), daemon=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._writer.start()
+        self._reader.start()
 
-    global _worker_matcher
-    if rules is not None:
-        _worker_matcher = (rules.key, rules.compile())
+    @property
+    def load(self) -> int:
+        return len(self._pending)
+
+    def submit(self, job: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            if self.broken:
+                future.set_exception(WorkerDied())
+                return future
+            job_id = next(self._ids)
+            self._pending[job_id] = future
+        self._jobs.put((job_id, job, future))
+        return future
+
+    def retire(self) -> None:
+        """Finish the jobs already given, then exit."""
+        self._jobs.put(None)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Cancel the jobs not yet started, wait for the others, and stop the process."""
+        with self._lock:
+            for future in self._pending.values():
+                future.cancel()  # fails for a job already written: that one runs to its end
+        self.retire()
+        self._writer.join(timeout)
+        self._reader.join(timeout)
+        if self.process.poll() is None:
+            self.process.kill()
+            self._reader.join()
+
+    def _write(self, rules: RuleSet | None) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            pickle.dump(list(sys.path), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(rules, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            stdin.flush()
+            while (item := self._jobs.get()) is not None:
+                job_id, job, future = item
+                del item
+                if not future.set_running_or_notify_cancel():
+                    with self._lock:
+                        self._pending.pop(job_id, None)
+                    continue
+                pickle.dump((job_id, job), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                stdin.flush()
+                del job, future
+        except Exception:  # a broken pipe, or a job that does not pickle: this worker is done
+            self.process.kill()
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+    def _read(self) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            while True:
+                # our own child, over a private pipe: the pickles are ours
+                job_id, ok, value = pickle.load(stdout)  # noqa: S301
+                with self._lock:
+                    future = self._pending.pop(job_id)
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(_error(value))
+                del future, value
+        except Exception:  # EOF: the worker exited (or died); anything else: out of step
+            self.process.kill()
+        finally:
+            stdout.close()
+            self.process.wait()
+            with self._lock:
+                self.broken = True
+                left, self._pending = list(self._pending.values()), {}
+            for future in left:
+                with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
+                    future.set_exception(WorkerDied())
 
 
-def prepare_and_match(
-    body: bytes, headers: Mapping[str, str], url: str, recipe: Recipe, now: datetime
-) -> Prepared:
-    """``prepare``, plus the matches when this process holds a matcher (a pool worker)."""
-    return prepare(body, headers, url, recipe, now, _worker_matcher)
+def _error(pickled: bytes) -> BaseException:
+    try:
+        error = pickle.loads(pickled)  # noqa: S301 (from our own worker)
+    except Exception as exc:
+        return RuntimeError(f"an error from the parse worker could not be read: {exc!r}")
+    return error if isinstance(error, BaseException) else RuntimeError(repr(error))
 
 
 class ParsePool:
@@ -90,11 +183,14 @@ class ParsePool:
         inline_below: int = 2_000,
         date_parser: DateParser | None = None,
     ) -> None:
-        self._max_workers = max_workers or max(1, (os.cpu_count() or 1) - 1)
+        if max_workers is None:
+            max_workers = max(1, (os.cpu_count() or 1) - 1)
+        self._max_workers = max_workers
         self._inline_below = inline_below
         # must be picklable (a module-level function) to reach the workers
         self._date_parser = date_parser
-        self._executor: ProcessPoolExecutor | None = None
+        self._workers: list[_Worker] = []
+        self._thread: ThreadPoolExecutor | None = None
         self._rules: RuleSet | None = None
 
     def set_rules(self, rules: RuleSet | None) -> None:
@@ -102,26 +198,20 @@ class ParsePool:
         if rules == self._rules:
             return
         self._rules = rules
-        if self._executor is not None:
-            # bodies queued there still come back, under the old key
-            self._executor.shutdown(wait=False)
-            self._executor = None
+        # bodies already given to them still come back, under the old key
+        for worker in self._workers:
+            worker.retire()
+        self._workers = []
 
     @property
     def rules_key(self) -> str | None:
-        return self._rules.key if self._rules else None
+        return self._rules.key if self._rules and self._max_workers else None
 
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            methods = multiprocessing.get_all_start_methods()
-            method = "forkserver" if "forkserver" in methods else "spawn"
-            self._executor = ProcessPoolExecutor(
-                max_workers=self._max_workers,
-                mp_context=multiprocessing.get_context(method),
-                initializer=_warm_up,
-                initargs=(self._rules,),
-            )
-        return self._executor
+    def _worker(self) -> _Worker:
+        self._workers = [w for w in self._workers if not w.broken]
+        while len(self._workers) < self._max_workers:
+            self._workers.append(_Worker(self._rules))
+        return min(self._workers, key=lambda w: w.load)
 
     async def parse(self, body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
         job = functools.partial(parse_feed, body, dict(headers), url, date_parser=self._date_parser)
@@ -136,19 +226,20 @@ class ParsePool:
         )
 
     async def _run(self, job: Callable[[], T], size: int) -> T:
-        if size < self._inline_below:
-            return await asyncio.to_thread(job)
-        executor = self._pool()
+        if size < self._inline_below or not self._max_workers:
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(1, thread_name_prefix="parse")
+            return await asyncio.get_running_loop().run_in_executor(self._thread, job)
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, job)
-        except BrokenProcessPool:
-            if self._executor is executor:
-                self._executor = None
-                executor.shutdown(wait=False, cancel_futures=True)
+            return await asyncio.wrap_future(self._worker().submit(job))
+        except WorkerDied:
             raise ParseError("the parser process died on this body") from None
 
     def close(self) -> None:
         """Stop the workers (waits for running parses)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.close()
+        if self._thread is not None:
+            self._thread.shutdown(wait=True, cancel_futures=True)
+            self._thread = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -40,8 +43,6 @@ async def test_parse_errors_cross_the_process_boundary(pool: ParsePool) -> None:
 
 
 async def test_many_at_once(pool: ParsePool) -> None:
-    import asyncio
-
     body = BIG.read_bytes()
     results = await asyncio.gather(*(pool.parse(body, {}, f"https://e/{i}") for i in range(4)))
     assert len({len(r.entries) for r in results}) == 1
@@ -100,5 +101,101 @@ async def test_inline_bodies_are_not_matched_in_place() -> None:
         )
         # the caller matches these: no worker held the matcher
         assert got.matches is None and got.rules_key is None and got.releases
+    finally:
+        pool.close()
+
+
+# --- the worker process: its channel, its death, its imports --------------------------
+
+
+def _job(function: object) -> functools.partial[object]:
+    return functools.partial(function)  # type: ignore[call-overload]
+
+
+async def test_a_dead_worker_fails_its_body_and_is_replaced() -> None:
+    from tests.parse import pool_jobs
+
+    pool = ParsePool(max_workers=1)
+    try:
+        first = await pool._run(_job(pool_jobs.worker_pid), size=10**6)
+        with pytest.raises(ParseError, match="died"):
+            await pool._run(_job(pool_jobs.die), size=10**6)
+        second = await pool._run(_job(pool_jobs.worker_pid), size=10**6)
+        assert second != first  # a new process
+        got = await pool.parse(BIG.read_bytes(), {}, "https://e/f")
+        assert got.entries
+    finally:
+        pool.close()
+
+
+async def test_an_error_that_cannot_be_rebuilt_keeps_the_channel_in_step() -> None:
+    from tests.parse import pool_jobs
+
+    pool = ParsePool(max_workers=1)
+    try:
+        with pytest.raises(RuntimeError, match="could not be read"):
+            await pool._run(_job(pool_jobs.raise_unrebuildable), size=10**6)
+        pid = await pool._run(_job(pool_jobs.worker_pid), size=10**6)
+        assert await pool._run(_job(pool_jobs.worker_pid), size=10**6) == pid  # same worker
+    finally:
+        pool.close()
+
+
+async def test_what_a_job_prints_does_not_reach_the_result_channel(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from tests.parse import pool_jobs
+
+    pool = ParsePool(max_workers=1)
+    try:
+        assert await pool._run(_job(pool_jobs.chatter), size=10**6) == "answered"
+        got = await pool.parse(BIG.read_bytes(), {}, "https://e/f")
+        assert got.entries
+    finally:
+        pool.close()
+    assert "something a library prints" in capfd.readouterr().err
+
+
+async def test_the_worker_imports_only_the_parse_stack() -> None:
+    from tests.parse import pool_jobs
+
+    pool = ParsePool(max_workers=1)
+    try:
+        await pool.parse(BIG.read_bytes(), {}, "https://e/f")  # a body went through it
+        loaded = {m.split(".")[0] for m in await pool._run(_job(pool_jobs.loaded_modules), 10**6)}
+    finally:
+        pool.close()
+    assert "feedparser" in loaded and "monitor" in loaded
+    assert not loaded & {"sqlalchemy", "pydantic", "httpx", "alembic", "typer", "yaml"}
+
+
+async def test_close_ends_the_worker_processes() -> None:
+    pool = ParsePool(max_workers=2)
+    await asyncio.gather(*(pool.parse(BIG.read_bytes(), {}, "https://e/f") for _ in range(3)))
+    workers = list(pool._workers)
+    assert len(workers) == 2 and all(w.process.poll() is None for w in workers)
+    pool.close()
+    assert all(w.process.returncode is not None for w in workers)
+
+
+async def test_no_workers_parses_everything_in_this_process() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.parse.prepare import Recipe
+    from tests.parse import pool_jobs
+
+    pool = ParsePool(max_workers=0)
+    pool.set_rules(_rules("the"))
+    try:
+        got = await pool.prepare(
+            BIG.read_bytes(),
+            {},
+            "https://e/f",
+            Recipe("feed", "s", "auto", None, "UTC"),
+            datetime(2026, 11, 29, tzinfo=UTC),
+        )
+        assert got.releases and got.matches is None and pool.rules_key is None
+        assert await pool._run(_job(pool_jobs.worker_pid), size=10**6) == os.getpid()
+        assert not pool._workers
     finally:
         pool.close()

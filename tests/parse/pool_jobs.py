@@ -1,0 +1,36 @@
+"""Jobs for the parse pool's tests: module level, stdlib only, so a worker can import them."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+class Unrebuildable(Exception):
+    """Pickles, but cannot be rebuilt: ``__init__`` wants an argument pickle does not pass."""
+
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+
+
+def raise_unrebuildable() -> None:
+    raise Unrebuildable(7, "seven")
+
+
+def die() -> None:
+    os._exit(3)
+
+
+def chatter() -> str:
+    print("something a library prints", flush=True)
+    sys.stdout.buffer.write(b"\x80garbage that is not a pickle\n")
+    sys.stdout.flush()
+    return "answered"
+
+
+def loaded_modules() -> list[str]:
+    return sorted(sys.modules)
+
+
+def worker_pid() -> int:
+    return os.getpid()
