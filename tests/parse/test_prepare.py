@@ -12,6 +12,7 @@ from monitor.errors import ParseError
 from monitor.model import document_of
 from monitor.parse.prepare import Recipe, prepare, search_text, story_bands
 from monitor.rules.matcher import RuleSpec, compile_rules
+from monitor.rules.normalize import index_text
 from tests.conftest import FEEDS_DIR, SEED_RELEASE
 from tests.parse.test_corpus import corpus_files
 
@@ -36,6 +37,12 @@ def _check(body: bytes, url: str) -> int:
     assert got.matches is not None and got.rules_key == "k"
     for i, release in enumerate(got.releases):
         assert got.search_text[i] == search_text(release)
+        # every word of the text, each once: the index answers "is this word there"
+        words = got.search_text[i].split()
+        assert len(words) == len(set(words))
+        assert set(words) == set(
+            index_text(f"{release.title}\n{release.summary}\n{release.content}").split()
+        )
         assert got.bands[i] == story_bands(release)
         assert list(got.matches[i]) == RULES.match(document_of("src", release))
     return len(got.releases)
