@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from monitor.model import RuleMatch, document_of
 from monitor.parse.identity import ReleaseData
-from monitor.rules.fields import FoldedField
-from monitor.rules.matcher import folded_fields
+
+if TYPE_CHECKING:  # the matcher's modules load in the workers, not where this is imported
+    from monitor.rules.fields import FoldedField
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ def prepare(
 ) -> Prepared:
     """``matcher``: (rules key, ``Matcher``) to also match every release here."""
     from monitor.parse.identity import derive_all
+    from monitor.rules.matcher import folded_fields
 
     zone = ZoneInfo(recipe.zone)
     skipped = 0
