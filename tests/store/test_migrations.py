@@ -101,6 +101,18 @@ def _revisions(engine: sa.Engine) -> list[tuple[object, ...]]:
         return [tuple(row) for row in conn.execute(sa.text(query))]
 
 
+def _insert_source(conn: sa.Connection) -> None:
+    """Source ``mofa``, in the columns every schema since 0001 has."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO sources (id, url, kind, created_at, status, consecutive_failures,"
+            " baseline_done, items_seen, items_skipped)"
+            " VALUES ('mofa', 'https://x/rss', 'feed', :t, 'ok', 0, true, 2, 0)"
+        ),
+        {"t": MOMENT},
+    )
+
+
 def _indexes(engine: sa.Engine, table: str) -> dict[str, bool]:
     return {i["name"] or "": bool(i["unique"]) for i in sa.inspect(engine).get_indexes(table)}
 
@@ -109,14 +121,7 @@ async def test_0005_keeps_stories_and_only_superseded_versions(db_url: str) -> N
     upgrade_sync(db_url, "0004")
     engine = _sync(db_url)
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO sources (id, url, kind, created_at, status, consecutive_failures,"
-                " baseline_done, items_seen, items_skipped)"
-                " VALUES ('mofa', 'https://x/rss', 'feed', :t, 'ok', 0, true, 2, 0)"
-            ),
-            {"t": MOMENT},
-        )
+        _insert_source(conn)
         story = conn.execute(
             sa.text("INSERT INTO stories (created_at) VALUES (:t) RETURNING id"), {"t": MOMENT}
         ).scalar_one()
@@ -180,14 +185,7 @@ async def test_0006_indexes_the_pending_releases_and_drops_a_redundant_index(db_
     upgrade_sync(db_url, "0005")
     engine = _sync(db_url)
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO sources (id, url, kind, created_at, status, consecutive_failures,"
-                " baseline_done, items_seen, items_skipped)"
-                " VALUES ('mofa', 'https://x/rss', 'feed', :t, 'ok', 0, true, 3, 0)"
-            ),
-            {"t": MOMENT},
-        )
+        _insert_source(conn)
         for id_, matched in ((1, "h1"), (2, None), (3, "old")):  # matched, new, revised
             conn.execute(
                 sa.text(
