@@ -29,6 +29,8 @@ import httpx
 
 # bytes asyncio buffers per connection before it stops reading from the socket
 _BUFFER = 256 * 1024
+# seconds before the next address of a host is tried beside the first (RFC 8305's 250 ms)
+_HAPPY_EYEBALLS = 0.25
 # as httpcore's interface names it (the `timeout` parameters below are its names too, hence
 # the ASYNC109 exemptions)
 _SocketOption = (
@@ -102,7 +104,10 @@ class _Stream(httpcore.AsyncNetworkStream):
             sock = self._writer.get_extra_info("socket")
             if sock is None or sock.fileno() < 0:
                 return True
-            return bool(select.select([sock], [], [], 0)[0])
+            # poll, not select: a daemon's descriptors may number past select's 1024
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
         if info == "ssl_object":
             return self._writer.get_extra_info("ssl_object")
         if info == "client_addr":
@@ -132,6 +137,9 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
                     port,
                     local_addr=(local_address, 0) if local_address else None,
                     limit=_BUFFER,
+                    # as anyio did: with a host's addresses tried one after the other, a
+                    # dead IPv6 route would cost a whole connect timeout before IPv4
+                    happy_eyeballs_delay=_HAPPY_EYEBALLS,
                 )
         except TimeoutError:
             raise httpcore.ConnectTimeout("timed out connecting") from None

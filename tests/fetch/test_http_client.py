@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import socket
 import ssl
 import subprocess
@@ -46,6 +48,33 @@ async def test_requests_go_through_the_asyncio_backend_on_one_connection(
     # if httpx stopped sending through the transport's `_pool`, nothing would be counted
     assert connects == [("127.0.0.1", http_server.port)]
     assert len({r.peer for r in http_server.requests_to("/feed")}) == 1
+
+
+async def test_a_connection_past_descriptor_1024_is_reused(
+    http_server: LoopbackServer, connects: list[tuple[str, int]]
+) -> None:
+    # a daemon with many feeds and files open: select() cannot watch such a descriptor
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the descriptor limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        http_server.route("/feed", Response(body=b"ok"))
+        async with new_client() as client:
+            assert (await client.get(http_server.url("/feed"))).content == b"ok"
+            pool = client._transport._pool  # type: ignore[attr-defined]
+            assert (
+                pool.connections[0]._connection._network_stream.get_extra_info("socket").fileno()
+                > 1024
+            )
+            assert not pool.connections[0].has_expired()  # asks whether it is readable
+            assert (await client.get(http_server.url("/feed"))).content == b"ok"
+        assert len(connects) == 1
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 @pytest.fixture
