@@ -39,7 +39,6 @@ import string
 import unicodedata
 from dataclasses import dataclass
 from itertools import islice
-from typing import TYPE_CHECKING
 
 _DELETE = [
     *range(0x0300, 0x0370),
@@ -208,18 +207,6 @@ def _plain() -> _Plain:
                 plain.long_boundaries.append(ord(char))
     plain.folded_letters.extend(sorted(map(ord, folded_letters)))
     return plain
-
-
-if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> _Plain:
-        # ``_PLAIN`` reads like the constant it was; it is built on first use
-        if name == "_PLAIN":
-            return _plain()
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-_PLAIN: _Plain  # the plain characters (``_plain()``), for the tests
 
 
 def _char_class(codes: list[int]) -> str:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from monitor.rules.fields import FoldedField
 from monitor.rules.normalize import (
-    _PLAIN,
     WORD_RE,
+    _plain,
     normalize,
     plain_fold,
     plain_word_spans,
@@ -23,6 +23,7 @@ from monitor.rules.normalize import (
     words,
 )
 
+_PLAIN = _plain()
 LETTERS = [chr(c) for c in _PLAIN.letters]
 BOUNDARIES = [chr(c) for c in _PLAIN.boundaries]
 DELETED = [chr(c) for c in _PLAIN.deleted]
