@@ -153,8 +153,11 @@ def test_endpoint_single_instance_and_reload(tmp_path: Path, http_server: Loopba
     http_server.route("/feed", Response(body=rss([])))
     port = _free_port()
     config = tmp_path / "monitor.yaml"
+    # a new source is due at start-up with up to 10 % of its interval as jitter, capped at
+    # 30 s (SPEC 2): on the default 15m that cap alone would use up the wait below
     body = textwrap.dedent(f"""
         database: sqlite:///{tmp_path / "db.sqlite"}
+        defaults: {{interval: 10s}}
         http: {{listen: "127.0.0.1:{port}"}}
         sources:
           - id: mofa
@@ -202,7 +205,9 @@ def test_endpoint_single_instance_and_reload(tmp_path: Path, http_server: Loopba
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
-    daemon.reader.join(timeout=10)
-    assert process.stderr is not None
-    process.stderr.close()
+        # closed here, not after: a failed assertion must not leave the pipe to be collected
+        # (and warned about) during some later test
+        daemon.reader.join(timeout=10)
+        assert process.stderr is not None
+        process.stderr.close()
     assert daemon.logs[-1]["action"] == "stop"
