@@ -70,6 +70,12 @@ def rss2email(workdir: Path, urls: list[str]) -> list[str] | None:
 
 
 def main() -> None:
+    import compileall
+
+    # as an installed package would be: with PYTHONDONTWRITEBYTECODE set (as it may be in
+    # containers and CI) the checkout has no bytecode, and each monitor run below would
+    # spend 0.2-0.4 s compiling it again
+    compileall.compile_dir("monitor", quiet=1)
     bodies = corpus_files()
     server = CorpusServer(bodies).start()
     urls = [f"http://127.0.0.1:{server.port}/{name}" for name in sorted(bodies)]
