@@ -8,7 +8,8 @@ passed since the alert was queued; then, or on a permanent error, the alert is `
 One run of a channel's worker (``deliver_channel``), everything due *now*, never waiting:
 
 1. a digest channel gathers the alerts queued before the latest period boundary into a
-   digest (``monitor.digest`` says when; ``store.digests`` makes it durable);
+   digest (``monitor.digest`` says when; ``store.digests`` makes it durable) — with
+   ``max_per_hour``, only while the hour has room for another message;
 2. any other channel sends its due alerts one by one — with ``max_per_hour``, at most the
    hour's remaining budget, the excess gathered into one summary (``digest.rate_plan``);
 3. due digests and summaries are sent, one message each, retried like alerts.
@@ -167,13 +168,24 @@ class Deliverer:
         channel = self.channels[channel_id]
         moment = self.clock()
         if spec.digest is not None:
-            boundary = last_boundary(spec.digest, self.config.zone, moment)
-            await digests.gather_period(self.engine, channel_id, boundary, moment)
+            room = await self._digest_room(channel_id, spec.max_per_hour, moment)
+            if room > 0:
+                boundary = last_boundary(spec.digest, self.config.zone, moment)
+                await digests.gather_period(self.engine, channel_id, boundary, moment, room)
         else:
             limit = await self._rate_limit(channel_id, spec.max_per_hour, moment)
             await self._deliver_singles(channel, limit, counts)
         await self._deliver_digests(channel, counts)
         return counts
+
+    async def _digest_room(self, channel_id: str, per_hour: int | None, moment: datetime) -> int:
+        """How many digests a digest channel may close now: ``max_per_hour`` less what it sent
+        in the last hour and what it has still to send. With none, a closed period's alerts
+        stay queued and leave in the first digest the hour has room for."""
+        if per_hour is None:
+            return 1 << 62
+        sent = await digests.sent_in_window(self.engine, channel_id, moment - RATE_WINDOW)
+        return per_hour - sent - await digests.unsent_digests(self.engine, channel_id)
 
     async def _rate_limit(self, channel_id: str, per_hour: int | None, moment: datetime) -> int:
         """How many alerts may go one by one now; gathers the excess into a summary."""

@@ -9,9 +9,12 @@ before that boundary (and nothing when there is none). Boundaries:
 - ``digest: "daily 08:00"``: 08:00 each day in the config's time zone (on a DST day
   with no 08:00 the wall clock is resolved the way ``zoneinfo`` does).
 
-Rate limit (``max_per_hour``, channels without a digest): at most that many messages in
-any sliding hour. When more alerts are due than the hour's remaining budget, the oldest
-go one by one and the last message of the budget is one summary of all the rest.
+Rate limit (``max_per_hour``): at most that many messages in any sliding hour. On a
+channel without a digest, when more alerts are due than the hour's remaining budget, the
+oldest go one by one and the last message of the budget is one summary of all the rest. On
+a digest channel (where it matters for periods shorter than the budget allows, such as
+``digest: 5m`` with ``max_per_hour: 4``) a period closes only while the hour has room: its
+alerts stay queued and go in the first digest that fits, so none is dropped.
 """
 
 from __future__ import annotations

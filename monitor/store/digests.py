@@ -73,6 +73,17 @@ async def sent_in_window(engine: AsyncEngine, channel_id: str, since: datetime) 
         )
 
 
+async def unsent_digests(engine: AsyncEngine, channel_id: str) -> int:
+    """The channel's digests and summaries that are still to be sent (pending or failed)."""
+    statement = (
+        select(func.count())
+        .select_from(DIGESTS)
+        .where(DIGESTS.c.channel_id == channel_id, DIGESTS.c.status.in_(("pending", "failed")))
+    )
+    async with engine.connect() as connection:
+        return int((await connection.execute(statement)).scalar_one())
+
+
 async def _create(
     connection: AsyncConnection,
     channel_id: str,
@@ -118,11 +129,16 @@ def _lock(statement: Any, engine: AsyncEngine) -> Any:
 
 
 async def gather_period(
-    engine: AsyncEngine, channel_id: str, period_end: datetime, moment: datetime
+    engine: AsyncEngine,
+    channel_id: str,
+    period_end: datetime,
+    moment: datetime,
+    limit: int | None = None,
 ) -> list[str]:
-    """Digests of every due alert queued before ``period_end``; their ids (none: nothing)."""
+    """Digests of the due alerts queued before ``period_end``, at most ``limit`` of them (the
+    oldest alerts first; the rest stay queued); their ids (none: nothing)."""
     made: list[str] = []
-    while True:
+    while limit is None or len(made) < limit:
         chosen = _lock(
             select(ALERTS.c.id)
             .where(due_alerts(channel_id, moment))
@@ -138,6 +154,7 @@ async def gather_period(
         if digest_id is None:
             return made
         made.append(digest_id)
+    return made
 
 
 async def gather_summary(
