@@ -4,6 +4,14 @@
 copies). ``build_payload`` gives SPEC section 4's webhook body exactly; a digest wraps
 several in ``{"type": "digest", "id": ..., "alerts": [...]}``. Every text field is
 untrusted release text and is passed through as data, never interpreted.
+
+A source alarm (``ops.alarms``) travels as an ``AlertView`` too, so that email and chat
+render it with their usual templates, but its webhook body is its own, so that a receiver
+routing on ``type`` never takes it for a matched release::
+
+    {"type": "source.alarm", "id": "alarm-7", "alarm": {"kind": "failing", "state": "raised"},
+     "source": {"id": "mofa-qa-ar", "name": "...", "url": "..."},
+     "message": "...", "at": "2019-03-13T10:00:00+00:00"}
 """
 
 from __future__ import annotations
@@ -11,9 +19,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from monitor.model import Hit
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmNotice:
+    kind: str  # failing | empty | silent (ops.alarms)
+    state: Literal["raised", "cleared"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +47,7 @@ class AlertView:
     summary: str
     matches: tuple[Hit, ...]
     copies: tuple[tuple[str, str], ...] = ()  # (source, url) of the story's other releases
+    alarm: AlarmNotice | None = None  # set on a source alarm's notice, which is no release
 
 
 def iso_datetime(value: datetime | None) -> str | None:
@@ -45,7 +60,9 @@ def iso_datetime(value: datetime | None) -> str | None:
 
 
 def build_payload(alert: AlertView) -> dict[str, Any]:
-    """The ``release.matched`` webhook body of SPEC section 4."""
+    """The ``release.matched`` webhook body of SPEC section 4 (``source.alarm`` for an alarm)."""
+    if alert.alarm is not None:
+        return _alarm_payload(alert, alert.alarm)
     return {
         "type": "release.matched",
         "id": alert.alert_id,
@@ -63,6 +80,17 @@ def build_payload(alert: AlertView) -> dict[str, Any]:
             {"field": hit.field, "term": hit.term, "snippet": hit.snippet} for hit in alert.matches
         ],
         "copies": [{"source": source, "url": url} for source, url in alert.copies],
+    }
+
+
+def _alarm_payload(alert: AlertView, alarm: AlarmNotice) -> dict[str, Any]:
+    return {
+        "type": "source.alarm",
+        "id": alert.alert_id,
+        "alarm": {"kind": alarm.kind, "state": alarm.state},
+        "source": {"id": alert.source_id, "name": alert.source_name, "url": alert.url},
+        "message": alert.title,
+        "at": iso_datetime(alert.published_at),
     }
 
 

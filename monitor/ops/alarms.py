@@ -16,8 +16,9 @@ open episode per (source, kind), and each notice is claimed (``UPDATE … WHERE 
 before it is sent, so several instances never send it twice; a notice that a channel
 refused is un-claimed and retried at the next check (a channel that took it may get it
 again, with the same id). A crash between claim and send loses that one notice. Notices
-travel as ``AlertView`` with rule ``alarm:<kind>`` and a one-line title, through the
-ordinary channels.
+travel as ``AlertView`` with rule ``alarm:<kind>``, a one-line title and an
+``AlarmNotice``, through the ordinary channels; a webhook gets them as ``source.alarm``
+(``notify.payload``), never as a matched release.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Alarms, Config, Source
 from monitor.notify.base import Channel, one_line
-from monitor.notify.payload import AlertView
+from monitor.notify.payload import AlarmNotice, AlertView
 from monitor.store.session import insert, writing
 from monitor.store.tables import ALARMS, RELEASES, SOURCES
 
@@ -252,6 +253,7 @@ def _view(config: Config, row: Any, action: str, now: datetime) -> AlertView:
         language=None,
         summary=one_line(row.detail),
         matches=(),
+        alarm=AlarmNotice(row.kind, "raised" if raised else "cleared"),
     )
 
 

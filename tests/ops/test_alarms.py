@@ -281,7 +281,16 @@ async def test_notices_through_a_real_webhook_on_loopback(
         ("cleared", True),
     ]
     bodies = [json.loads(r.body) for r in http_server.requests_to("/hook")]
-    assert [b["rule"]["id"] for b in bodies] == ["alarm:failing"] * 3
+    # never a "release.matched": a receiver routing on type must not take it for a release
+    assert [b["type"] for b in bodies] == ["source.alarm"] * 3
+    assert [b["alarm"] for b in bodies] == [
+        {"kind": "failing", "state": "raised"},
+        {"kind": "failing", "state": "raised"},
+        {"kind": "failing", "state": "cleared"},
+    ]
     assert bodies[0]["id"] == bodies[1]["id"] != bodies[2]["id"]  # a retry keeps its id
-    assert bodies[1]["release"]["title"] == "MOFA: failing for 2h: HTTP 503"
-    assert bodies[2]["release"]["title"] == "MOFA: recovered, polls succeed again"
+    assert bodies[1]["message"] == "MOFA: failing for 2h: HTTP 503"
+    assert bodies[2]["message"] == "MOFA: recovered, polls succeed again"
+    assert bodies[1]["source"] == {"id": "mofa", "name": "MOFA", "url": FEED.url}
+    assert bodies[1]["at"] == (T0 + timedelta(hours=2, minutes=1)).isoformat()
+    assert "release" not in bodies[1] and "rule" not in bodies[1]
