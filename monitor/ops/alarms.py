@@ -12,10 +12,12 @@ Three kinds, checked against each configured source's stored state:
 
 An episode is a row of ``alarms``, open until its condition clears. Its notice is sent
 when it opens and a recovery notice when it clears. A partial unique index allows one
-open episode per (source, kind), and each notice is claimed (``UPDATE … WHERE … IS NULL``)
-before it is sent, so several instances never send it twice; a notice that a channel
+open episode per (source, kind), and each notice is claimed with a lease
+(``notice_lease_until``, ``NOTICE_LEASE``) before it is sent, so several instances never
+send it at once; it is marked notified only after the send. A notice that a channel
 refused is un-claimed and retried at the next check (a channel that took it may get it
-again, with the same id). A crash between claim and send loses that one notice. Notices
+again, with the same id); one whose sender died (a crash, SIGKILL) is sent again once its
+lease has run out, under the same id: at least once, as alerts are. Notices
 travel as ``AlertView`` with rule ``alarm:<kind>``, a one-line title and an
 ``AlarmNotice``, through the ordinary channels; a webhook gets them as ``source.alarm``
 (``notify.payload``), never as a matched release.
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Alarms, Config, Source
@@ -43,6 +45,10 @@ log = logging.getLogger("monitor.alarms")
 USUAL_RELEASES = 5
 USUAL_WINDOW = timedelta(days=30)
 EMPTY_MARK = "matched nothing"  # monitor.parse.listing's warning when the item selector fails
+# longer than sending one notice to every alarm channel in turn takes (each send has its
+# channel's deadline: 15 s for a webhook, 30 s for SMTP by default); after a crash, the
+# notice goes out that much later at most
+NOTICE_LEASE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,13 +179,15 @@ async def check_alarms(
                         index_where=ALARMS.c.cleared_at.is_(None),
                     )
                 )
-        # an alarm never announced needs no recovery notice
+        # an alarm never announced needs no recovery notice (one whose notice is being sent
+        # will have been announced)
         await connection.execute(
             update(ALARMS)
             .where(
                 ALARMS.c.cleared_at.is_not(None),
                 ALARMS.c.notified_at.is_(None),
                 ALARMS.c.recovery_notified_at.is_(None),
+                _unleased(now),
             )
             .values(recovery_notified_at=ALARMS.c.cleared_at)
         )
@@ -211,27 +219,32 @@ async def _send_due(
         if not await _claim(engine, row.id, column, now):
             continue  # another instance is sending it
         view = _view(config, row, action, now)
+        # a crash (or cancellation) from here on leaves the lease, which runs out: resent
         delivered = await _deliver(targets, view, row.source_id)
-        if not delivered:
-            await _unclaim(engine, row.id, column)
+        await _settle(engine, row.id, {column.name: now} if delivered else {})
         events.append(AlarmEvent(row.source_id, row.kind, action, view.title, delivered))
     return events
+
+
+def _unleased(now: datetime) -> Any:
+    return or_(ALARMS.c.notice_lease_until.is_(None), ALARMS.c.notice_lease_until < now)
 
 
 async def _claim(engine: AsyncEngine, alarm_id: int, column: Any, now: datetime) -> bool:
     async with writing(engine) as connection:
         result = await connection.execute(
             update(ALARMS)
-            .where(ALARMS.c.id == alarm_id, column.is_(None))
-            .values({column.name: now})
+            .where(ALARMS.c.id == alarm_id, column.is_(None), _unleased(now))
+            .values(notice_lease_until=now + NOTICE_LEASE)
         )
     return bool(result.rowcount)
 
 
-async def _unclaim(engine: AsyncEngine, alarm_id: int, column: Any) -> None:
+async def _settle(engine: AsyncEngine, alarm_id: int, sent: dict[str, datetime]) -> None:
+    """The lease released; with ``sent``, the notice marked as sent (else due again)."""
     async with writing(engine) as connection:
         await connection.execute(
-            update(ALARMS).where(ALARMS.c.id == alarm_id).values({column.name: None})
+            update(ALARMS).where(ALARMS.c.id == alarm_id).values(notice_lease_until=None, **sent)
         )
 
 

@@ -235,6 +235,8 @@ class AlarmRow(SQLModel, table=True):
     notified_at: datetime | None = _ts()  # NULL: the notice is still to be sent
     cleared_at: datetime | None = _ts()
     recovery_notified_at: datetime | None = _ts()
+    # while a notice (either) is being sent; a lease that ran out makes it due again
+    notice_lease_until: datetime | None = _ts()
 
 
 ALARMS = _tables["alarms"]

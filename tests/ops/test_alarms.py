@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +18,7 @@ from monitor.errors import DeliveryError
 from monitor.notify.log import LogChannel
 from monitor.notify.payload import AlertView
 from monitor.notify.webhook import WebhookChannel
-from monitor.ops.alarms import SourceFacts, check_alarms, conditions, human
+from monitor.ops.alarms import NOTICE_LEASE, SourceFacts, check_alarms, conditions, human
 from monitor.store.tables import ALARMS, RELEASES, SOURCES
 from tests.ops.conftest import T0, add_rows, add_source
 from tests.support.http_server import LoopbackServer, Response
@@ -294,3 +296,81 @@ async def test_notices_through_a_real_webhook_on_loopback(
     assert bodies[1]["source"] == {"id": "mofa", "name": "MOFA", "url": FEED.url}
     assert bodies[1]["at"] == (T0 + timedelta(hours=2, minutes=1)).isoformat()
     assert "release" not in bodies[1] and "rule" not in bodies[1]
+
+
+class Dies(Recorder):
+    """A channel whose send never returns: the sender is cancelled (SIGTERM) or killed."""
+
+    async def send(self, alert: AlertView) -> None:
+        self.sent.append(alert)
+        raise asyncio.CancelledError
+
+
+async def _alarm_row(engine: AsyncEngine) -> sa.Row[Any]:
+    async with engine.connect() as connection:
+        return (await connection.execute(sa.select(ALARMS))).one()
+
+
+async def _sender_dies_then_source_recovers(
+    engine: AsyncEngine, config: Config, moment: datetime
+) -> None:
+    """A failing source's notice, claimed at ``moment`` by a sender that dies; then the
+    source polls fine again."""
+    await add_source(engine, "mofa", status="failing", last_error="x", last_success_at=T0)
+    with pytest.raises(asyncio.CancelledError):
+        await check_alarms(engine, config, {"ops": Dies("ops")}, moment)
+    await _set(engine, "mofa", status="ok")
+
+
+async def test_a_notice_whose_sender_died_is_sent_once_its_lease_runs_out(
+    engine: AsyncEngine,
+) -> None:
+    config = _config(FEED, channels=("ops",))
+    await add_source(engine, "mofa", status="failing", last_error="x", last_success_at=T0)
+    dying = Dies("ops")
+    with pytest.raises(asyncio.CancelledError):
+        await check_alarms(engine, config, {"ops": dying}, T0 + timedelta(hours=2))
+    assert (await _alarm_row(engine)).notified_at is None  # not lost: never marked as sent
+
+    hook = Recorder("ops")
+    soon = T0 + timedelta(hours=2) + NOTICE_LEASE / 2
+    assert await check_alarms(engine, config, {"ops": hook}, soon) == []  # it may be sending
+    later = T0 + timedelta(hours=2) + NOTICE_LEASE + timedelta(seconds=1)
+    events = await check_alarms(engine, config, {"ops": hook}, later)
+    assert [(e.kind, e.action, e.delivered) for e in events] == [("failing", "raised", True)]
+    assert [a.alert_id for a in hook.sent] == [a.alert_id for a in dying.sent]  # the same id
+    assert await check_alarms(engine, config, {"ops": hook}, later + timedelta(minutes=1)) == []
+    row = await _alarm_row(engine)
+    assert (row.notified_at, row.notice_lease_until) == (later, None)
+
+
+async def test_recovery_while_the_failing_notice_is_being_sent_is_still_told(
+    engine: AsyncEngine,
+) -> None:
+    config = _config(FEED, channels=("ops",))
+    hook = Recorder("ops")
+    moment = T0 + timedelta(hours=2)
+    await _sender_dies_then_source_recovers(engine, config, moment)  # its lease still held
+    assert await check_alarms(engine, config, {"ops": hook}, moment + timedelta(minutes=1)) == []
+    row = await _alarm_row(engine)
+    assert row.cleared_at is not None and row.recovery_notified_at is None  # not dropped
+    async with engine.begin() as connection:  # that sender finishes: the alarm was announced
+        await connection.execute(
+            sa.update(ALARMS).values(notified_at=moment, notice_lease_until=None)
+        )
+    events = await check_alarms(engine, config, {"ops": hook}, moment + timedelta(minutes=2))
+    assert [(e.action, e.delivered) for e in events] == [("cleared", True)]
+    assert [a.title for a in hook.sent] == ["MOFA: recovered, polls succeed again"]
+
+
+async def test_a_sender_that_died_on_an_alarm_since_cleared_leaves_no_notice_due(
+    engine: AsyncEngine,
+) -> None:
+    config = _config(FEED, channels=("ops",))
+    hook = Recorder("ops")
+    moment = T0 + timedelta(hours=2)
+    await _sender_dies_then_source_recovers(engine, config, moment)
+    later = moment + NOTICE_LEASE + timedelta(seconds=1)
+    # never announced, now over: neither the stale failing notice nor a recovery is sent
+    assert await check_alarms(engine, config, {"ops": hook}, later) == []
+    assert hook.sent == []

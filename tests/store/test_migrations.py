@@ -216,3 +216,35 @@ async def test_0006_indexes_the_pending_releases_and_drops_a_redundant_index(db_
         upgrade_sync(db_url)
     finally:
         engine.dispose()
+
+
+def _columns(engine: sa.Engine, table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+
+
+async def test_0007_leases_alarm_notices_and_keeps_the_episodes(db_url: str) -> None:
+    upgrade_sync(db_url, "0006")
+    engine = _sync(db_url)
+    with engine.begin() as conn:
+        for id_, notified in ((1, MOMENT), (2, None)):  # announced, and still to announce
+            conn.execute(
+                sa.text(
+                    "INSERT INTO alarms (id, source_id, kind, detail, raised_at, notified_at)"
+                    " VALUES (:id, 'mofa', :kind, 'failing for 2h', :t, :n)"
+                ),
+                {"id": id_, "kind": ("failing", "silent")[id_ - 1], "t": MOMENT, "n": notified},
+            )
+    query = "SELECT id, notified_at IS NULL, notice_lease_until FROM alarms ORDER BY id"
+    try:
+        upgrade_sync(db_url)
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(sa.text(query))] == [
+                (1, False, None),
+                (2, True, None),  # due: no lease taken
+            ]
+        _downgrade(db_url, "0006")
+        assert "notice_lease_until" not in _columns(engine, "alarms")
+        upgrade_sync(db_url)
+        assert "notice_lease_until" in _columns(engine, "alarms")
+    finally:
+        engine.dispose()
