@@ -28,6 +28,7 @@ from monitor.store.session import open_store, writing
 from monitor.store.sources import sync_sources
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, STORIES
 from tests.notify.smtp_server import SmtpServer
+from tests.support.http_server import LoopbackServer
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 # a Tuesday 07:00 in Doha (UTC+3, no DST): an hour before "daily 08:00"
@@ -43,6 +44,13 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.at += delta
+
+
+def webhook_hook(server: LoopbackServer, *options: str) -> str:
+    """The ``hook`` channel of ``write_config``'s rules: a webhook to the receiver's /hook,
+    with these YAML options (``"digest: 1h"``, ...)."""
+    lines = ["- id: hook", "  type: webhook", f"  url: {server.url('/hook')}"]
+    return "\n".join([*lines, *(f"  {option}" for option in options)]) + "\n"
 
 
 def write_config(tmp_path: Path, db_url: str, channels: str, extra: str = "") -> Config:

@@ -12,7 +12,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from monitor.store import queries
-from tests.delivery.conftest import SECRET, delivering, write_config
+from tests.delivery.conftest import SECRET, delivering, webhook_hook, write_config
 from tests.notify.smtp_server import SmtpServer
 from tests.support.http_server import LoopbackServer, Response
 
@@ -28,13 +28,7 @@ async def test_hourly_digest_groups_by_rule_and_sends_once(
     config = write_config(
         tmp_path,
         db_url,
-        f"""
-        - id: hook
-          type: webhook
-          url: {http_server.url("/hook")}
-          secret: {SECRET}
-          digest: 1h
-        """,
+        webhook_hook(http_server, f"secret: {SECRET}", "digest: 1h"),
     )
     async with delivering(config, client) as (store, run):
         store.clock.advance(timedelta(minutes=10))  # 07:10 Doha
@@ -76,13 +70,9 @@ async def test_failed_digest_is_retried_with_the_same_id_and_content(
     config = write_config(
         tmp_path,
         db_url,
-        f"""
-        - id: hook
-          type: webhook
-          url: {http_server.url("/hook")}
-          digest: 30m
-          retry: {{initial: 1m, max: 10m, give_up_after: 1h}}
-        """,
+        webhook_hook(
+            http_server, "digest: 30m", "retry: {initial: 1m, max: 10m, give_up_after: 1h}"
+        ),
     )
     async with delivering(config, client) as (store, run):
         first = [await store.queue("nato", "hook") for _ in range(2)]
@@ -112,13 +102,9 @@ async def test_dead_digest_alert_retried_by_the_operator_travels_again(
     config = write_config(
         tmp_path,
         db_url,
-        f"""
-        - id: hook
-          type: webhook
-          url: {http_server.url("/hook")}
-          digest: 1h
-          retry: {{initial: 1m, max: 1m, give_up_after: 30s}}
-        """,
+        webhook_hook(
+            http_server, "digest: 1h", "retry: {initial: 1m, max: 1m, give_up_after: 30s}"
+        ),
     )
     async with delivering(config, client) as (store, run):
         alert = await store.queue("nato", "hook")

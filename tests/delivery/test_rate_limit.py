@@ -11,21 +11,15 @@ from pathlib import Path
 import httpx
 
 from monitor.store import queries
-from tests.delivery.conftest import delivering, write_config
+from tests.delivery.conftest import delivering, webhook_hook, write_config
 from tests.support.http_server import LoopbackServer, Response
-
-
-def _hook(server: LoopbackServer, *options: str) -> str:
-    """The ``hook`` channel: a webhook to the receiver's /hook, with these YAML options."""
-    lines = ["- id: hook", "  type: webhook", f"  url: {server.url('/hook')}"]
-    return "\n".join([*lines, *(f"  {option}" for option in options)]) + "\n"
 
 
 async def test_excess_alerts_become_one_summary(
     tmp_path: Path, db_url: str, http_server: LoopbackServer, client: httpx.AsyncClient
 ) -> None:
     http_server.route("/hook", Response(200))
-    config = write_config(tmp_path, db_url, _hook(http_server, "max_per_hour: 3"))
+    config = write_config(tmp_path, db_url, webhook_hook(http_server, "max_per_hour: 3"))
     async with delivering(config, client) as (store, run):
         burst = [await store.queue("nato", "hook") for _ in range(7)]
         assert (await run.deliver_all()).sent == 7
@@ -53,7 +47,7 @@ async def test_budget_of_one_sends_everything_due_as_one_summary(
     tmp_path: Path, db_url: str, http_server: LoopbackServer, client: httpx.AsyncClient
 ) -> None:
     http_server.route("/hook", Response(200))
-    config = write_config(tmp_path, db_url, _hook(http_server, "max_per_hour: 1"))
+    config = write_config(tmp_path, db_url, webhook_hook(http_server, "max_per_hour: 1"))
     async with delivering(config, client) as (store, run):
         first = await store.queue("nato", "hook")
         assert (await run.deliver_all()).sent == 1
@@ -78,7 +72,9 @@ async def test_digest_channel_closes_a_period_only_while_the_hour_has_room(
     tmp_path: Path, db_url: str, http_server: LoopbackServer, client: httpx.AsyncClient
 ) -> None:
     http_server.route("/hook", Response(200))
-    config = write_config(tmp_path, db_url, _hook(http_server, "digest: 10m", "max_per_hour: 2"))
+    config = write_config(
+        tmp_path, db_url, webhook_hook(http_server, "digest: 10m", "max_per_hour: 2")
+    )
     async with delivering(config, client) as (store, run):
         minutes = timedelta(minutes=1)
         a1 = await store.queue("nato", "hook")  # 07:00
@@ -112,7 +108,7 @@ async def test_a_digest_awaiting_retry_holds_its_place_in_the_budget(
     config = write_config(
         tmp_path,
         db_url,
-        _hook(
+        webhook_hook(
             http_server,
             "digest: 10m",
             "max_per_hour: 1",
