@@ -149,7 +149,7 @@ def test_every_order_gives_the_same_alerts(db_url: str) -> None:
         engine = runner.run(store_with_sources(db_url, SOURCES, datetime.now(UTC)))
         desk = Desk(engine)
 
-        @settings(max_examples=80, deadline=None)
+        @settings(max_examples=60, deadline=None)
         @given(
             order=st.permutations(range(len(POSTS))),
             baseline=st.sets(st.integers(0, len(POSTS) - 1), max_size=6),
