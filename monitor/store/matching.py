@@ -155,17 +155,20 @@ async def _process(
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
 ) -> dict[str, StepResult]:
-    matched_before = await _matched_before(connection, releases)
-    copies_of = await assign_stories(connection, releases, moment)
     found = [
         (release, rule_match) for release in releases for rule_match in match(document_of(release))
     ]
-    match_ids = await _record_matches(connection, found, moment)
+    matched_before = await _matched_before(connection, releases)
     alertable = [
         (release, rule_match)
         for release, rule_match in found
         if release.alertable and (rule_match.rule_id, release.id) not in matched_before
     ]
+    # a revision's copies are looked for only when it may alert
+    copies_of = await assign_stories(
+        connection, releases, moment, revised={release.id for release, _ in alertable}
+    )
+    match_ids = await _record_matches(connection, found, moment)
     alerts = await _queue_alerts(connection, alertable, copies_of, match_ids, channels_of, moment)
     await connection.execute(
         _MATCHED,

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from monitor.store.matching import Pending
 
 STORY_WINDOW = timedelta(days=7)
+_IN = 2000  # keys or ids per IN list: well within every driver's limit on parameters
 
 
 _SHINGLES: OrderedDict[str, frozenset[int]] = OrderedDict()
@@ -39,14 +40,19 @@ _CACHED = 4096
 
 
 def _shingles(content_hash: str, summary: str, content: str) -> frozenset[int]:
-    """Shingles of a stored release, by content hash: the same candidates come up again and
-    again (a wire story copied by many sites), and shingling is the expensive part."""
-    found = _SHINGLES.get(content_hash)
+    """Shingles of a release, by content hash: the same candidates come up again and again
+    (a wire story copied by many sites), and shingling is the expensive part."""
+    found = _cached_shingles(content_hash)
     if found is None:
         found = _SHINGLES[content_hash] = stories.shingles(stories.story_body(summary, content))
         if len(_SHINGLES) > _CACHED:
             _SHINGLES.popitem(last=False)
-    else:
+    return found
+
+
+def _cached_shingles(content_hash: str) -> frozenset[int] | None:
+    found = _SHINGLES.get(content_hash)
+    if found is not None:
         _SHINGLES.move_to_end(content_hash)
     return found
 
@@ -56,29 +62,44 @@ class _Candidate:
     release_id: int
     story_id: int  # negative: a story founded in this batch, not inserted yet
     content_hash: str
-    summary: str
-    content: str
 
 
 async def assign_stories(
-    connection: AsyncConnection, releases: list[Pending], moment: datetime
+    connection: AsyncConnection,
+    releases: list[Pending],
+    moment: datetime,
+    *,
+    revised: Collection[int] = (),
 ) -> dict[int, frozenset[int]]:
     """Set ``story_id`` on every release that has none, in order (a copy may join a story
-    founded earlier in the same batch). Three statements per batch, whatever its size.
+    founded earlier in the same batch). Four statements per batch, whatever its size.
 
-    Returns, by release id, the stories its copies were filed under: the stored copies and
-    those earlier in the batch. A release without copies is left out.
+    Returns, by release id, the stories its copies were filed under (the stored copies and
+    those earlier in the batch), for the new releases and for those of ``revised`` (ids of
+    releases that have a story already, whose copies are wanted too). A release without
+    copies is left out.
     """
     todo = [r for r in releases if r.story_id is None]
-    keys_of = {r.id: r.story_bands.split() if r.story_bands else [] for r in releases}
+    keys_of = {
+        r.id: r.story_bands.split() if r.story_bands else []
+        for r in releases
+        if r.story_id is None or r.id in revised
+    }
     by_band = await _recent_holders(
         connection, {k for keys in keys_of.values() for k in keys}, moment
     )
+    shingles_of = await _stored_shingles(connection, by_band)
     founded: list[Pending] = []
     copies_of: dict[int, set[int]] = {}
     for release in releases:
+        if release.id not in keys_of:
+            continue
         keys = keys_of[release.id]
-        copies = _copy_stories(release, keys, by_band)
+        if keys:
+            shingles_of[release.content_hash] = _shingles(
+                release.content_hash, release.summary, release.content
+            )
+        copies = _copy_stories(release, keys, by_band, shingles_of)
         if copies:
             copies_of[release.id] = copies
         if release.story_id is not None:
@@ -88,9 +109,7 @@ async def assign_stories(
             founded.append(release)
             story = -len(founded)
         release.story_id = story
-        candidate = _Candidate(
-            release.id, story, release.content_hash, release.summary, release.content
-        )
+        candidate = _Candidate(release.id, story, release.content_hash)
         for key in keys:
             by_band.setdefault(key, []).append(candidate)
     story_of: dict[int, int] = {}  # the stories founded in this batch: temporary id -> id
@@ -140,35 +159,62 @@ async def _insert_bands(
 async def _recent_holders(
     connection: AsyncConnection, keys: set[str], moment: datetime
 ) -> dict[str, list[_Candidate]]:
-    """Releases first seen within the window that hold any of ``keys``, by band key."""
+    """Releases first seen within the window that hold any of ``keys``, by band key. Their
+    texts are read apart (``_stored_shingles``): a candidate holds up to 25 of the keys."""
     found: dict[str, list[_Candidate]] = {}
     ordered = sorted(keys)
-    for start in range(0, len(ordered), 2000):
+    for start in range(0, len(ordered), _IN):
         rows = (
             await connection.execute(
                 select(
-                    BANDS.c.band_key,
-                    RELEASES.c.id,
-                    RELEASES.c.story_id,
-                    RELEASES.c.content_hash,
-                    RELEASES.c.summary,
-                    RELEASES.c.content,
+                    BANDS.c.band_key, RELEASES.c.id, RELEASES.c.story_id, RELEASES.c.content_hash
                 )
                 .join(RELEASES, RELEASES.c.id == BANDS.c.release_id)
-                .where(BANDS.c.band_key.in_(ordered[start : start + 2000]))
+                .where(BANDS.c.band_key.in_(ordered[start : start + _IN]))
                 .where(BANDS.c.first_seen_at >= moment - STORY_WINDOW)
                 .where(RELEASES.c.story_id.is_not(None))
             )
         ).all()
         for row in rows:
             found.setdefault(row.band_key, []).append(
-                _Candidate(row.id, row.story_id, row.content_hash, row.summary, row.content)
+                _Candidate(row.id, row.story_id, row.content_hash)
             )
     return found
 
 
+async def _stored_shingles(
+    connection: AsyncConnection, by_band: dict[str, list[_Candidate]]
+) -> dict[str, frozenset[int]]:
+    """The shingles of every candidate, by content hash; only the texts not shingled yet
+    in this process are read, each once."""
+    found: dict[str, frozenset[int]] = {}
+    missing: set[int] = set()
+    for holders in by_band.values():
+        for candidate in holders:
+            if candidate.content_hash in found:
+                continue
+            cached = _cached_shingles(candidate.content_hash)
+            if cached is None:
+                missing.add(candidate.release_id)
+            else:
+                found[candidate.content_hash] = cached
+    ordered = sorted(missing)
+    for start in range(0, len(ordered), _IN):
+        rows = await connection.execute(
+            select(RELEASES.c.content_hash, RELEASES.c.summary, RELEASES.c.content).where(
+                RELEASES.c.id.in_(ordered[start : start + _IN])
+            )
+        )
+        for row in rows:
+            found[row.content_hash] = _shingles(row.content_hash, row.summary, row.content)
+    return found
+
+
 def _copy_stories(
-    release: Pending, keys: list[str], by_band: dict[str, list[_Candidate]]
+    release: Pending,
+    keys: list[str],
+    by_band: dict[str, list[_Candidate]],
+    shingles_of: dict[str, frozenset[int]],
 ) -> set[int]:
     """The stories of the candidates that are near-copies of ``release`` (SPEC section 4)."""
     candidates = {
@@ -179,11 +225,11 @@ def _copy_stories(
     }
     if not candidates:
         return set()
-    mine = _shingles(release.content_hash, release.summary, release.content)
+    mine = shingles_of[release.content_hash]
     return {
         c.story_id
         for c in candidates.values()
-        if stories.is_copy(mine, _shingles(c.content_hash, c.summary, c.content))
+        if stories.is_copy(mine, shingles_of[c.content_hash])
     }
 
 

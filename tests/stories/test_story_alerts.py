@@ -222,3 +222,28 @@ async def test_a_copy_of_a_release_first_seen_8_days_ago_is_a_new_story(desk: De
     assert carried(await desk.alerts()) == by(SEED) | by(REPOST)
     stories = await desk.stories()
     assert stories[SEED.identity] != stories[REPOST.identity]
+
+
+async def test_an_edit_that_newly_matches_a_rule_a_copy_was_alerted_for_alerts_nothing(
+    desk: Desk,
+) -> None:
+    # a chain of copies naming NATO; only C names cyber security at first. B joins A's
+    # story (the older); C, not a copy of A, was alerted in its own
+    words = NATO_ONLY.split()
+    cut = len(words) * 15 // 100
+    a = Post("mofa-qa-ar", "a", " ".join(words[:-cut]))
+    b = Post("qna-ar", "b", NATO_ONLY)
+    c = Post("wam-ar", "c", " ".join(words[cut:]) + CYBER_SENTENCE)
+    edited = b.edited(NATO_ONLY + CYBER_SENTENCE)
+    sh = {post: shingles(post.body) for post in (a, b, c, edited)}
+    assert is_copy(sh[a], sh[b]) and is_copy(sh[b], sh[c]) and not is_copy(sh[a], sh[c])
+    assert is_copy(sh[edited], sh[c])
+    await desk.feed([a], alertable=False)
+    await desk.feed([c])
+    assert (await desk.feed([b])).alerts == 0
+    # B, edited, newly matches the cyber rule: C, its copy, was alerted for it
+    step = await desk.feed([edited])
+    assert (step.releases, step.matches, step.alerts) == (1, 2, 0)
+    assert carried(await desk.alerts()) == by(c)
+    stories = await desk.stories()
+    assert stories["b"] == stories["a"] != stories["c"]
