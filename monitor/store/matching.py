@@ -11,7 +11,9 @@ polled with ``--no-alerts``), unless (SPEC section 4):
   A copy may have been filed under another story (stories are never merged), so the check
   is on the copies' stories, not only the release's own; and as a copy is checked against
   everything before it, the number of alerts does not depend on the order copies arrive.
-  UNIQUE(rule, story, channel) stays as the constraint behind the check;
+  A copy counts as alerted when its story was: a story's alert stands for every release
+  filed under it (and lists them as its copies). UNIQUE(rule, story, channel) stays as the
+  constraint behind the check;
 - the release is an edited version and the rule matched an earlier version already
   (alerted or not: a typo fixed in a release does not raise it again).
 
