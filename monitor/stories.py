@@ -1,9 +1,10 @@
-"""Stories: recognising a release copied by another source (SPEC section 4).
+"""Stories: recognising a copy of a release (SPEC section 4).
 
-A release of another source joins a story when its body (title excluded, at least
-``MIN_WORDS`` words) has a Jaccard similarity of at least ``THRESHOLD`` over 4-word shingles
-of normalised text (``monitor.rules.normalize.words``, the folding rules use) with a
-release first seen in the last 7 days. Translations share no shingles, so they stay apart.
+A release — of another source, or of the same source under a new identity (a re-post
+under a new URL) — is a copy when its body (title excluded, at least ``MIN_WORDS`` words)
+has a Jaccard similarity of at least ``THRESHOLD`` over 4-word shingles of normalised text
+(``monitor.rules.normalize.words``, the folding rules use) with a release first seen in the
+last 7 days. Translations share no shingles, so they stay apart.
 
 Candidates are found with MinHash + LSH: ``minhash`` maps a shingle set to 128 values,
 ``band_keys`` cuts them into 25 bands of 5 rows. Two sets collide in one band with
@@ -55,7 +56,7 @@ release R, in ONE transaction:
    a deferred transaction upgrading to write fails with SQLITE_BUSY instead of waiting).
    PostgreSQL: READ COMMITTED, so statements after the wait see the other's commit.
 2. Candidates: releases in ``story_band`` with any of R's keys, ``first_seen`` within
-   7 days, of another source; load their shingles, keep those with
+   7 days, of any source (R itself excepted); load their shingles, keep those with
    ``jaccard >= THRESHOLD`` (``is_copy``).
 3. Story: the story of the earliest-first-seen match (ties: smallest release id) — a
    deterministic rule, so re-running the step gives the same answer; else R's own id.

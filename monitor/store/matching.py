@@ -3,12 +3,24 @@
 A release is pending while ``matched_hash`` differs from ``content_hash`` (new, revised, or
 left behind by a crash), so this step is its own durable work queue: whatever a crash
 interrupts is picked up by the next run. Alerts are written in the same transaction as the
-matches, one per channel of the rule, under UNIQUE(rule, story, channel): copies of a story
-and re-matches of an edited release add nothing.
+matches, one per channel of the rule, for an alertable release (not baseline-old, not
+polled with ``--no-alerts``), unless (SPEC section 4):
+
+- the release's story, or the story of any of its copies first seen in the last 7 days,
+  has an alert for that (rule, channel) already — stored, or queued earlier in this batch.
+  A copy may have been filed under another story (stories are never merged), so the check
+  is on the copies' stories, not only the release's own; and as a copy is checked against
+  everything before it, the number of alerts does not depend on the order copies arrive.
+  A copy counts as alerted when its story was: a story's alert stands for every release
+  filed under it (and lists them as its copies). UNIQUE(rule, story, channel) stays as the
+  constraint behind the check;
+- the release is an edited version and the rule matched an earlier version already
+  (alerted or not: a typo fixed in a release does not raise it again).
 
 The step is serialised — an asyncio lock in the process, and on PostgreSQL a transaction
 advisory lock across instances; on SQLite the first statement takes the write lock — so two
-copies landing at the same moment still meet in one story.
+copies landing at the same moment still meet in one story, and the alerts this step reads
+are all the alerts there are.
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ import asyncio
 import functools
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +45,7 @@ from monitor.store.stories import assign_stories
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, ReleaseRow, now
 
 _STORY_LOCK_KEY = 0x73746F7279  # "story"
+_CHUNK = 2000  # ids per IN list: well within every driver's limit on parameters
 # one lock per engine (an engine lives in one event loop; a lock is bound to its loop)
 _process_lock: PerEngine[asyncio.Lock] = PerEngine(lambda engine: asyncio.Lock())
 
@@ -144,12 +157,21 @@ async def _process(
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
 ) -> dict[str, StepResult]:
-    await assign_stories(connection, releases, moment)
     found = [
         (release, rule_match) for release in releases for rule_match in match(document_of(release))
     ]
+    matched_before = await _matched_before(connection, releases)
+    alertable = [
+        (release, rule_match)
+        for release, rule_match in found
+        if release.alertable and (rule_match.rule_id, release.id) not in matched_before
+    ]
+    # a revision's copies are looked for only when it may alert
+    copies_of = await assign_stories(
+        connection, releases, moment, revised={release.id for release, _ in alertable}
+    )
     match_ids = await _record_matches(connection, found, moment)
-    alerts = await _queue_alerts(connection, found, match_ids, channels_of, moment)
+    alerts = await _queue_alerts(connection, alertable, copies_of, match_ids, channels_of, moment)
     await connection.execute(
         _MATCHED,
         [{"release": r.id, "story": r.story_id, "hash": r.content_hash} for r in releases],
@@ -223,40 +245,92 @@ async def _record_matches(
     return {(row.rule_id, row.release_id): row.id for row in result.all()}
 
 
+async def _matched_before(
+    connection: AsyncConnection, releases: list[Pending]
+) -> set[tuple[str, int]]:
+    """(rule, release) of the rules that matched an earlier version of these releases.
+
+    A release has a story once it has been through this step (in the transaction that
+    recorded its matches), so only those with one can have been matched before.
+    """
+    revised = [r.id for r in releases if r.story_id is not None]
+    found: set[tuple[str, int]] = set()
+    for start in range(0, len(revised), _CHUNK):
+        rows = await connection.execute(
+            select(MATCHES.c.rule_id, MATCHES.c.release_id).where(
+                MATCHES.c.release_id.in_(revised[start : start + _CHUNK])
+            )
+        )
+        found.update((row.rule_id, row.release_id) for row in rows)
+    return found
+
+
+async def _alerted(
+    connection: AsyncConnection, rule_ids: set[str], story_ids: set[int]
+) -> set[tuple[str, int, str]]:
+    """(rule, story, channel) of the stored alerts of these rules on these stories (found
+    through UNIQUE(rule_id, story_id, channel_id))."""
+    found: set[tuple[str, int, str]] = set()
+    stories = sorted(story_ids)
+    for start in range(0, len(stories), _CHUNK):
+        rows = await connection.execute(
+            select(ALERTS.c.rule_id, ALERTS.c.story_id, ALERTS.c.channel_id).where(
+                ALERTS.c.rule_id.in_(sorted(rule_ids)),
+                ALERTS.c.story_id.in_(stories[start : start + _CHUNK]),
+            )
+        )
+        found.update((row.rule_id, row.story_id, row.channel_id) for row in rows)
+    return found
+
+
 async def _queue_alerts(
     connection: AsyncConnection,
     found: list[tuple[Pending, RuleMatch]],
+    copies_of: Mapping[int, frozenset[int]],
     match_ids: dict[tuple[str, int], int],
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
 ) -> dict[str, int]:
-    """One alert per (rule, story, channel); the constraint turns away what exists already.
+    """Queue an alert per channel for each (alertable release, rule match) in ``found``,
+    unless its story or a copy's story has one for that (rule, channel) already; in batch
+    order, so that of two copies in one batch the first one seen carries the alert.
     The alerts queued, by the source of the release that carries them."""
-    rows: dict[tuple[str, int | None, str], dict[str, object]] = {}
+    if not found:
+        return {}
+    stories_of = {
+        release.id: {release.story_id, *copies_of.get(release.id, ())} for release, _ in found
+    }
+    alerted = await _alerted(
+        connection,
+        {rule_match.rule_id for _, rule_match in found},
+        {s for stories in stories_of.values() for s in stories if s is not None},
+    )
+    rows: list[dict[str, object]] = []
     for release, rule_match in found:
-        if not release.alertable:
-            continue
-        assert release.id is not None
-        for channel in channels_of(rule_match.rule_id):
-            # two copies in one batch: the first one seen carries the alert
-            rows.setdefault(
-                (rule_match.rule_id, release.story_id, channel),
+        assert release.story_id is not None
+        rule_id = rule_match.rule_id
+        for channel in channels_of(rule_id):
+            if any((rule_id, s, channel) in alerted for s in stories_of[release.id]):
+                continue
+            alerted.add((rule_id, release.story_id, channel))
+            rows.append(
                 {
                     "id": uuid.uuid4().hex,
-                    "rule_id": rule_match.rule_id,
+                    "rule_id": rule_id,
                     "story_id": release.story_id,
                     "channel_id": channel,
                     "release_id": release.id,
-                    "match_id": match_ids[(rule_match.rule_id, release.id)],
+                    "match_id": match_ids[(rule_id, release.id)],
                     "status": "pending",
                     "attempts": 0,
                     "created_at": moment,
                     "next_attempt_at": moment,
-                },
+                }
             )
     if not rows:
         return {}
-    result = await connection.execute(_alert_insert(connection.dialect.name), list(rows.values()))
+    # the constraint turns away nothing the check let through: the step is serialised
+    result = await connection.execute(_alert_insert(connection.dialect.name), rows)
     source_of = {release.id: release.source_id for release, _ in found}
     queued: dict[str, int] = {}
     for row in result.all():

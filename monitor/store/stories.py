@@ -1,15 +1,22 @@
-"""Story assignment: a release joins the story of a recent near-copy from another source.
+"""Story assignment: a release joins the story of a recent near-copy, and learns its copies.
 
 Runs inside the serialised match step (``store.matching``), so two copies arriving at
-once cannot both found a story. Candidates are the releases of other sources, first seen
-in the last 7 days, that share an LSH band (``story_bands``); the exact Jaccard over
-4-word shingles (``monitor.stories``) decides, and the oldest matching story wins.
+once cannot both found a story. Candidates are the other releases — of any source, the
+release's own included (a re-post under a new URL is a copy) — first seen in the last
+7 days, that share an LSH band (``story_bands``), and those earlier in the same batch; the
+exact Jaccard over 4-word shingles (``monitor.stories``) decides. A new release joins the
+oldest story among its copies; stories are assigned at first sight and never merged.
+
+Copies are not always in one story (A and C can both be copies of B without being copies
+of each other, and stories made before same-source re-posts counted as copies kept them
+apart), so ``assign_stories`` also returns, for every release of the batch, the stories its
+copies were filed under: the match step alerts on none of a release's copies twice.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -25,6 +32,7 @@ if TYPE_CHECKING:
     from monitor.store.matching import Pending
 
 STORY_WINDOW = timedelta(days=7)
+_IN = 2000  # keys or ids per IN list: well within every driver's limit on parameters
 
 
 _SHINGLES: OrderedDict[str, frozenset[int]] = OrderedDict()
@@ -32,14 +40,19 @@ _CACHED = 4096
 
 
 def _shingles(content_hash: str, summary: str, content: str) -> frozenset[int]:
-    """Shingles of a stored release, by content hash: the same candidates come up again and
-    again (a wire story copied by many sites), and shingling is the expensive part."""
-    found = _SHINGLES.get(content_hash)
+    """Shingles of a release, by content hash: the same candidates come up again and again
+    (a wire story copied by many sites), and shingling is the expensive part."""
+    found = _cached_shingles(content_hash)
     if found is None:
         found = _SHINGLES[content_hash] = stories.shingles(stories.story_body(summary, content))
         if len(_SHINGLES) > _CACHED:
             _SHINGLES.popitem(last=False)
-    else:
+    return found
+
+
+def _cached_shingles(content_hash: str) -> frozenset[int] | None:
+    found = _SHINGLES.get(content_hash)
+    if found is not None:
         _SHINGLES.move_to_end(content_hash)
     return found
 
@@ -47,44 +60,59 @@ def _shingles(content_hash: str, summary: str, content: str) -> frozenset[int]:
 @dataclass
 class _Candidate:
     release_id: int
-    source_id: str
     story_id: int  # negative: a story founded in this batch, not inserted yet
     content_hash: str
-    summary: str
-    content: str
 
 
 async def assign_stories(
-    connection: AsyncConnection, releases: list[Pending], moment: datetime
-) -> None:
+    connection: AsyncConnection,
+    releases: list[Pending],
+    moment: datetime,
+    *,
+    revised: Collection[int] = (),
+) -> dict[int, frozenset[int]]:
     """Set ``story_id`` on every release that has none, in order (a copy may join a story
-    founded earlier in the same batch). Three statements per batch, whatever its size."""
+    founded earlier in the same batch). Four statements per batch, whatever its size.
+
+    Returns, by release id, the stories its copies were filed under (the stored copies and
+    those earlier in the batch), for the new releases and for those of ``revised`` (ids of
+    releases that have a story already, whose copies are wanted too). A release without
+    copies is left out.
+    """
     todo = [r for r in releases if r.story_id is None]
-    if not todo:
-        return
-    keys_of = {r.id: r.story_bands.split() if r.story_bands else [] for r in todo}
+    keys_of = {
+        r.id: r.story_bands.split() if r.story_bands else []
+        for r in releases
+        if r.story_id is None or r.id in revised
+    }
     by_band = await _recent_holders(
         connection, {k for keys in keys_of.values() for k in keys}, moment
     )
+    shingles_of = await _stored_shingles(connection, by_band)
     founded: list[Pending] = []
-    for release in todo:
-        assert release.id is not None
+    copies_of: dict[int, set[int]] = {}
+    for release in releases:
+        if release.id not in keys_of:
+            continue
         keys = keys_of[release.id]
-        story = _copy_of(release, keys, by_band)
+        if keys:
+            shingles_of[release.content_hash] = _shingles(
+                release.content_hash, release.summary, release.content
+            )
+        copies = _copy_stories(release, keys, by_band, shingles_of)
+        if copies:
+            copies_of[release.id] = copies
+        if release.story_id is not None:
+            continue  # a revision keeps its story and the bands it was first seen with
+        story = _oldest(copies)
         if story is None:
             founded.append(release)
             story = -len(founded)
         release.story_id = story
-        candidate = _Candidate(
-            release.id,
-            release.source_id,
-            story,
-            release.content_hash,
-            release.summary,
-            release.content,
-        )
+        candidate = _Candidate(release.id, story, release.content_hash)
         for key in keys:
             by_band.setdefault(key, []).append(candidate)
+    story_of: dict[int, int] = {}  # the stories founded in this batch: temporary id -> id
     if founded:
         # one multi-row INSERT, its rows returned in any order: matched back by founder
         # (asking for parameter order makes SQLAlchemy insert row by row on SQLite)
@@ -92,13 +120,18 @@ async def assign_stories(
             insert(connection, STORIES).returning(STORIES.c.id, STORIES.c.founder_release_id),
             [{"created_at": moment, "founder_release_id": r.id} for r in founded],
         )
-        story_of = {row.founder_release_id: row.id for row in result.all()}
+        by_founder = {row.founder_release_id: row.id for row in result.all()}
+        story_of = {-n: by_founder[r.id] for n, r in enumerate(founded, start=1)}
         for release in todo:
-            if release.story_id is not None and release.story_id < 0:
-                release.story_id = story_of[founded[-release.story_id - 1].id]
+            assert release.story_id is not None
+            release.story_id = story_of.get(release.story_id, release.story_id)
     await _insert_bands(
         connection, ((k, r.id, r.story_id) for r in todo for k in keys_of[r.id]), moment
     )
+    return {
+        release_id: frozenset(story_of.get(s, s) for s in stories)
+        for release_id, stories in copies_of.items()
+    }
 
 
 _INSERT_BANDS = {
@@ -126,58 +159,84 @@ async def _insert_bands(
 async def _recent_holders(
     connection: AsyncConnection, keys: set[str], moment: datetime
 ) -> dict[str, list[_Candidate]]:
-    """Releases first seen within the window that hold any of ``keys``, by band key."""
+    """Releases first seen within the window that hold any of ``keys``, by band key. Their
+    texts are read apart (``_stored_shingles``): a candidate holds up to 25 of the keys."""
     found: dict[str, list[_Candidate]] = {}
     ordered = sorted(keys)
-    for start in range(0, len(ordered), 2000):
+    for start in range(0, len(ordered), _IN):
         rows = (
             await connection.execute(
                 select(
-                    BANDS.c.band_key,
-                    RELEASES.c.id,
-                    RELEASES.c.source_id,
-                    RELEASES.c.story_id,
-                    RELEASES.c.content_hash,
-                    RELEASES.c.summary,
-                    RELEASES.c.content,
+                    BANDS.c.band_key, RELEASES.c.id, RELEASES.c.story_id, RELEASES.c.content_hash
                 )
                 .join(RELEASES, RELEASES.c.id == BANDS.c.release_id)
-                .where(BANDS.c.band_key.in_(ordered[start : start + 2000]))
+                .where(BANDS.c.band_key.in_(ordered[start : start + _IN]))
                 .where(BANDS.c.first_seen_at >= moment - STORY_WINDOW)
                 .where(RELEASES.c.story_id.is_not(None))
             )
         ).all()
         for row in rows:
             found.setdefault(row.band_key, []).append(
-                _Candidate(
-                    row.id, row.source_id, row.story_id, row.content_hash, row.summary, row.content
-                )
+                _Candidate(row.id, row.story_id, row.content_hash)
             )
     return found
 
 
-def _copy_of(release: Pending, keys: list[str], by_band: dict[str, list[_Candidate]]) -> int | None:
-    """The oldest story of a near-copy from another source, if any."""
+async def _stored_shingles(
+    connection: AsyncConnection, by_band: dict[str, list[_Candidate]]
+) -> dict[str, frozenset[int]]:
+    """The shingles of every candidate, by content hash; only the texts not shingled yet
+    in this process are read, each once."""
+    found: dict[str, frozenset[int]] = {}
+    missing: set[int] = set()
+    for holders in by_band.values():
+        for candidate in holders:
+            if candidate.content_hash in found:
+                continue
+            cached = _cached_shingles(candidate.content_hash)
+            if cached is None:
+                missing.add(candidate.release_id)
+            else:
+                found[candidate.content_hash] = cached
+    ordered = sorted(missing)
+    for start in range(0, len(ordered), _IN):
+        rows = await connection.execute(
+            select(RELEASES.c.content_hash, RELEASES.c.summary, RELEASES.c.content).where(
+                RELEASES.c.id.in_(ordered[start : start + _IN])
+            )
+        )
+        for row in rows:
+            found[row.content_hash] = _shingles(row.content_hash, row.summary, row.content)
+    return found
+
+
+def _copy_stories(
+    release: Pending,
+    keys: list[str],
+    by_band: dict[str, list[_Candidate]],
+    shingles_of: dict[str, frozenset[int]],
+) -> set[int]:
+    """The stories of the candidates that are near-copies of ``release`` (SPEC section 4)."""
     candidates = {
         c.release_id: c
         for key in keys
         for c in by_band.get(key, ())
-        if c.source_id != release.source_id
+        if c.release_id != release.id  # a revision finds the bands it was first seen with
     }
     if not candidates:
-        return None
-    mine = _shingles(release.content_hash, release.summary, release.content)
-    best: int | None = None
-    for candidate in candidates.values():
-        theirs = _shingles(candidate.content_hash, candidate.summary, candidate.content)
-        if stories.is_copy(mine, theirs) and (best is None or _older(candidate.story_id, best)):
-            best = candidate.story_id
-    return best
+        return set()
+    mine = shingles_of[release.content_hash]
+    return {
+        c.story_id
+        for c in candidates.values()
+        if stories.is_copy(mine, shingles_of[c.content_hash])
+    }
 
 
-def _older(story: int, than: int) -> bool:
-    # stored stories (positive ids) are older than those founded in this batch (negative,
-    # numbered in founding order: -1 is the first)
-    if (story > 0) != (than > 0):
-        return story > 0
-    return story < than if story > 0 else story > than
+def _oldest(found: Collection[int]) -> int | None:
+    """The oldest of these stories: stored ones (positive ids, in order of creation) come
+    before those founded in this batch (negative, numbered in founding order: -1 first)."""
+    stored = [s for s in found if s > 0]
+    if stored:
+        return min(stored)
+    return max(found, default=None)

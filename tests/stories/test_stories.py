@@ -39,28 +39,9 @@ from monitor.stories import (
     story_body,
 )
 from tests.conftest import FEEDS_DIR, SEED_RELEASE
+from tests.stories.desk import ENGLISH
 
 ROOT = Path(__file__).resolve().parents[2]
-
-ENGLISH = """\
-Brussels - Information Office - 13 March 2019
-
-HE Deputy Prime Minister and Minister of Foreign Affairs Sheikh Mohammed bin Abdulrahman
-Al-Thani met today with HE NATO Secretary General Jens Stoltenberg, during a visit to the
-headquarters of the North Atlantic Treaty Organization.
-
-The meeting discussed enhancing the prospects of cooperation between the State of Qatar and
-NATO, in addition to a number of issues of common interest.
-
-The Deputy Prime Minister and Minister of Foreign Affairs said that the State of Qatar
-appreciates the role of NATO and the Istanbul Cooperation Initiative in achieving this goal,
-especially with regard to common security issues and strengthening regional and
-international efforts to achieve global stability and reconstruction in areas suffering
-from conflicts.
-
-He added that the State of Qatar is interested in benefiting from the capabilities of NATO
-in the field of cyber defence and its expertise in this area.
-"""
 
 
 def seed_parts() -> tuple[str, str]:
