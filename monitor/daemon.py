@@ -79,6 +79,9 @@ class Daemon:
         scheduler.add_job(self.retention_tick, "interval", hours=1, max_instances=1, coalesce=True)
         scheduler.start()
         server = await self._start_http(lambda: bool(scheduler.running))
+        from monitor.console.server import start_console
+
+        console = await start_console(runtime, self.deliver_tick)
         await self.retention_tick()
         log.info(
             "running: %d sources, %d rules, %d channels",
@@ -92,6 +95,8 @@ class Daemon:
             await self.stopping.wait()
         finally:
             scheduler.shutdown(wait=False)
+            if console is not None:
+                await console.stop()
             if server is not None:
                 server.close()
                 await server.wait_closed()

@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, tuple_
 
 MAX_PAGE = 200  # a client asks for at most this many rows at once
 DEFAULT_PAGE = 50
@@ -45,7 +45,9 @@ def older_than(time_column: Any, key_column: Any, cursor: str | None) -> ColumnE
     if cursor is None:
         return None
     at, key = decode(cursor)
-    return or_(time_column < at, and_(time_column == at, key_column < key))
+    # a row value, which PostgreSQL and SQLite both take as one range of the (time, id)
+    # index; the equivalent OR of two comparisons would make PostgreSQL filter from the top
+    return tuple_(time_column, key_column) < tuple_(at, key)
 
 
 def clamp(limit: int | None) -> int:

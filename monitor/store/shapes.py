@@ -102,6 +102,7 @@ class ReleaseCard(ReleaseItem):
     """A release in a listing: its snippet (query hits marked), rules matched, copies."""
 
     snippet: list[Segment] = []
+    title_marks: list[Segment] = []  # the title with the query's hits marked, when any
     rules: list[str] = []
     copies: list[Copy] = []
 
