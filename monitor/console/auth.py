@@ -26,6 +26,7 @@ CSRF_COOKIE = "monitor_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PRE_SESSION_FORMS = frozenset({"/login", "/setup"})
 _UNSET = object()
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -135,6 +136,10 @@ async def _identify(request: Request) -> Identity | None:
 
 
 def expected_csrf(request: Request, identity: Identity | None) -> str | None:
+    """The session's token; before sign-in (and on the sign-in forms, which a stale tab
+    may post while signed in) and behind a proxy, the double-submit cookie's."""
+    if request.url.path in PRE_SESSION_FORMS:
+        return request.cookies.get(CSRF_COOKIE)
     if identity is not None and identity.via == "session":
         return identity.csrf_token
     return request.cookies.get(CSRF_COOKIE)
