@@ -9,6 +9,8 @@ response for them.
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import textwrap
 from collections.abc import AsyncIterator
@@ -46,6 +48,7 @@ HOSTILE_TITLES = (
     "<script>alert('title')</script> NATO",
     '"><img src=x onerror=alert(1)> NATO',
     "\u202eNATO gnp.exe \u202c override",
+    "A<B and C>D NATO",
 )
 
 
@@ -59,19 +62,9 @@ def seed_release() -> tuple[str, str]:
 
 
 def ministry_feed(items: int = 0) -> bytes:
-    """The ministry: the seed release, hostile titles, unrelated news, ``items`` more."""
+    """The ministry: the seed release, unrelated news, ``items`` more."""
     title, body = seed_release()
     entries = [Item("seed", title, body, "https://mofa.example/ar/nato", PUBLISHED)]
-    for n, hostile in enumerate(HOSTILE_TITLES):
-        entries.append(
-            Item(
-                f"hostile-{n}",
-                hostile,
-                f"Body {n} about NATO.",
-                f"https://mofa.example/h{n}",
-                PUBLISHED + timedelta(minutes=n + 1),
-            )
-        )
     for n, (t, b) in enumerate(UNRELATED):
         entries.append(
             Item(
@@ -89,6 +82,24 @@ def ministry_feed(items: int = 0) -> bytes:
             )
         )
     return rss(entries, title="وزارة الخارجية")
+
+
+def wire_feed() -> bytes:
+    """A JSON Feed whose titles are hostile text. The parse step reads every title as HTML
+    (its tags dropped, its entities decoded), so they are written escaped, as feeds that
+    carry markup as text do: the archive then holds them exactly as ``HOSTILE_TITLES``."""
+    items = [
+        {
+            "id": f"hostile-{n}",
+            "title": html.escape(hostile),
+            "content_text": f"Wire item {n} about NATO.",
+            "url": f"https://wire.example/{n}",
+            "date_published": (PUBLISHED + timedelta(minutes=n + 1)).isoformat(),
+        }
+        for n, hostile in enumerate(HOSTILE_TITLES)
+    ]
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Wire", "items": items}
+    return json.dumps(feed).encode("utf-8")
 
 
 def agency_feed() -> bytes:
@@ -115,7 +126,8 @@ class Bench:
         return f"/hook/{HOOK_PATH_TOKEN}"
 
     def hook_requests(self) -> list[Request]:
-        return self.server.requests_to(self.hook_path)
+        with self.server._lock:
+            return [r for r in self.server.requests if r.path.split("?")[0] == self.hook_path]
 
 
 @pytest.fixture
@@ -126,6 +138,9 @@ def bench(http_server: LoopbackServer) -> Bench:
     )
     http_server.route(
         "/agency.xml", Response(200, agency_feed(), {"content-type": "application/rss+xml"})
+    )
+    http_server.route(
+        "/wire.json", Response(200, wire_feed(), {"content-type": "application/feed+json"})
     )
     http_server.route(bench.hook_path, bench.receive)
     return bench
@@ -151,6 +166,10 @@ def config_text(
             name: وزارة الخارجية
             url: "http://feeduser:{FEED_PASSWORD}@127.0.0.1:{port}/ministry.xml"
             language: ar
+          - id: wire
+            name: Wire
+            url: "http://127.0.0.1:{port}/wire.json"
+            language: en
           - id: qna
             name: QNA
             url: "http://127.0.0.1:{port}/agency.xml"
@@ -269,3 +288,11 @@ async def sign_in(client: httpx.AsyncClient, name: str, password: str = PASSWORD
     home = await client.get("/")
     assert home.status_code == 200
     return csrf_of(home.text)
+
+
+SCREENSHOTS: list[Path] = []  # directories the browser tests wrote, printed at the end
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for directory in SCREENSHOTS:
+        terminalreporter.write_line(f"console screenshots: {directory}")
