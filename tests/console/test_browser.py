@@ -100,7 +100,7 @@ def test_console_in_a_browser(served: Served, bench: Bench, shots: Path) -> None
     token = api_token(served)
     # the daemon polls at start-up; the NATO alerts fail (the receiver is down)
     alerts = wait_until(
-        lambda: [a for a in failed_alerts(served, token) if a["title"] == title],
+        lambda: [a for a in failed_alerts(served, token) if str(a["title"]).startswith(title)],
         timeout=60,
         what="the seed release's alert to fail",
     )
@@ -168,7 +168,7 @@ def test_console_in_a_browser(served: Served, bench: Bench, shots: Path) -> None
                 r for r in bench.hook_requests() if r.headers.get("webhook-id") == alert_id
             ]
             assert delivered, "the receiver never got the retried alert"
-            assert json.loads(delivered[-1].body)["release"]["title"] == title
+            assert json.loads(delivered[-1].body)["release"]["title"].startswith(title)
             shoot("alert-sent")
 
             # hostile titles are text: no dialog, no injected element, the text intact
