@@ -68,6 +68,10 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         ctx = runtime.context()
         await match_pending(runtime.engine, ctx.match, ctx.channels_of)  # what a crash left
+        from monitor.console.server import start_console
+
+        # before the scheduler: an address in use stops `run` before any job has started
+        console = await start_console(runtime, self.deliver_tick)
         scheduler = AsyncIOScheduler(event_loop=loop)
         scheduler.add_job(
             self.poll_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True
@@ -79,9 +83,6 @@ class Daemon:
         scheduler.add_job(self.retention_tick, "interval", hours=1, max_instances=1, coalesce=True)
         scheduler.start()
         server = await self._start_http(lambda: bool(scheduler.running))
-        from monitor.console.server import start_console
-
-        console = await start_console(runtime, self.deliver_tick)
         await self.retention_tick()
         log.info(
             "running: %d sources, %d rules, %d channels",

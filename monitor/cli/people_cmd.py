@@ -140,10 +140,10 @@ def users_remove(name: Annotated[str, typer.Argument()]) -> None:
 @tokens_app.command("create")
 def tokens_create(name: Annotated[str, typer.Argument()], role: RoleOption = "viewer") -> None:
     """Make an API token and print it, once."""
-    from monitor.store import people
+    from monitor.store import tokens
 
     _role(role)
-    token = _with_store(lambda engine: people.create_token(engine, name, role, actor=_actor()))
+    token = _with_store(lambda engine: tokens.create_token(engine, name, role, actor=_actor()))
     typer.echo(f"token {name} ({role}); it is shown only now:", err=True)
     typer.echo(token)
 
@@ -151,13 +151,13 @@ def tokens_create(name: Annotated[str, typer.Argument()], role: RoleOption = "vi
 @tokens_app.command("list")
 def tokens_list(json_output: JsonOption = False) -> None:
     """The API tokens (never their values)."""
-    from monitor.store import people
+    from monitor.store import tokens
     from monitor.times import local_time
 
     config = load()
-    tokens = _with_store(people.list_tokens, config)
+    found = _with_store(tokens.list_tokens, config)
     if json_output:
-        emit_json(t.model_dump(mode="json") for t in tokens)
+        emit_json(t.model_dump(mode="json") for t in found)
         return
     table(
         [
@@ -167,7 +167,7 @@ def tokens_list(json_output: JsonOption = False) -> None:
                 t.created_by or "-",
                 local_time(t.last_used_at, config.zone, empty="never"),
             ]
-            for t in tokens
+            for t in found
         ],
         ["NAME", "ROLE", "CREATED BY", "LAST USED"],
     )
@@ -176,7 +176,7 @@ def tokens_list(json_output: JsonOption = False) -> None:
 @tokens_app.command("revoke")
 def tokens_revoke(name: Annotated[str, typer.Argument()]) -> None:
     """Revoke an API token: it stops working at once on every instance."""
-    from monitor.store import people
+    from monitor.store import tokens
 
-    _with_store(lambda engine: people.revoke_token(engine, name, actor=_actor()))
+    _with_store(lambda engine: tokens.revoke_token(engine, name, actor=_actor()))
     typer.echo(f"token {name} revoked")

@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 
 from monitor.console.context import ConsoleContext
 from monitor.console.security import client_address, in_networks
-from monitor.store import people
+from monitor.store import people, tokens
 from monitor.store.people import Identity
 
 SESSION_COOKIE = "monitor_session"
@@ -114,7 +114,7 @@ async def _identify(request: Request) -> Identity | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotSignedIn("use the header Authorization: Bearer <token>")
-        identity = await people.token_identity(ctx.engine, token.strip())
+        identity = await tokens.token_identity(ctx.engine, token.strip())
         if identity is None:
             raise NotSignedIn("unknown or revoked token")
         return identity

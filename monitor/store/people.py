@@ -2,11 +2,10 @@
 
 - Roles rise ``viewer`` < ``editor`` < ``admin``; the last admin can be neither demoted nor
   removed, so the console always has someone who can manage it.
-- A session id and an API token are 256-bit random strings handed out once; only their
-  SHA-256 is stored. Sessions live here, so every instance knows them and logout (or a
-  password change, or removing the user) ends them everywhere at once.
-- Throttling: the fifth failed sign-in for a name, or from an address, within
-  ``THROTTLE_WINDOW`` locks that name or address for ``LOCK_FOR``.
+- A session id (and an API token, ``store.tokens``) is a 256-bit random string handed
+  out once; only its SHA-256 is stored. Sessions live here, so every instance knows them
+  and logout (or a password change, or removing the user) ends them everywhere at once.
+- Throttling of failed sign-ins lives in ``store.throttle``.
 
 Every change writes its audit entry in the same transaction. Password hashing happens
 before these functions are called (``monitor.console.passwords``): the store keeps hashes.
@@ -17,22 +16,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.errors import MonitorError
 from monitor.store import audit
 from monitor.store.session import writing
-from monitor.store.shapes import ROLES, TokenItem, UserItem
-from monitor.store.tables import API_TOKENS, CONSOLE_SESSIONS, SIGN_IN_FAILURES, USERS, now
+from monitor.store.shapes import ROLES, UserItem
+from monitor.store.tables import CONSOLE_SESSIONS, USERS, now
 
-THROTTLE_WINDOW = timedelta(minutes=15)
-THROTTLE_LIMIT = 5
-LOCK_FOR = timedelta(minutes=15)
-TOKEN_TOUCH = timedelta(minutes=1)  # last_used_at is written at most this often
 _FIRST_ADMIN_LOCK = 0x7573657273  # "users": two first-admin forms at once make one admin
 
 
@@ -331,153 +326,3 @@ async def end_session(engine: AsyncEngine, session_id: str) -> None:
         await connection.execute(
             delete(CONSOLE_SESSIONS).where(CONSOLE_SESSIONS.c.id_hash == digest(session_id))
         )
-
-
-# --- API tokens -------------------------------------------------------------------------
-
-
-async def create_token(
-    engine: AsyncEngine, name: str, role: str, *, actor: str, address: str | None = None
-) -> str:
-    """A new token; the clear value is returned once and never stored."""
-    check_role(role)
-    token = "mon_" + new_secret()
-    moment = now()
-    try:
-        async with writing(engine) as connection:
-            await connection.execute(
-                insert(API_TOKENS).values(
-                    name=name,
-                    role=role,
-                    token_hash=digest(token),
-                    created_by=actor[:100],
-                    created_at=moment,
-                )
-            )
-            await audit.record(
-                connection,
-                actor=actor,
-                action="token.create",
-                target=name,
-                after={"name": name, "role": role},
-                address=address,
-                moment=moment,
-            )
-    except IntegrityError:
-        raise PeopleError("exists", f"token {name!r} exists already") from None
-    return token
-
-
-async def list_tokens(engine: AsyncEngine) -> list[TokenItem]:
-    async with engine.connect() as connection:
-        rows = (await connection.execute(select(API_TOKENS).order_by(API_TOKENS.c.name))).all()
-    return [
-        TokenItem(
-            name=r.name,
-            role=r.role,
-            created_by=r.created_by,
-            created_at=r.created_at,
-            last_used_at=r.last_used_at,
-        )
-        for r in rows
-    ]
-
-
-async def revoke_token(
-    engine: AsyncEngine, name: str, *, actor: str, address: str | None = None
-) -> None:
-    async with writing(engine) as connection:
-        row = (
-            await connection.execute(select(API_TOKENS.c.role).where(API_TOKENS.c.name == name))
-        ).one_or_none()
-        if row is None:
-            raise PeopleError("unknown", f"no token {name!r}")
-        await connection.execute(delete(API_TOKENS).where(API_TOKENS.c.name == name))
-        await audit.record(
-            connection,
-            actor=actor,
-            action="token.revoke",
-            target=name,
-            before={"name": name, "role": row.role},
-            address=address,
-        )
-
-
-async def token_identity(engine: AsyncEngine, token: str) -> Identity | None:
-    hashed = digest(token)
-    async with engine.connect() as connection:
-        row = (
-            await connection.execute(
-                select(API_TOKENS.c.name, API_TOKENS.c.role, API_TOKENS.c.last_used_at).where(
-                    API_TOKENS.c.token_hash == hashed
-                )
-            )
-        ).one_or_none()
-    if row is None:
-        return None
-    moment = now()
-    if row.last_used_at is None or moment - row.last_used_at > TOKEN_TOUCH:
-        async with writing(engine) as connection:
-            await connection.execute(
-                update(API_TOKENS)
-                .where(API_TOKENS.c.token_hash == hashed)
-                .values(last_used_at=moment)
-            )
-    return Identity(f"token:{row.name}", row.role, "token")
-
-
-# --- throttling -------------------------------------------------------------------------
-
-
-async def locked_until(
-    engine: AsyncEngine, name: str, address: str, moment: datetime | None = None
-) -> datetime | None:
-    """When the lock on ``name`` or ``address`` ends; None when neither is locked."""
-    moment = moment or now()
-    statement = select(func.max(SIGN_IN_FAILURES.c.locks_until)).where(
-        or_(SIGN_IN_FAILURES.c.name == name, SIGN_IN_FAILURES.c.address == address),
-        SIGN_IN_FAILURES.c.at >= moment - LOCK_FOR,
-        SIGN_IN_FAILURES.c.locks_until > moment,
-    )
-    async with engine.connect() as connection:
-        until: datetime | None = (await connection.execute(statement)).scalar_one_or_none()
-    return until
-
-
-async def record_failure(
-    engine: AsyncEngine, name: str, address: str, moment: datetime | None = None
-) -> datetime | None:
-    """Count a failed sign-in (and audit it); returns the lock's end when this one locks."""
-    moment = moment or now()
-    name = name[:100]
-    window = SIGN_IN_FAILURES.c.at > moment - THROTTLE_WINDOW
-    async with writing(engine) as connection:
-        by_name, by_address = (
-            await connection.execute(
-                select(
-                    func.count().filter(SIGN_IN_FAILURES.c.name == name),
-                    func.count().filter(SIGN_IN_FAILURES.c.address == address),
-                ).where(
-                    window,
-                    or_(SIGN_IN_FAILURES.c.name == name, SIGN_IN_FAILURES.c.address == address),
-                )
-            )
-        ).one()
-        # this failure is the n-th of the window: the fifth locks
-        locks = max(by_name, by_address) + 1 >= THROTTLE_LIMIT
-        until = moment + LOCK_FOR if locks else None
-        await connection.execute(
-            insert(SIGN_IN_FAILURES).values(
-                name=name, address=address, at=moment, locks_until=until
-            )
-        )
-        await audit.record(
-            connection,
-            actor=name or "(no name)",
-            action="sign-in.failed",
-            target=name,
-            after={"locked_until": until.isoformat()} if until else None,
-            address=address,
-            moment=moment,
-        )
-    return until

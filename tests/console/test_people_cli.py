@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from monitor.console.passwords import verify_async
-from monitor.store import audit, people
+from monitor.store import audit, people, tokens
 from monitor.store.session import open_store
 from tests.console.served import monitor
 
@@ -71,12 +71,13 @@ def test_users_and_tokens_commands(tmp_path: Path) -> None:
     made = monitor(config, "tokens", "create", "siem", "--role", "viewer")
     token = made.stdout.strip()
     assert made.returncode == 0 and token.startswith("mon_") and "shown only now" in made.stderr
-    identity = _store_check(config, lambda e: people.token_identity(e, token))
+    identity = _store_check(config, lambda e: tokens.token_identity(e, token))
     assert identity.role == "viewer"  # type: ignore[attr-defined]
-    tokens = monitor(config, "tokens", "list", "--json")
-    assert token not in tokens.stdout and json.loads(tokens.stdout)["name"] == "siem"
+    listed_tokens = monitor(config, "tokens", "list", "--json")
+    assert token not in listed_tokens.stdout
+    assert json.loads(listed_tokens.stdout)["name"] == "siem"
     assert monitor(config, "tokens", "revoke", "siem").returncode == 0
-    assert _store_check(config, lambda e: people.token_identity(e, token)) is None
+    assert _store_check(config, lambda e: tokens.token_identity(e, token)) is None
 
     entries = _store_check(config, lambda e: audit.entries(e, limit=50))
     actions = [e.action for e in reversed(entries.items)]  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.config.load import load_config
 from monitor.config.model import Config
-from monitor.store import archive, people, reads
+from monitor.store import archive, reads, tokens
 from monitor.store.archive import ReleaseFilter
 from monitor.store.session import open_store
 from tests.console.conftest import (
@@ -130,7 +130,7 @@ async def test_alerts_listing_and_detail(console: Console) -> None:
 
 
 async def test_api_pages_and_retry(console: Console, bench: Bench) -> None:
-    token = await people.create_token(console.engine, "ci", "editor", actor="test")
+    token = await tokens.create_token(console.engine, "ci", "editor", actor="test")
     auth = {"Authorization": f"Bearer {token}"}
     async with console.client() as client:
         first = (await client.get("/api/v1/releases", params={"limit": 2}, headers=auth)).json()

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 
 from monitor.config.load import load_config
 from monitor.config.model import Config
-from monitor.store import people
+from monitor.store import people, throttle, tokens
 from monitor.store.tables import now
 from tests.console.conftest import (
     PASSWORD,
@@ -81,7 +81,7 @@ async def test_viewer_is_refused_every_write(console: Console) -> None:
         for method, path in writes:
             response = await client.request(method, path, headers={"X-CSRF-Token": csrf})
             assert response.status_code == 403, (method, path, response.text[:200])
-    token = await people.create_token(console.engine, "reader", "viewer", actor="test")
+    token = await tokens.create_token(console.engine, "reader", "viewer", actor="test")
     async with console.client() as client:
         for method, path in writes:
             if path.startswith("/api/"):
@@ -209,7 +209,7 @@ async def test_five_failures_lock_a_name_and_an_address(console: Console) -> Non
         assert response.status_code == 429
     # after 15 minutes the lock is over
     later = now() + timedelta(minutes=15, seconds=1)
-    assert await people.locked_until(console.engine, "eve", "10.9.9.9", later) is None
+    assert await throttle.locked_until(console.engine, "eve", "10.9.9.9", later) is None
     entries = [e for e in (await _audit(console)) if e.action == "sign-in.failed"]
     assert len(entries) == 5 and entries[0].address == "10.1.1.1"
 
@@ -315,7 +315,7 @@ async def test_no_secret_in_any_page_or_api_answer(console: Console) -> None:
     seen: dict[str, str] = {}
     async with console.client() as client:
         await sign_in(client, "ada")
-        token = await people.create_token(console.engine, "crawler", "admin", actor="test")
+        token = await tokens.create_token(console.engine, "crawler", "admin", actor="test")
         queue = [*PAGES, *API, "/api/v1/channels", "/api/v1/openapi.json", "/releases?q=الناتو"]
         while queue and len(seen) < 400:
             path = queue.pop(0)
@@ -348,7 +348,7 @@ async def test_no_secret_in_any_page_or_api_answer(console: Console) -> None:
 
 
 async def test_api_errors_have_the_spec_shape(console: Console) -> None:
-    token = await people.create_token(console.engine, "t", "editor", actor="test")
+    token = await tokens.create_token(console.engine, "t", "editor", actor="test")
     auth = {"Authorization": f"Bearer {token}"}
     async with console.client() as client:
         bad_query = await client.get("/api/v1/releases", params={"q": "NATO AND ("}, headers=auth)

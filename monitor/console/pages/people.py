@@ -24,7 +24,7 @@ from monitor.console.auth import (
 )
 from monitor.console.render import page
 from monitor.console.security import on_loopback, secure_cookies
-from monitor.store import audit, people
+from monitor.store import audit, people, throttle, tokens
 from monitor.store.people import Identity, PeopleError
 from monitor.store.shapes import ROLES
 from monitor.times import local_time
@@ -86,14 +86,14 @@ async def login(
     ctx = context(request)
     address = address_of(request)
     name = username.strip()[:100]
-    until = await people.locked_until(ctx.engine, name, address)
+    until = await throttle.locked_until(ctx.engine, name, address)
     if until is not None:
         error = f"Too many failed sign-ins. Try again after {local_time(until, ctx.config.zone)}."
         values = await _login_values(request, next, error=error, username=name)
         return page(request, "login.html", identity=None, status=429, title="Sign in", **values)
     found = await people.password_hash_of(ctx.engine, name)
     if not await passwords.verify_async(found[1] if found else None, password) or found is None:
-        locked = await people.record_failure(ctx.engine, name, address)
+        locked = await throttle.record_failure(ctx.engine, name, address)
         error = "Wrong username or password."
         if locked is not None:
             error += f" Sign-in is locked until {local_time(locked, ctx.config.zone)}."
@@ -211,7 +211,7 @@ async def _users(
         status=status,
         title="Users",
         users=await people.list_users(ctx.engine),
-        tokens=await people.list_tokens(ctx.engine),
+        tokens=await tokens.list_tokens(ctx.engine),
         roles=ROLES,
         notice=notice,
         error=error,
@@ -279,7 +279,7 @@ async def tokens_create(
     if not name.strip():
         return await _users(request, me, error="A token needs a name.", status=422)
     try:
-        token = await people.create_token(
+        token = await tokens.create_token(
             context(request).engine,
             name.strip(),
             role,
@@ -294,7 +294,7 @@ async def tokens_create(
 @router.post("/tokens/{name}/revoke", response_class=HTMLResponse)
 async def tokens_revoke(request: Request, name: str, me: Identity = ADMIN) -> Response:
     try:
-        await people.revoke_token(
+        await tokens.revoke_token(
             context(request).engine, name, actor=me.name, address=address_of(request)
         )
     except PeopleError as exc:
