@@ -68,6 +68,10 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         ctx = runtime.context()
         await match_pending(runtime.engine, ctx.match, ctx.channels_of)  # what a crash left
+        from monitor.console.server import start_console
+
+        # before the scheduler: an address in use stops `run` before any job has started
+        console = await start_console(runtime, self.deliver_tick)
         scheduler = AsyncIOScheduler(event_loop=loop)
         scheduler.add_job(
             self.poll_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True
@@ -92,6 +96,8 @@ class Daemon:
             await self.stopping.wait()
         finally:
             scheduler.shutdown(wait=False)
+            if console is not None:
+                await console.stop()
             if server is not None:
                 server.close()
                 await server.wait_closed()

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from monitor.cli.common import EXIT_OK, State, config_path, end_start_up, load
+from monitor.cli.people_cmd import tokens_app, users_app
 
 app = typer.Typer(
     name="monitor",
@@ -22,6 +23,8 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 ConfigOption = Annotated[
     Path | None,

@@ -6,6 +6,7 @@ Every model forbids unknown keys: a typo must never be silently ignored. Duratio
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -187,6 +188,46 @@ class Http(Frozen):
         return value
 
 
+class Console(Frozen):
+    """The web console and its API (SPEC section 5), served by ``monitor run``."""
+
+    listen: str = "127.0.0.1:8080"  # host:port
+    public_url: HttpUrl | None = None  # where operators reach it (https: cookies are Secure)
+    auth: Literal["password", "proxy"] = "password"
+    proxy_header: str = "X-Remote-User"  # auth: proxy — the user name a proxy vouches for
+    trusted_proxies: tuple[str, ...] = ()  # networks whose proxy_header is believed
+    session: Duration = timedelta(hours=12)  # a sign-in lasts this long
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                f"invalid listen address {value!r}: use host:port, e.g. 127.0.0.1:8080"
+            )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"invalid network {network!r}: use an address or a CIDR block, "
+                    "e.g. 127.0.0.1/32"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _proxies_for_proxy_auth(self) -> Console:
+        if self.auth == "proxy" and not self.trusted_proxies:
+            raise ValueError("auth: proxy needs trusted_proxies (the proxy's addresses)")
+        return self
+
+
 class Alarms(Frozen):
     failing_for: Duration = timedelta(hours=1)  # a source failing this long raises an alarm
     silent_for: Duration = timedelta(days=7)  # a source that usually publishes, silent this long
@@ -207,6 +248,7 @@ class Config(Frozen):
     concepts: dict[str, tuple[str, ...]] = {}
     templates: str | None = None  # a directory whose templates override the shipped ones
     http: Http | None = None
+    console: Console | None = None  # the web console (SPEC section 5); off unless set
     alarm_channels: tuple[str, ...] = ()
     alarms: Alarms = Alarms()
     retention: Retention = Retention()

@@ -9,6 +9,12 @@
 - ``alerts``: UNIQUE(rule_id, story_id, channel_id) — one alert per story, rule and channel.
 - ``story_bands``: PRIMARY KEY(band_key, release_id) — the LSH bands through which a copy
   finds its original; the match step that uses them is serialised (``store.matching``).
+- ``users``: UNIQUE(name); ``api_tokens``: UNIQUE(name), UNIQUE(token_hash) — the console's
+  people (``store.people``). Session ids and tokens are stored as SHA-256, never in clear.
+
+The console lists releases and alerts newest first, a page at a time, by keyset: each
+listing's order has its index (``ix_releases_seen``, ``ix_releases_source_seen``,
+``ix_alerts_created``, ``ix_audit_at``), so a deep page costs what the first one does.
 
 Every timestamp is stored in UTC (``UTCDateTime`` restores the zone SQLite drops).
 """
@@ -98,7 +104,9 @@ class ReleaseRow(SQLModel, table=True):
     __tablename__ = "releases"
     __table_args__ = (
         UniqueConstraint("source_id", "identity", name="uq_releases_source_identity"),
-        Index("ix_releases_first_seen", "first_seen_at"),
+        # keyset order of the archive, whole and per source (migration 0013)
+        Index("ix_releases_seen", "first_seen_at", "id"),
+        Index("ix_releases_source_seen", "source_id", "first_seen_at", "id"),
         # the match step's queue (migration 0006): only the releases not yet matched
         Index(
             "ix_releases_pending",
@@ -109,7 +117,7 @@ class ReleaseRow(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    source_id: str = Field(foreign_key="sources.id", max_length=100, index=True)
+    source_id: str = Field(foreign_key="sources.id", max_length=100)
     identity: str = Field(sa_column=Column(Text, nullable=False))
     story_id: int | None = Field(default=None, foreign_key="stories.id", index=True)
     url: str | None = _text()
@@ -150,7 +158,10 @@ class ReleaseRevisionRow(SQLModel, table=True):
 
 class MatchRow(SQLModel, table=True):
     __tablename__ = "matches"
-    __table_args__ = (UniqueConstraint("rule_id", "release_id", name="uq_matches_rule_release"),)
+    __table_args__ = (
+        UniqueConstraint("rule_id", "release_id", name="uq_matches_rule_release"),
+        Index("ix_matches_matched", "matched_at"),  # the console's latest matches
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     rule_id: str = Field(max_length=100)  # looked up through uq_matches_rule_release
@@ -165,6 +176,8 @@ class AlertRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("rule_id", "story_id", "channel_id", name="uq_alerts_rule_story_channel"),
         Index("ix_alerts_due", "status", "next_attempt_at"),
+        Index("ix_alerts_created", "created_at", "id"),  # the console's delivery log
+        Index("ix_alerts_story", "story_id"),  # a release's page: its story's alerts
     )
 
     id: str = Field(primary_key=True, max_length=40)  # stable across retries: webhook-id
@@ -269,3 +282,89 @@ class DigestRow(SQLModel, table=True):
 
 
 DIGESTS = _tables["digests"]
+
+
+class UserRow(SQLModel, table=True):
+    """A console user. ``password_hash`` is Argon2id (None: signs in through a proxy only)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("name", name="uq_users_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=10)  # viewer | editor | admin
+    password_hash: str | None = _text()
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ConsoleSessionRow(SQLModel, table=True):
+    """A signed-in browser. The cookie holds the session id; only its SHA-256 is stored, so
+    a copy of the database signs nobody in. Every instance reads it: logout ends it there."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    csrf_token: str = Field(max_length=64)  # the session's token for forms and htmx calls
+    address: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """A bearer token of the API, with its own role; shown once, stored as SHA-256."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_api_tokens_name"),
+        UniqueConstraint("token_hash", name="uq_api_tokens_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=10)
+    token_hash: str = Field(max_length=64)
+    created_by: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_used_at: datetime | None = _ts()
+
+
+class SignInFailureRow(SQLModel, table=True):
+    """A failed sign-in. The fifth for a name or an address within the throttle window sets
+    ``locks_until`` (``store.people``)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_name", "name", "at"),
+        Index("ix_sign_in_failures_address", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    address: str = Field(max_length=64)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    locks_until: datetime | None = _ts()
+
+
+class AuditRow(SQLModel, table=True):
+    """One change: who, when, what, and the state before and after (JSON, never a secret)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_at", "at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=50)  # e.g. alert.retry, user.add, sign-in.failed
+    target: str = Field(default="", max_length=200)
+    before: str | None = _text()
+    after: str | None = _text()
+    address: str | None = Field(default=None, max_length=64)
+
+
+USERS = _tables["users"]
+CONSOLE_SESSIONS = _tables["console_sessions"]
+API_TOKENS = _tables["api_tokens"]
+SIGN_IN_FAILURES = _tables["sign_in_failures"]
+AUDIT = _tables["audit_log"]

@@ -1,0 +1,1 @@
+"""The console's pages: thin handlers that read, call the store, and render a template."""

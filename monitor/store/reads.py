@@ -1,0 +1,312 @@
+"""What the console, its API and the CLI read: sources, alerts, channels, rules, overview.
+
+Each function returns the shapes of ``store.shapes``, so a page, an API answer and a
+``--json`` line are the same data. Listings are newest first and paged by keyset
+(``store.keyset``) on an index in their order; a page reads its related rows (titles,
+rules) with one more query, never one per row. Releases live in ``store.archive``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.config.model import Config, EmailChannel, WebhookChannel
+from monitor.store import keyset
+from monitor.store.shapes import (
+    AlarmEpisode,
+    AlertDetail,
+    AlertItem,
+    AlertPage,
+    ChannelItem,
+    LatestMatch,
+    Overview,
+    RuleItem,
+    SourceHealth,
+    public_url,
+)
+from monitor.store.tables import ALARMS, ALERTS, MATCHES, RELEASES, SOURCES, AlertRow, now
+
+ALERT_STATUSES = ("pending", "sent", "failed", "dead")
+
+
+async def _release_counts(
+    engine: AsyncEngine, since: datetime | None, only: str | None
+) -> dict[str, int]:
+    statement = select(RELEASES.c.source_id, func.count()).group_by(RELEASES.c.source_id)
+    if since is not None:
+        statement = statement.where(RELEASES.c.first_seen_at >= since)
+    if only is not None:
+        statement = statement.where(RELEASES.c.source_id == only)
+    async with engine.connect() as connection:
+        return {row[0]: row[1] for row in (await connection.execute(statement)).all()}
+
+
+async def source_health(
+    engine: AsyncEngine, config: Config, only: str | None = None
+) -> list[SourceHealth]:
+    """Each configured source (or only ``only``) with its polling state and counts."""
+    statement = select(SOURCES)
+    if only is not None:
+        statement = statement.where(SOURCES.c.id == only)
+    async with engine.connect() as connection:
+        rows = {row.id: row for row in (await connection.execute(statement)).all()}
+    totals = await _release_counts(engine, None, only)
+    recent = await _release_counts(engine, now() - timedelta(days=1), only)
+    out: list[SourceHealth] = []
+    for source in config.sources:
+        row = rows.get(source.id)
+        if row is None:
+            continue
+        out.append(
+            SourceHealth(
+                id=source.id,
+                name=source.display_name,
+                url=public_url(source.url),
+                type=source.type,
+                status=row.status,
+                last_error=row.last_error,
+                last_warning=row.last_warning,
+                last_poll_at=row.last_poll_at,
+                last_success_at=row.last_success_at,
+                next_poll_at=row.next_poll_at,
+                releases=totals.get(source.id, 0),
+                new_24h=recent.get(source.id, 0),
+                items_seen=row.items_seen,
+                items_skipped=row.items_skipped,
+                consecutive_failures=row.consecutive_failures,
+                moved_to=public_url(row.moved_to),
+                language=source.language,
+            )
+        )
+    return out
+
+
+async def source_alarms(engine: AsyncEngine, source_id: str, limit: int = 20) -> list[AlarmEpisode]:
+    """The source's alarm episodes, newest first: its history of failing or going quiet."""
+    statement = (
+        select(ALARMS)
+        .where(ALARMS.c.source_id == source_id)
+        .order_by(ALARMS.c.raised_at.desc())
+        .limit(limit)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
+    return [
+        AlarmEpisode(kind=r.kind, detail=r.detail, raised_at=r.raised_at, cleared_at=r.cleared_at)
+        for r in rows
+    ]
+
+
+def _alert(row: object, title: str = "") -> AlertItem:
+    return AlertItem(
+        id=row.id,  # type: ignore[attr-defined]
+        rule=row.rule_id,  # type: ignore[attr-defined]
+        channel=row.channel_id,  # type: ignore[attr-defined]
+        release=row.release_id,  # type: ignore[attr-defined]
+        story=row.story_id,  # type: ignore[attr-defined]
+        status=row.status,  # type: ignore[attr-defined]
+        attempts=row.attempts,  # type: ignore[attr-defined]
+        last_error=row.last_error,  # type: ignore[attr-defined]
+        created_at=row.created_at,  # type: ignore[attr-defined]
+        next_attempt_at=row.next_attempt_at,  # type: ignore[attr-defined]
+        sent_at=row.sent_at,  # type: ignore[attr-defined]
+        title=title,
+    )
+
+
+_ALERT_COLUMNS = (*ALERTS.c, RELEASES.c.title)
+
+
+async def alert_page(
+    engine: AsyncEngine,
+    *,
+    status: str | None = None,
+    rule: str | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> AlertPage:
+    """The delivery log, newest first (``ix_alerts_created``), with each release's title."""
+    size = keyset.clamp(limit)
+    statement = (
+        select(*_ALERT_COLUMNS)
+        .join(RELEASES, RELEASES.c.id == ALERTS.c.release_id)
+        .order_by(ALERTS.c.created_at.desc(), ALERTS.c.id.desc())
+        .limit(size + 1)
+    )
+    for column, value in ((ALERTS.c.status, status), (ALERTS.c.rule_id, rule)):
+        if value is not None:
+            statement = statement.where(column == value)
+    if channel is not None:
+        statement = statement.where(ALERTS.c.channel_id == channel)
+    if since is not None:
+        statement = statement.where(ALERTS.c.created_at >= since)
+    after = keyset.older_than(ALERTS.c.created_at, ALERTS.c.id, cursor)
+    if after is not None:
+        statement = statement.where(after)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
+    items = [_alert(row, row.title) for row in rows[:size]]
+    more = len(rows) > size
+    return AlertPage(
+        items=items, next=keyset.encode(items[-1].created_at, items[-1].id) if more else None
+    )
+
+
+async def alerts_of_story(engine: AsyncEngine, story_id: int) -> list[AlertItem]:
+    statement = (
+        select(*_ALERT_COLUMNS)
+        .join(RELEASES, RELEASES.c.id == ALERTS.c.release_id)
+        .where(ALERTS.c.story_id == story_id)
+        .order_by(ALERTS.c.created_at, ALERTS.c.id)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
+    return [_alert(row, row.title) for row in rows]
+
+
+async def alert_detail(engine: AsyncEngine, config: Config, alert_id: str) -> AlertDetail | None:
+    """One alert with the webhook body its channel gets (``Deliverer.view``, unchanged)."""
+    from monitor.delivery import Deliverer
+    from monitor.notify.payload import build_payload
+    from monitor.store.outbox import load_claimed
+
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(select(ALERTS).where(ALERTS.c.id == alert_id))
+        ).one_or_none()
+    if row is None:
+        return None
+    alert = AlertRow.model_validate(row._mapping)
+    (claimed,) = await load_claimed(engine, [alert])
+    view = Deliverer(engine, config, {}, "console").view(claimed)
+    item = _alert(row, claimed.release.title)
+    return AlertDetail(
+        **item.model_dump(),
+        digest=alert.digest_id,
+        source=claimed.release.source_id,
+        url=public_url(claimed.release.url),
+        payload=build_payload(view),
+    )
+
+
+async def latest_matches(engine: AsyncEngine, config: Config, limit: int = 10) -> list[LatestMatch]:
+    statement = (
+        select(
+            MATCHES.c.rule_id,
+            MATCHES.c.release_id,
+            MATCHES.c.matched_at,
+            RELEASES.c.source_id,
+            RELEASES.c.title,
+        )
+        .join(RELEASES, RELEASES.c.id == MATCHES.c.release_id)
+        .order_by(MATCHES.c.matched_at.desc(), MATCHES.c.id.desc())
+        .limit(limit)
+    )
+    names = {r.id: r.display_name for r in config.rules}
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
+    return [
+        LatestMatch(
+            rule=r.rule_id,
+            rule_name=names.get(r.rule_id, r.rule_id),
+            release=r.release_id,
+            source=r.source_id,
+            title=r.title,
+            matched_at=r.matched_at,
+        )
+        for r in rows
+    ]
+
+
+async def alert_counts(
+    engine: AsyncEngine, since: datetime | None = None, by: str = "status"
+) -> dict[str, dict[str, int]]:
+    """Alerts by (``by`` column, status): ``{"ops-email": {"sent": 3}}``."""
+    key = ALERTS.c.channel_id if by == "channel" else ALERTS.c.status
+    statement = select(key, ALERTS.c.status, func.count()).group_by(key, ALERTS.c.status)
+    if since is not None:
+        statement = statement.where(ALERTS.c.created_at >= since)
+    out: dict[str, dict[str, int]] = {}
+    async with engine.connect() as connection:
+        for group, status, count in (await connection.execute(statement)).all():
+            out.setdefault(group, {})[status] = count
+    return out
+
+
+async def overview(engine: AsyncEngine, config: Config) -> Overview:
+    """The front page: failing sources, the last 24 h of alerts by status, latest matches."""
+    sources = await source_health(engine, config)
+    counts = await alert_counts(engine, now() - timedelta(days=1))
+    return Overview(
+        failing=[s for s in sources if s.status == "failing"],
+        sources=len(sources),
+        alerts_24h={s: counts.get(s, {}).get(s, 0) for s in ALERT_STATUSES},
+        latest=await latest_matches(engine, config),
+    )
+
+
+def rules_of(config: Config) -> list[RuleItem]:
+    """The rules in force; those of the config file are ``origin: file`` (read-only)."""
+    return [
+        RuleItem(
+            id=r.id,
+            name=r.display_name,
+            query=r.query,
+            channels=list(r.channels),
+            sources=list(r.sources),
+            languages=list(r.languages),
+        )
+        for r in config.rules
+    ]
+
+
+def channel_target(spec: object) -> str:
+    """What a channel reaches, safe to show: email addresses, a webhook's scheme and host.
+    A webhook's path and query are left out: for many services they are the secret."""
+    if isinstance(spec, EmailChannel):
+        return ", ".join(spec.to)
+    if isinstance(spec, WebhookChannel):
+        parts = urlsplit(spec.url)
+        host = parts.netloc.rpartition("@")[2]
+        return (
+            f"{parts.scheme}://{host}/…"
+            if parts.path not in ("", "/")
+            else f"{parts.scheme}://{host}/"
+        )
+    return "the daemon's log"
+
+
+async def channel_list(engine: AsyncEngine, config: Config) -> list[ChannelItem]:
+    counts = await alert_counts(engine, by="channel")
+    out: list[ChannelItem] = []
+    for spec in config.channels:
+        digest = spec.digest
+        label = None
+        if digest is not None:
+            label = (
+                f"daily {digest.daily_at[0]:02d}:{digest.daily_at[1]:02d}"
+                if digest.daily_at
+                else f"every {digest.every}"
+            )
+        out.append(
+            ChannelItem(
+                id=spec.id,
+                type=spec.type,
+                target=channel_target(spec),
+                digest=label,
+                max_per_hour=spec.max_per_hour,
+                alerts=counts.get(spec.id, {}),
+            )
+        )
+    return out
+
+
+def known(values: Sequence[str], value: str | None) -> bool:
+    return value is None or value in values
