@@ -6,7 +6,9 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -14,6 +16,17 @@ from monitor.cli.common import EXIT_FAILURE, EXIT_USAGE, State, fail, run_async
 from monitor.config.model import Config
 from monitor.logs import setup_logging
 from monitor.pipeline import PollOutcome
+
+if TYPE_CHECKING:
+    from monitor.delivery import DeliveryCounts
+
+
+@dataclass(frozen=True, slots=True)
+class PollRun:
+    """What one ``poll`` did: each source's outcome, and the deliveries attempted after."""
+
+    outcomes: list[PollOutcome]
+    delivery: DeliveryCounts
 
 
 def poll_command(
@@ -33,9 +46,9 @@ def poll_command(
     except ValueError as exc:
         fail(f"--backfill: {exc}", EXIT_USAGE)
     setup_logging(State.log_format, State.verbose)
-    outcomes = run_async(_poll(config, list(sources) or sorted(known), no_alerts, widen))
-    failed = [o for o in outcomes if not o.ok]
-    for outcome in outcomes:
+    done = run_async(poll_once(config, list(sources) or sorted(known), no_alerts, widen))
+    failed = [o for o in done.outcomes if not o.ok]
+    for outcome in done.outcomes:
         if outcome.ok:
             status = (
                 "unchanged"
@@ -46,13 +59,22 @@ def poll_command(
             typer.echo(f"{outcome.source_id}: ok, {status}{warning}", err=True)
         else:
             typer.echo(f"{outcome.source_id}: failed: {outcome.error}", err=True)
-    if failed:
+    # SPEC section 1: a failed delivery attempt is a runtime failure too (the alert stays
+    # queued for its retry), so a cron job or a script notices a dead receiver
+    if failed or done.delivery.failed or done.delivery.dead:
         raise typer.Exit(EXIT_FAILURE)
 
 
 async def _poll(
     config: Config, source_ids: list[str], no_alerts: bool, widen: timedelta | None
 ) -> list[PollOutcome]:
+    """``poll_once``'s outcomes alone (the tests, the demo and the benchmarks)."""
+    return (await poll_once(config, source_ids, no_alerts, widen)).outcomes
+
+
+async def poll_once(
+    config: Config, source_ids: list[str], no_alerts: bool, widen: timedelta | None
+) -> PollRun:
     from monitor.pipeline import poll_source
     from monitor.runtime import Runtime
     from monitor.schedule import poll_lease
@@ -109,7 +131,7 @@ async def _poll(
                 f"{counts.dead} dead",
                 err=True,
             )
-        return sorted(outcomes, key=lambda o: o.source_id)
+        return PollRun(sorted(outcomes, key=lambda o: o.source_id), counts)
     finally:
         await runtime.close()
 

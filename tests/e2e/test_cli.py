@@ -187,3 +187,46 @@ def test_poll_then_browse_the_archive(tmp_path: Path, http_server: LoopbackServe
 def test_help(args: list[str]) -> None:
     result = monitor(*args)
     assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_poll_exits_1_when_a_delivery_fails(tmp_path: Path, http_server: LoopbackServer) -> None:
+    # SPEC section 1: every source polled fine, but the webhook receiver answers 500: the
+    # run failed (exit 1), the alert stays queued for its retry, the other channel got its
+    title, body = seed()
+    items = [Item("nato", title, body, "https://www.mofa.gov.qa/ar/nato", datetime.now(UTC))]
+    http_server.route("/feed", Response(body=rss(items)))
+    http_server.route("/hook", Response(500, b"receiver down"))
+    config = write_config(
+        tmp_path,
+        f"""
+        database: sqlite:///{tmp_path / "db.sqlite"}
+        sources:
+          - id: mofa
+            url: {http_server.url("/feed")}
+        rules:
+          - id: nato
+            query: 'الناتو OR NATO'
+            channels: [console, hook]
+        channels:
+          - id: console
+            type: log
+          - id: hook
+            type: webhook
+            url: {http_server.url("/hook")}
+        """,
+    )
+    polled = monitor("poll", config=config)
+    assert polled.returncode == 1, polled.stderr
+    assert "mofa: ok, 1 entries, 1 new" in polled.stderr
+    assert "alerts: 1 sent, 1 failed (retry scheduled), 0 dead" in polled.stderr
+    assert len(http_server.requests_to("/hook")) == 1
+    alerts = {
+        a["channel"]: a
+        for a in map(json.loads, monitor("alerts", "--json", config=config).stdout.splitlines())
+    }
+    assert alerts["console"]["status"] == "sent"
+    assert alerts["hook"]["status"] == "failed" and alerts["hook"]["attempts"] == 1
+    assert "500" in alerts["hook"]["last_error"]
+    # the next poll finds nothing new and no retry due yet: nothing failed, exit 0
+    again = monitor("poll", config=config)
+    assert again.returncode == 0, again.stderr
