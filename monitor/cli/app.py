@@ -23,6 +23,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
 
+LOG_FORMATS = ("text", "json")
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -31,10 +32,18 @@ ConfigOption = Annotated[
 ]
 
 
+def _log_format(value: str) -> str:
+    if value not in LOG_FORMATS:
+        raise typer.BadParameter(f"{value!r} is not a log format: use text or json")
+    return value
+
+
 @app.callback()
 def _options(
     config: ConfigOption = None,
-    log_format: Annotated[str, typer.Option(help="Log format on stderr: text or json.")] = "text",
+    log_format: Annotated[
+        str, typer.Option(help="Log format on stderr: text or json.", callback=_log_format)
+    ] = "text",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     State.config_path = config_path(config)
@@ -45,7 +54,7 @@ def _options(
 @app.command()
 def check() -> None:
     """Validate the configuration; print one line per problem (exit 2 if any)."""
-    config = load()
+    config = load(warn=True)
     typer.echo(
         f"{State.config_path}: ok ({len(config.sources)} sources, {len(config.rules)} rules, "
         f"{len(config.channels)} channels)"
@@ -57,7 +66,7 @@ def run() -> None:
     """Run the daemon in the foreground until SIGTERM or SIGINT."""
     from monitor.cli.daemon import run_command
 
-    run_command(load())
+    run_command(load(warn=True))
 
 
 @app.command()

@@ -64,12 +64,50 @@ def test_check_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
     )
     result = monitor("check", config=config)
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert "sources[0].intervall: unknown key; did you mean 'interval'?" in lines
-    assert "rules[0].channels[0]: unknown channel 'pager'" in lines
-    assert any(line.startswith("rules[0].query: ") and "column" in line for line in lines)
+    assert result.stderr.splitlines() == [
+        f"{config}:5: sources[0] (mofa).intervall: unknown key; did you mean 'interval'?",
+        f"{config}:8: rules[0] (nato).query: unbalanced parenthesis: expected ')' at column 16",
+        f"{config}:9: rules[0] (nato).channels[0]: unknown channel 'pager'",
+        f"{config}:11: warning: channels[0] (console): no rule sends to this channel and it "
+        "is not in alarm_channels: it will never send anything",
+    ]
     # every command refuses an invalid config the same way, starting nothing
-    assert monitor("sources", config=config).returncode == 2
+    for command in (["sources"], ["poll"], ["alerts", "retry", "abcdef"], ["db", "upgrade"]):
+        refused = monitor(*command, config=config)
+        assert (refused.returncode, refused.stderr) == (2, result.stderr), command
+
+
+def test_check_warns_of_an_unused_channel_and_passes(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: mofa
+            url: https://www.mofa.gov.qa/rss
+        rules:
+          - id: nato
+            query: NATO
+            channels: [console]
+        channels:
+          - id: console
+            type: log
+          - id: spare
+            type: log
+        """,
+    )
+    result = monitor("check", config=config)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"{config}:12: warning: channels[1] (spare): no rule sends to this channel and it is "
+        "not in alarm_channels: it will never send anything"
+    ]
+
+
+def test_an_unknown_log_format_is_refused() -> None:
+    result = monitor("--log-format", "xml", "check", config=ROOT / "config" / "monitor.yaml")
+    assert result.returncode == 2
+    words = " ".join(result.stderr.replace("│", " ").split())  # typer boxes and wraps it
+    assert "'xml' is not a log format: use text or json" in words
 
 
 def test_yaml_error_names_file_line_and_column(tmp_path: Path) -> None:
