@@ -136,20 +136,50 @@ def releases(
 def alerts(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="pending, sent, failed or dead.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule's alerts.")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this channel's alerts.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only alerts created within, e.g. 24h or 7d.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N alerts.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """The delivery log (alerts retry ID makes a failed or dead alert due now)."""
+    """The delivery log, newest first (alerts show ID, alerts retry ID)."""
     if ctx.invoked_subcommand is not None:
         return
-    from monitor.cli.reports import alerts_command
+    from monitor.cli.alerts_cmd import alerts_command
 
-    alerts_command(load(), status=status, as_json=json_output)
+    alerts_command(
+        load(),
+        status=status,
+        rule=rule,
+        channel=channel,
+        since=since,
+        limit=limit,
+        as_json=json_output,
+    )
+
+
+AlertId = Annotated[
+    str, typer.Argument(help="The alert's id, or a unique prefix of 6 characters or more.")
+]
+
+
+@alerts_app.command("show")
+def alerts_show(
+    alert_id: AlertId,
+    json_output: Annotated[bool, typer.Option("--json", help="As one JSON object.")] = False,
+) -> None:
+    """Everything about one alert: release, rule, channel, attempts, times, matches."""
+    from monitor.cli.alerts_cmd import show_command
+
+    show_command(load(), alert_id, as_json=json_output)
 
 
 @alerts_app.command("retry")
-def alerts_retry(alert_id: Annotated[str, typer.Argument(help="The alert's id.")]) -> None:
+def alerts_retry(alert_id: AlertId) -> None:
     """Make a failed or dead alert due now."""
-    from monitor.cli.reports import retry_command
+    from monitor.cli.alerts_cmd import retry_command
 
     retry_command(load(), alert_id)
 
