@@ -119,7 +119,7 @@ def test_yaml_error_names_file_line_and_column(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"{config}: line 3, column ")
 
 
-def test_rules_test_on_the_seed_release_as_json(tmp_path: Path) -> None:
+def test_rules_test_on_the_seed_release_as_json(tmp_path: Path, corpus: Path) -> None:
     result = monitor(
         "rules", "test", "--json", str(SEED_RELEASE), config=ROOT / "config" / "monitor.yaml"
     )
