@@ -49,7 +49,12 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         assert "copy:   National News Agency (Arabic)" in block
         assert "terms:" in block and "«" in block
     assert "عاجل" not in done.stdout
-    assert "5 alerts on 3 stories" in done.stderr
+    assert "5 alerts on 3 stories would be sent" in done.stderr
+    # nothing is sent, and nothing says so; the deleted directory is never named
+    assert "alerts: " not in done.stderr and " sent," not in done.stderr
+    assert "monitor-demo-" not in done.stderr + done.stdout
+    progress = done.stderr.splitlines()
+    assert len(progress) == len(set(progress)), progress  # no line twice
 
 
 def test_bundled_rules_are_the_shipped_ones() -> None:

@@ -170,6 +170,9 @@ def test_poll_then_browse_the_archive(tmp_path: Path, http_server: LoopbackServe
     polled = monitor("poll", config=config)
     assert polled.returncode == 1  # one source failed; the other was still processed
     assert "broken: failed: HTTP 500" in polled.stderr
+    assert polled.stderr.count("HTTP 500") == 1  # said once, in poll's report, not logged too
+    lines = polled.stderr.splitlines()
+    assert len(lines) == len(set(lines)), lines
     assert "mofa: ok, 4 entries, 4 new" in polled.stderr
 
     sources = {
