@@ -16,6 +16,7 @@ from monitor.config.model import Config
 from monitor.delivery import DeliveryCounts
 from monitor.logs import setup_logging
 from monitor.pipeline import PollOutcome
+from monitor.redact import redact_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +57,9 @@ def poll_command(
                 else f"{outcome.entries} entries, {outcome.new} new, {outcome.revised} revised"
             )
             warning = f" (warning: {outcome.warning})" if outcome.warning else ""
-            typer.echo(f"{outcome.source_id}: ok, {status}{warning}", err=True)
+            typer.echo(redact_text(f"{outcome.source_id}: ok, {status}{warning}"), err=True)
         else:
-            typer.echo(f"{outcome.source_id}: failed: {outcome.error}", err=True)
+            typer.echo(redact_text(f"{outcome.source_id}: failed: {outcome.error}"), err=True)
     # SPEC section 1: a failed delivery attempt is a runtime failure too (the alert stays
     # queued for its retry), so a cron job or a script notices a dead receiver
     if failed or done.delivery.failed or done.delivery.dead:
