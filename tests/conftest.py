@@ -5,11 +5,13 @@ The corpus (feeds and releases written by others) lives in the project's shared 
 is skipped then, with one line in pytest's summary saying where it is expected, and the
 rest of the suite runs. Under ``CI=true`` a missing corpus fails those tests instead.
 A test needs it when it asks for the ``corpus`` fixture, calls ``require_corpus()``, or
-reads a file under it (a ``FileNotFoundError`` for a path there becomes that skip).
+reads a file under it: each gives a ``FileNotFoundError`` for a path there, which becomes
+that skip (under CI it stays the error it is).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -30,12 +32,10 @@ CORPUS_MISSING = (
 
 
 def require_corpus() -> None:
-    """Skip the calling test when the corpus is missing (fail it under CI)."""
-    if CORPUS.is_dir():
-        return
-    if os.environ.get("CI"):
-        pytest.fail(CORPUS_MISSING.replace("are skipped", "fail under CI"))
-    pytest.skip(CORPUS_MISSING)  # raised here only: pytest folds the skips into one line
+    """Stop the calling test or fixture when the corpus is missing: a ``FileNotFoundError``
+    for it, which the hooks below turn into the one skip (a failure under CI)."""
+    if not CORPUS.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "the shared corpus is missing", str(CORPUS))
 
 
 def _reads_corpus(error: BaseException) -> bool:
@@ -43,13 +43,19 @@ def _reads_corpus(error: BaseException) -> bool:
     return isinstance(error, FileNotFoundError) and bool(name) and SHARED in Path(name).parents
 
 
+def _skip_without_corpus(error: FileNotFoundError) -> None:
+    # raised from this one line, whether a fixture or the test read the corpus (a fixture's
+    # own skip would be reported at each test's place), so pytest folds them into one line
+    if _reads_corpus(error) and not CORPUS.is_dir() and not os.environ.get("CI"):
+        pytest.skip(CORPUS_MISSING)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     try:
         return (yield)
     except FileNotFoundError as error:
-        if _reads_corpus(error):
-            require_corpus()
+        _skip_without_corpus(error)
         raise
 
 
@@ -58,8 +64,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     try:
         return (yield)
     except FileNotFoundError as error:
-        if _reads_corpus(error):
-            require_corpus()
+        _skip_without_corpus(error)
         raise
 
 
