@@ -14,8 +14,6 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from email_validator import EmailNotValidError, validate_email
-
 # BCP 47's shapes, the common part: language (2-3 letters), script (4 letters), region
 # (2 letters or 3 digits), variants. Enough to catch "english" or "ar_QA"; no registry.
 _LANGUAGE = re.compile(
@@ -33,6 +31,9 @@ def email_address(value: Any) -> Any:
     address = email.utils.parseaddr(value)[1]
     if not address or ("<" not in value and address != value.strip()):
         raise ValueError(f"{value!r} is not an email address: write name@domain")
+    # imported here: ~60 ms that only a config with an email channel should pay
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         # syntax only: whether the domain takes mail is the relay's business, and a
         # private relay may serve a domain no public DNS knows
