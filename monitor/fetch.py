@@ -39,6 +39,7 @@ from monitor.errors import (
     FetchTimeout,
     FetchTooLarge,
 )
+from monitor.redact import redact_text
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -321,7 +322,9 @@ class Fetcher:
             ) from None
         except httpx.InvalidURL as exc:
             # the URL asked for was checked; httpx also parses a redirect's Location
-            raise FetchRedirectError(_one_line(f"redirect to an invalid URL: {exc}")) from None
+            raise FetchRedirectError(
+                _one_line(redact_text(f"redirect to an invalid URL: {exc}"))
+            ) from None
 
 
 class _Progress:

@@ -2,7 +2,9 @@
 
 Call sites pass context as ``extra={"source": ..., "rule": ..., "channel": ..., "action": ...}``;
 both formats print those keys. Secrets never reach a log line: messages carry error text
-from our own exceptions, which are built without credentials.
+from our own exceptions, which are built without credentials, and every line goes through
+``redact_text`` as it is written, so a URL with a user name and password in it (a source
+URL, or a link resolved against one) is shown as ``http://***@host/…`` whoever logged it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+
+from monitor.redact import redact_text
 
 KEYS = (
     "source",
@@ -32,13 +36,14 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact_text(record.getMessage()),
         }
         for key in KEYS:
             if hasattr(record, key):
-                out[key] = getattr(record, key)
+                value = getattr(record, key)
+                out[key] = redact_text(value) if isinstance(value, str) else value
         if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
+            out["exception"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
@@ -51,7 +56,7 @@ class TextFormatter(logging.Formatter):
             line += f"  [{context}]"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return redact_text(line)
 
 
 def setup_logging(fmt: str = "text", verbose: bool = False) -> None:

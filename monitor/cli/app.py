@@ -26,6 +26,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 
+LOG_FORMATS = ("text", "json")
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -34,10 +35,18 @@ ConfigOption = Annotated[
 ]
 
 
+def _log_format(value: str) -> str:
+    if value not in LOG_FORMATS:
+        raise typer.BadParameter(f"{value!r} is not a log format: use text or json")
+    return value
+
+
 @app.callback()
 def _options(
     config: ConfigOption = None,
-    log_format: Annotated[str, typer.Option(help="Log format on stderr: text or json.")] = "text",
+    log_format: Annotated[
+        str, typer.Option(help="Log format on stderr: text or json.", callback=_log_format)
+    ] = "text",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     State.config_path = config_path(config)
@@ -48,7 +57,7 @@ def _options(
 @app.command()
 def check() -> None:
     """Validate the configuration; print one line per problem (exit 2 if any)."""
-    config = load()
+    config = load(warn=True)
     typer.echo(
         f"{State.config_path}: ok ({len(config.sources)} sources, {len(config.rules)} rules, "
         f"{len(config.channels)} channels)"
@@ -60,7 +69,7 @@ def run() -> None:
     """Run the daemon in the foreground until SIGTERM or SIGINT."""
     from monitor.cli.daemon import run_command
 
-    run_command(load())
+    run_command(load(warn=True))
 
 
 @app.command()
@@ -130,20 +139,50 @@ def releases(
 def alerts(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="pending, sent, failed or dead.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule's alerts.")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this channel's alerts.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only alerts created within, e.g. 24h or 7d.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N alerts.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """The delivery log (alerts retry ID makes a failed or dead alert due now)."""
+    """The delivery log, newest first (alerts show ID, alerts retry ID)."""
     if ctx.invoked_subcommand is not None:
         return
-    from monitor.cli.reports import alerts_command
+    from monitor.cli.alerts_cmd import alerts_command
 
-    alerts_command(load(), status=status, as_json=json_output)
+    alerts_command(
+        load(),
+        status=status,
+        rule=rule,
+        channel=channel,
+        since=since,
+        limit=limit,
+        as_json=json_output,
+    )
+
+
+AlertId = Annotated[
+    str, typer.Argument(help="The alert's id, or a unique prefix of 6 characters or more.")
+]
+
+
+@alerts_app.command("show")
+def alerts_show(
+    alert_id: AlertId,
+    json_output: Annotated[bool, typer.Option("--json", help="As one JSON object.")] = False,
+) -> None:
+    """Everything about one alert: release, rule, channel, attempts, times, matches."""
+    from monitor.cli.alerts_cmd import show_command
+
+    show_command(load(), alert_id, as_json=json_output)
 
 
 @alerts_app.command("retry")
-def alerts_retry(alert_id: Annotated[str, typer.Argument(help="The alert's id.")]) -> None:
+def alerts_retry(alert_id: AlertId) -> None:
     """Make a failed or dead alert due now."""
-    from monitor.cli.reports import retry_command
+    from monitor.cli.alerts_cmd import retry_command
 
     retry_command(load(), alert_id)
 

@@ -42,18 +42,22 @@ def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load() -> Config:
-    """Load the config or exit 2 with one line per problem (every command refuses the same)."""
-    from monitor.config.load import load_config
+def load(*, warn: bool = False) -> Config:
+    """Load the config or exit 2 with one line per problem (every command refuses the same);
+    ``warn``: print the warnings of a valid config too (``check``, ``run``)."""
+    from monitor.config.load import read_config
 
     try:
-        config = load_config(State.config_path)
+        loaded = read_config(State.config_path)
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(problem, err=True)
         raise typer.Exit(EXIT_USAGE) from None
+    if warn:
+        for warning in loaded.warnings:
+            typer.echo(warning, err=True)
     end_start_up()
-    return config
+    return loaded.config
 
 
 def end_start_up() -> None:

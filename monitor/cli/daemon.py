@@ -6,14 +6,25 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import typer
 
 from monitor.cli.common import EXIT_FAILURE, EXIT_USAGE, State, fail, run_async
 from monitor.config.model import Config
+from monitor.delivery import DeliveryCounts
 from monitor.logs import setup_logging
 from monitor.pipeline import PollOutcome
+from monitor.redact import redact_text
+
+
+@dataclass(frozen=True, slots=True)
+class PollRun:
+    """What one ``poll`` did: each source's outcome, and the deliveries attempted after."""
+
+    outcomes: list[PollOutcome]
+    delivery: DeliveryCounts
 
 
 def poll_command(
@@ -33,9 +44,12 @@ def poll_command(
     except ValueError as exc:
         fail(f"--backfill: {exc}", EXIT_USAGE)
     setup_logging(State.log_format, State.verbose)
-    outcomes = run_async(_poll(config, list(sources) or sorted(known), no_alerts, widen))
-    failed = [o for o in outcomes if not o.ok]
-    for outcome in outcomes:
+    if State.log_format == "text":
+        for handler in logging.getLogger("monitor").handlers:
+            handler.addFilter(_said_in_the_report)
+    done = run_async(poll_once(config, list(sources) or sorted(known), no_alerts, widen))
+    failed = [o for o in done.outcomes if not o.ok]
+    for outcome in done.outcomes:
         if outcome.ok:
             status = (
                 "unchanged"
@@ -43,16 +57,49 @@ def poll_command(
                 else f"{outcome.entries} entries, {outcome.new} new, {outcome.revised} revised"
             )
             warning = f" (warning: {outcome.warning})" if outcome.warning else ""
-            typer.echo(f"{outcome.source_id}: ok, {status}{warning}", err=True)
+            typer.echo(redact_text(f"{outcome.source_id}: ok, {status}{warning}"), err=True)
         else:
-            typer.echo(f"{outcome.source_id}: failed: {outcome.error}", err=True)
-    if failed:
+            typer.echo(redact_text(f"{outcome.source_id}: failed: {outcome.error}"), err=True)
+    # SPEC section 1: a failed delivery attempt is a runtime failure too (the alert stays
+    # queued for its retry), so a cron job or a script notices a dead receiver
+    if failed or done.delivery.failed or done.delivery.dead:
         raise typer.Exit(EXIT_FAILURE)
 
 
+def _said_in_the_report(record: logging.LogRecord) -> bool:
+    """``poll`` ends with one line per source; on a terminal the pipeline's own warning for
+    a failed source would say the same thing a second time (``run`` keeps it: its log is
+    the only report). A record the filter returns False for is dropped."""
+    failed_poll = (
+        record.name == "monitor.pipeline"
+        and getattr(record, "action", None) == "poll"
+        and hasattr(record, "kind")
+    )
+    return not failed_poll
+
+
 async def _poll(
-    config: Config, source_ids: list[str], no_alerts: bool, widen: timedelta | None
+    config: Config,
+    source_ids: list[str],
+    no_alerts: bool,
+    widen: timedelta | None,
+    *,
+    deliver: bool = True,
 ) -> list[PollOutcome]:
+    """``poll_once``'s outcomes alone (the tests, the demo and the benchmarks)."""
+    return (await poll_once(config, source_ids, no_alerts, widen, deliver=deliver)).outcomes
+
+
+async def poll_once(
+    config: Config,
+    source_ids: list[str],
+    no_alerts: bool,
+    widen: timedelta | None,
+    *,
+    deliver: bool = True,
+) -> PollRun:
+    """One poll of ``source_ids``, then matching, then (``deliver``) what is due now; the
+    demo passes ``deliver=False`` to show the alerts that would be sent."""
     from monitor.pipeline import poll_source
     from monitor.runtime import Runtime
     from monitor.schedule import poll_lease
@@ -102,14 +149,15 @@ async def _poll(
             )
         # releases a crashed run left unmatched are matched now too
         await match_pending(runtime.engine, ctx.match, ctx.channels_of)
-        counts = await runtime.deliverer.deliver_all()
+
+        counts = await runtime.deliverer.deliver_all() if deliver else DeliveryCounts()
         if counts.sent or counts.failed or counts.dead:
             typer.echo(
                 f"alerts: {counts.sent} sent, {counts.failed} failed (retry scheduled), "
                 f"{counts.dead} dead",
                 err=True,
             )
-        return sorted(outcomes, key=lambda o: o.source_id)
+        return PollRun(sorted(outcomes, key=lambda o: o.source_id), counts)
     finally:
         await runtime.close()
 

@@ -1,8 +1,14 @@
-"""``sources``, ``releases``, ``alerts``, ``alerts retry`` and ``db upgrade``."""
+"""``sources``, ``releases`` and ``db upgrade`` (the alerts: ``alerts_cmd``).
+
+Tables show times in the config's time zone with their offset (``2019-03-13 18:00 +03``,
+``monitor.times.local_time``); ``--json`` keeps ISO 8601 with the offset. URLs and error
+texts go through ``monitor.redact`` first: a source URL's credentials are never shown.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,12 +25,12 @@ from monitor.cli.common import (
     since as since_time,
 )
 from monitor.config.model import Config
+from monitor.redact import redact_text, redact_url
 from monitor.store import queries
 from monitor.store.session import open_store
 from monitor.store.sources import list_sources, sync_sources
 from monitor.store.tables import ReleaseRow, now
-
-ALERT_STATUSES = ("pending", "sent", "failed", "dead")
+from monitor.times import local_time
 
 
 async def _store(config: Config) -> AsyncEngine:
@@ -49,11 +55,11 @@ def sources_command(config: Config, *, as_json: bool) -> None:
                 {
                     "id": source.id,
                     "name": source.display_name,
-                    "url": source.url,
+                    "url": redact_url(source.url),
                     "type": source.type,
                     "status": row.status,
-                    "last_error": row.last_error,
-                    "last_warning": row.last_warning,
+                    "last_error": _redacted(row.last_error),
+                    "last_warning": _redacted(row.last_warning),
                     "last_poll_at": iso(row.last_poll_at),
                     "last_success_at": iso(row.last_success_at),
                     "next_poll_at": iso(row.next_poll_at),
@@ -62,7 +68,7 @@ def sources_command(config: Config, *, as_json: bool) -> None:
                     "items_seen": row.items_seen,
                     "items_skipped": row.items_skipped,
                     "consecutive_failures": row.consecutive_failures,
-                    "moved_to": row.moved_to,
+                    "moved_to": _redacted(row.moved_to),
                 }
             )
         return out
@@ -71,13 +77,14 @@ def sources_command(config: Config, *, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
+    zone = config.zone
     table(
         [
             [
                 str(s["id"]),
                 str(s["status"]),
-                _short(s["last_success_at"]),
-                _short(s["next_poll_at"]),
+                _local(s["last_success_at"], zone),
+                _local(s["next_poll_at"], zone),
                 str(s["releases"]),
                 str(s["new_24h"]),
                 str(s["last_error"] or s["last_warning"] or ""),
@@ -88,8 +95,13 @@ def sources_command(config: Config, *, as_json: bool) -> None:
     )
 
 
-def _short(value: object) -> str:
-    return str(value)[:19].replace("T", " ") if value else "-"
+def _local(value: object, zone: ZoneInfo) -> str:
+    """An ISO time of the JSON above, as people read it (``monitor.times.local_time``)."""
+    return local_time(datetime.fromisoformat(value) if isinstance(value, str) else None, zone)
+
+
+def _redacted(text: str | None) -> str | None:
+    return redact_text(text) if text else text
 
 
 def release_json(release: ReleaseRow) -> dict[str, object]:
@@ -97,7 +109,7 @@ def release_json(release: ReleaseRow) -> dict[str, object]:
         "id": release.id,
         "source": release.source_id,
         "title": release.title,
-        "url": release.url,
+        "url": _redacted(release.url),
         "published_at": iso(release.published_at),
         "first_seen_at": iso(release.first_seen_at),
         "story": release.story_id,
@@ -140,7 +152,7 @@ def releases_command(
             [
                 str(r.id),
                 r.source_id,
-                _short(iso(r.published_at)),
+                local_time(r.published_at, config.zone),
                 str(r.story_id or "-"),
                 r.title[:80],
             ]
@@ -148,70 +160,6 @@ def releases_command(
         ],
         ["ID", "SOURCE", "PUBLISHED", "STORY", "TITLE"],
     )
-
-
-def alerts_command(config: Config, *, status: str | None, as_json: bool) -> None:
-    if status is not None and status not in ALERT_STATUSES:
-        fail(f"unknown status {status!r}: use {', '.join(ALERT_STATUSES)}", EXIT_USAGE)
-
-    async def gather() -> list[dict[str, object]]:
-        engine = await open_store(config.database)
-        try:
-            rows = await queries.list_alerts(engine, status)
-        finally:
-            await engine.dispose()
-        return [
-            {
-                "id": a.id,
-                "rule": a.rule_id,
-                "channel": a.channel_id,
-                "release": a.release_id,
-                "story": a.story_id,
-                "status": a.status,
-                "attempts": a.attempts,
-                "last_error": a.last_error,
-                "created_at": iso(a.created_at),
-                "next_attempt_at": iso(a.next_attempt_at),
-                "sent_at": iso(a.sent_at),
-            }
-            for a in rows
-        ]
-
-    result = run_async(gather())
-    if as_json:
-        emit_json(result)
-        return
-    table(
-        [
-            [
-                str(a["id"]),
-                str(a["rule"]),
-                str(a["channel"]),
-                str(a["release"]),
-                str(a["status"]),
-                str(a["attempts"]),
-                str(a["last_error"] or ""),
-            ]
-            for a in result
-        ],
-        ["ID", "RULE", "CHANNEL", "RELEASE", "STATUS", "ATTEMPTS", "LAST ERROR"],
-    )
-
-
-def retry_command(config: Config, alert_id: str) -> None:
-    async def act() -> str | None:
-        engine = await open_store(config.database)
-        try:
-            return await queries.retry_alert(engine, alert_id)
-        finally:
-            await engine.dispose()
-
-    previous = run_async(act())
-    if previous is None:
-        fail(f"no alert {alert_id!r}")
-    if previous not in ("failed", "dead"):
-        fail(f"alert {alert_id} is {previous}; only failed or dead alerts can be retried")
-    typer.echo(f"alert {alert_id}: due now (was {previous})")
 
 
 def upgrade_command(config: Config) -> None:

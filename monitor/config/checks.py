@@ -2,16 +2,21 @@
 
 They read the raw tree (not the validated model), so a config with a type error in one
 place still gets its broken references reported too: ``monitor check`` lists every problem.
+An unknown id suggests a close one (``unknown channel 'ops-mail'; did you mean
+'ops-email'?``). A channel that no rule uses and that is not in ``alarm_channels`` is a
+warning: it can never send anything, which is likely a slip but harms nothing.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.config.load import duplicates
 from monitor.config.model import Config
+from monitor.config.problems import Problem
 
 
 def _list(raw: dict[str, Any], key: str) -> list[Any]:
@@ -30,11 +35,11 @@ def _zone(raw: dict[str, Any]) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def cross_check(raw: dict[str, Any], config: Config | None) -> Iterator[str]:
+def cross_check(raw: dict[str, Any], config: Config | None) -> Iterator[Problem]:
     sources, rules, channels = _list(raw, "sources"), _list(raw, "rules"), _list(raw, "channels")
     for key, items in (("sources", sources), ("rules", rules), ("channels", channels)):
         for index, ident in duplicates(items, "id"):
-            yield f"{key}[{index}].id: duplicate id {ident!r}"
+            yield Problem((key, index, "id"), f"duplicate id {ident!r}")
     source_ids, channel_ids = _ids(sources), _ids(channels)
     concepts = raw.get("concepts") if isinstance(raw.get("concepts"), dict) else {}
     for index, rule in enumerate(rules):
@@ -47,13 +52,15 @@ def cross_check(raw: dict[str, Any], config: Config | None) -> Iterator[str]:
             refs = rule.get(key)
             for j, ref in enumerate(refs if isinstance(refs, list) else []):
                 if isinstance(ref, str) and ref not in known:
-                    yield f"rules[{index}].{key}[{j}]: unknown {what} {ref!r}"
+                    yield Problem(("rules", index, key, j), _unknown(what, ref, known))
         if isinstance(rule.get("query"), str):
             yield from _check_query(index, rule["query"], concepts or {})
     alarm_channels = raw.get("alarm_channels")
-    for j, ref in enumerate(alarm_channels if isinstance(alarm_channels, list) else []):
+    alarm_list = alarm_channels if isinstance(alarm_channels, list) else []
+    for j, ref in enumerate(alarm_list):
         if isinstance(ref, str) and ref not in channel_ids:
-            yield f"alarm_channels[{j}]: unknown channel {ref!r}"
+            yield Problem(("alarm_channels", j), _unknown("channel", ref, channel_ids))
+    yield from _unused_channels(rules, channels, alarm_list)
     if isinstance(raw.get("templates"), str):
         yield from _check_templates(raw["templates"])
     zone = _zone(raw)
@@ -68,10 +75,10 @@ def cross_check(raw: dict[str, Any], config: Config | None) -> Iterator[str]:
 
                 problem = validate_webhook_secret(secret)
                 if problem:
-                    yield f"channels[{index}].secret: {problem}"
+                    yield Problem(("channels", index, "secret"), problem)
 
 
-def _check_query(index: int, query: str, concepts: dict[str, Any]) -> Iterator[str]:
+def _check_query(index: int, query: str, concepts: dict[str, Any]) -> Iterator[Problem]:
     from monitor.errors import QuerySyntaxError
     from monitor.rules.query import parse
 
@@ -79,17 +86,17 @@ def _check_query(index: int, query: str, concepts: dict[str, Any]) -> Iterator[s
     try:
         parse(query, clean)
     except QuerySyntaxError as exc:
-        yield f"rules[{index}].query: {exc}"
+        yield Problem(("rules", index, "query"), str(exc))
 
 
-def _check_source(index: int, source: dict[str, Any], zone: ZoneInfo) -> Iterator[str]:
+def _check_source(index: int, source: dict[str, Any], zone: ZoneInfo) -> Iterator[Problem]:
     from monitor.config.cron import Crontab
 
     if isinstance(source.get("cron"), str):
         try:
             Crontab.parse(source["cron"], zone)
         except ValueError as exc:
-            yield f"sources[{index}].cron: {exc}"
+            yield Problem(("sources", index, "cron"), str(exc))
     select = source.get("select")
     if isinstance(select, dict):
         from monitor.parse.listing import validate_selector
@@ -98,17 +105,42 @@ def _check_source(index: int, source: dict[str, Any], zone: ZoneInfo) -> Iterato
             if isinstance(selector, str):
                 problem = validate_selector(selector)
                 if problem:
-                    yield f"sources[{index}].select.{key}: {problem}"
+                    yield Problem(("sources", index, "select", key), problem)
 
 
-def _check_templates(directory: str) -> Iterator[str]:
+def _check_templates(directory: str) -> Iterator[Problem]:
     from pathlib import Path
 
     from monitor.notify.render import Renderer
 
     path = Path(directory)
     if not path.is_dir():
-        yield f"templates: {directory!r} is not a directory"
+        yield Problem(("templates",), f"{directory!r} is not a directory")
         return
     for problem in Renderer(path).check_templates():
-        yield f"templates: {problem}"
+        yield Problem(("templates",), problem)
+
+
+def _unknown(what: str, ref: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(ref, sorted(known), n=1)
+    return f"unknown {what} {ref!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+def _unused_channels(
+    rules: list[Any], channels: list[Any], alarm_channels: list[Any]
+) -> Iterator[Problem]:
+    used = {ref for ref in alarm_channels if isinstance(ref, str)}
+    for rule in rules:
+        refs = rule.get("channels") if isinstance(rule, dict) else None
+        if not isinstance(refs, list):
+            return  # that rule's error says enough; which channel it meant is unknown
+        used.update(ref for ref in refs if isinstance(ref, str))
+    for index, channel in enumerate(channels):
+        ident = channel.get("id") if isinstance(channel, dict) else None
+        if isinstance(ident, str) and ident not in used:
+            yield Problem(
+                ("channels", index),
+                "no rule sends to this channel and it is not in alarm_channels: "
+                "it will never send anything",
+                warning=True,
+            )

@@ -2,6 +2,9 @@
 
 Every model forbids unknown keys: a typo must never be silently ignored. Durations are
 ``timedelta``; cron expressions are validated here and computed by ``config.cron``.
+Email addresses (``to``, ``from``; a display name is allowed: ``Monitor <m@example.org>``),
+language codes (BCP 47 shapes: ``ar``, ``en-GB``, ``zh-Hant``) and time zones (IANA
+names, with a close one suggested) are checked here too (``config.values``).
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from monitor.config.durations import parse_duration
+from monitor.config.values import email_address, language_code, time_zone
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 
@@ -29,6 +33,9 @@ def _duration(value: Any) -> timedelta:
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Slug = Annotated[str, Field(pattern=SLUG)]
+Address = Annotated[str, BeforeValidator(email_address)]
+Language = Annotated[str, BeforeValidator(language_code)]
+TimeZone = Annotated[str, BeforeValidator(time_zone)]
 
 
 def _http_url(value: str) -> str:
@@ -69,8 +76,8 @@ class Source(Frozen):
     type: Literal["feed", "html"] = "feed"
     interval: Duration | None = None
     cron: str | None = None
-    language: str | None = None
-    timezone: str | None = None
+    language: Language | None = None
+    timezone: TimeZone | None = None
     full_text: bool = False
     identity: Literal["auto", "guid", "link", "content"] = "auto"
     user_agent: str | None = None
@@ -95,7 +102,7 @@ class Rule(Frozen):
     name: str | None = None
     query: str
     sources: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
+    languages: tuple[Language, ...] = ()
     channels: tuple[str, ...] = Field(min_length=1)
 
     @property
@@ -154,8 +161,8 @@ class ChannelBase(Frozen):
 
 class EmailChannel(ChannelBase):
     type: Literal["email"]
-    to: tuple[str, ...] = Field(min_length=1)
-    sender: str = Field(alias="from")
+    to: tuple[Address, ...] = Field(min_length=1)
+    sender: Address = Field(alias="from")
     smtp: Smtp
 
 
@@ -240,7 +247,7 @@ class Retention(Frozen):
 
 class Config(Frozen):
     database: str = "sqlite:///data/monitor.db"
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     defaults: Defaults = Defaults()
     sources: tuple[Source, ...] = ()
     rules: tuple[Rule, ...] = ()
@@ -252,15 +259,6 @@ class Config(Frozen):
     alarm_channels: tuple[str, ...] = ()
     alarms: Alarms = Alarms()
     retention: Retention = Retention()
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @property
     def zone(self) -> ZoneInfo:

@@ -6,10 +6,11 @@
    and their ``console`` channel, of type log.
 3. A baseline poll stores what is online; nothing alerts (it is older than the backfill).
 4. New releases appear; a second poll stores, matches and queues alerts, through the same
-   code path as ``monitor poll``.
-5. The alerts are printed on stdout — rule, title, source, the story's copies and the
-   matched terms highlighted — one per rule and story: the agency's copy of the Arabic
-   statement joins the ministry's story instead of alerting again. Progress goes to stderr.
+   code path as ``monitor poll`` — and sends nothing: the alerts stay queued.
+5. The alerts that would be sent are printed on stdout — rule, title, source, the story's
+   copies and the matched terms highlighted — one per rule and story: the agency's copy of
+   the Arabic statement joins the ministry's story instead of alerting again. Progress
+   goes to stderr; the temporary directory is never named (it is gone when the demo ends).
 """
 
 from __future__ import annotations
@@ -138,9 +139,9 @@ async def run_demo(out: TextIO, err: TextIO) -> int:
         progress(f"serving {len(site.sources)} sample sources on {site.base}")
         config = demo_config(site, Path(tmp))
         ids = [s.id for s in config.sources]
-        progress(f"rules: {', '.join(r.id for r in config.rules)}; database in {tmp}")
+        progress(f"rules: {', '.join(r.id for r in config.rules)}")
         progress(f"baseline poll of {len(site.online())} releases already online...")
-        outcomes = await _poll(config, ids, False, None)
+        outcomes = await _poll(config, ids, False, None, deliver=False)
         baseline = len(await read_alerts(config))
         progress(
             f"baseline: {sum(o.new for o in outcomes)} releases stored, {baseline} alerts "
@@ -151,8 +152,9 @@ async def run_demo(out: TextIO, err: TextIO) -> int:
         # the ministries first, then the news agency that republishes them: as in life, the
         # original is seen first and the agency's copy joins its story
         first = [i for i in ids if not i.startswith("agency")]
-        outcomes += await _poll(config, first, False, None)
-        outcomes += await _poll(config, [i for i in ids if i.startswith("agency")], False, None)
+        outcomes += await _poll(config, first, False, None, deliver=False)
+        agency = [i for i in ids if i.startswith("agency")]
+        outcomes += await _poll(config, agency, False, None, deliver=False)
         for outcome in outcomes[len(ids) :]:
             state = f"{outcome.new} new" if outcome.ok else f"failed: {outcome.error}"
             progress(f"  {outcome.source_id}: {state}")

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.config.model import Alarms, Config, Source
 from monitor.notify.base import Channel, one_line
 from monitor.notify.payload import AlarmNotice, AlertView
+from monitor.redact import redact_url
 from monitor.store.session import insert, writing
 from monitor.store.tables import ALARMS, RELEASES, SOURCES
 
@@ -261,7 +262,7 @@ def _view(config: Config, row: Any, action: str, now: datetime) -> AlertView:
         source_id=row.source_id,
         source_name=name,
         title=one_line(title),
-        url=source.url if source else "",
+        url=redact_url(source.url) if source else "",
         published_at=now,
         language=None,
         summary=one_line(row.detail),

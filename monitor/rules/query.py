@@ -1,4 +1,5 @@
-"""The rule language (SPEC section 3): lexer, parser and printer (the tree: ``query_nodes``).
+"""The rule language (SPEC section 3): parser and printer (lexer: ``query_lex``; the tree:
+``query_nodes``).
 
 Grammar, binding tightest first NEAR, NOT, AND, OR::
 
@@ -21,18 +22,29 @@ Decisions the SPEC leaves open:
 - Both sides of NEAR/ONEAR are positional: words, prefixes, phrases, concepts, fields of
   them, or parenthesised ORs of them. ``a NEAR/2 b NEAR/3 c`` chains to the left.
 - Inside quotes ``*`` is punctuation; outside, it is allowed only at the end of a word.
+- Lower-case operators between two terms are errors (``query_lex`` says where exactly).
+- Limits, so that any text gets a ``QuerySyntaxError`` and nothing else (the console's
+  rule editor parses whatever is typed): at most ``MAX_LENGTH`` characters, at most
+  ``MAX_DEPTH`` levels of nesting (parentheses, NOT, fields and chained NEARs each count
+  one), NEAR distances up to ``query_lex.MAX_DISTANCE``.
 
 ``parse(to_string(node), concepts) == node`` for every tree the parser produces.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from monitor.errors import QuerySyntaxError
-from monitor.rules.normalize import WORD_RE, normalize, tokenize
+from monitor.rules.query_lex import (
+    FILTER_FIELDS,
+    MIN_PREFIX_LETTERS,
+    STOP,
+    TEXT_FIELDS,
+    Tok,
+    lex,
+    term_from_text,
+)
 from monitor.rules.query_nodes import (
     And,
     Concept,
@@ -49,6 +61,8 @@ from monitor.rules.query_nodes import (
 
 __all__ = [
     "FILTER_FIELDS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
     "MIN_PREFIX_LETTERS",
     "TEXT_FIELDS",
     "And",
@@ -69,22 +83,8 @@ __all__ = [
     "to_string",
 ]
 
-TEXT_FIELDS = ("title", "summary", "content", "text")
-FILTER_FIELDS = ("source", "url", "lang")
-MIN_PREFIX_LETTERS = 3
-_FIELD_RE = re.compile(r"([a-z]+):")
-_NEAR_RE = re.compile(r"(O?NEAR)/(\S*)")
-_CONCEPT_RE = re.compile(r"@([\w-]*)")
-_STOP = set(' \t\r\n()"')
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str  # term | lparen | rparen | or | and | not | near | field | filter | concept
-    column: int  # 1-based
-    node: Node | None = None
-    text: str = ""
-    number: int = 0
+MAX_DEPTH = 50  # levels of parentheses, NOT, fields and chained NEARs
+MAX_LENGTH = 10_000  # characters
 
 
 def parse(text: str, concepts: Mapping[str, Sequence[str]] | None = None) -> Node:
@@ -106,7 +106,14 @@ _parsed: dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], Node] = {}
 
 
 def _parse(text: str, concepts: Mapping[str, Sequence[str]]) -> Node:
-    tokens = _lex(text, concepts)
+    if len(text) > MAX_LENGTH:
+        # the first problem by column: 5,000 nested parentheses nest too deeply at 51
+        _refuse_deep_parentheses(text[:MAX_LENGTH])
+        raise QuerySyntaxError(
+            f"query is too long: {len(text):,} characters (at most {MAX_LENGTH:,})",
+            MAX_LENGTH + 1,
+        )
+    tokens = lex(text, concepts)
     if not tokens:
         raise QuerySyntaxError("empty query", 1)
     parser = _Parser(tokens, len(text) + 1)
@@ -121,15 +128,17 @@ def _parse(text: str, concepts: Mapping[str, Sequence[str]]) -> Node:
     return node
 
 
-def term_from_text(entry: str) -> Node | None:
-    """A concept entry or a bare token: ``prefix*``, one word, or a phrase of its words."""
-    if entry.endswith("*") and len(words := tokenize(entry[:-1])) == 1:
-        return Prefix(entry[:-1][words[0].start : words[0].end])
-    found = tokenize(entry)
-    if not found:
-        return None
-    raw = tuple(entry[t.start : t.end] for t in found)
-    return Word(raw[0]) if len(raw) == 1 else Phrase(raw)
+def _refuse_deep_parentheses(text: str) -> None:
+    """The parser's nesting error, for parentheses alone (quoted ones are words)."""
+    depth = 0
+    quoted = False
+    for index, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+            if depth > MAX_DEPTH:
+                raise QuerySyntaxError(f"nests too deeply (at most {MAX_DEPTH} levels)", index + 1)
 
 
 def is_positive(node: Node) -> bool:
@@ -156,24 +165,33 @@ def is_positional(node: Node) -> bool:
     return False
 
 
-def _describe(tok: _Tok) -> str:
+def _describe(tok: Tok) -> str:
     names = {"rparen": "')'", "lparen": "'('", "or": "OR", "and": "AND", "not": "NOT"}
     return names.get(tok.kind, tok.text or tok.kind)
 
 
 class _Parser:
-    def __init__(self, tokens: list[_Tok], end_column: int) -> None:
+    """Recursive descent; ``depth`` counts the levels a query nests (parentheses, NOT,
+    fields, chained NEARs), so no input can exhaust Python's stack: ``MAX_DEPTH``."""
+
+    def __init__(self, tokens: list[Tok], end_column: int) -> None:
         self.tokens = tokens
         self.pos = 0
         self.end_column = end_column
+        self.depth = 0
 
-    def peek(self) -> _Tok | None:
+    def peek(self) -> Tok | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def take(self) -> _Tok:
+    def take(self) -> Tok:
         tok = self.tokens[self.pos]
         self.pos += 1
         return tok
+
+    def enter(self, tok: Tok, levels: int = 1) -> None:
+        if self.depth + levels > MAX_DEPTH:
+            raise QuerySyntaxError(f"nests too deeply (at most {MAX_DEPTH} levels)", tok.column)
+        self.depth += levels
 
     def parse_or(self) -> Node:
         items = [self.parse_and()]
@@ -193,14 +211,20 @@ class _Parser:
     def parse_unary(self) -> Node:
         tok = self.peek()
         if tok is not None and tok.kind == "not":
-            self.take()
-            return Not(self.parse_unary())
+            self.enter(self.take())
+            child = self.parse_unary()
+            self.depth -= 1
+            return Not(child)
         return self.parse_near()
 
     def parse_near(self) -> Node:
         left = self.parse_atom()
+        chained = 0
         while (tok := self.peek()) is not None and tok.kind == "near":
             self.take()
+            # a chain nests to the left: its printing and matching recurse as deep
+            self.enter(tok)
+            chained += 1
             right = self.parse_atom()
             for side in (left, right):
                 if not is_positional(side):
@@ -209,6 +233,7 @@ class _Parser:
                         tok.column,
                     )
             left = Near(left, right, tok.number, tok.text.startswith("O"))
+        self.depth -= chained
         return left
 
     def parse_atom(self) -> Node:
@@ -220,151 +245,23 @@ class _Parser:
             assert tok.node is not None
             return tok.node
         if tok.kind == "lparen":
-            self.take()
+            self.enter(self.take())
             inner = self.parse_or()
             close = self.peek()
             if close is None or close.kind != "rparen":
                 column = self.end_column if close is None else close.column
                 raise QuerySyntaxError("unbalanced parenthesis: expected ')'", column)
             self.take()
+            self.depth -= 1
             return inner
         if tok.kind == "field":
-            self.take()
-            return Field(tok.text, self.parse_atom())
+            self.enter(self.take())
+            child = self.parse_atom()
+            self.depth -= 1
+            return Field(tok.text, child)
         if tok.kind == "rparen":
             raise QuerySyntaxError("unbalanced parenthesis: unexpected ')'", tok.column)
         raise QuerySyntaxError(f"expected a term before {_describe(tok)}", tok.column)
-
-
-def _lex(text: str, concepts: Mapping[str, Sequence[str]]) -> list[_Tok]:
-    tokens: list[_Tok] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        char = text[i]
-        column = i + 1
-        if char.isspace():
-            i += 1
-        elif char in "()":
-            tokens.append(_Tok("lparen" if char == "(" else "rparen", column))
-            i += 1
-        elif char == '"':
-            close = text.find('"', i + 1)
-            if close < 0:
-                raise QuerySyntaxError("unterminated phrase: expected '\"'", column)
-            node = term_from_text(text[i + 1 : close].replace("*", " "))
-            if node is None:
-                raise QuerySyntaxError("empty phrase", column)
-            tokens.append(_Tok("term", column, _as_phrase(node), text[i : close + 1]))
-            i = close + 1
-        elif char == "-" and i + 1 < n and not text[i + 1].isspace():
-            tokens.append(_Tok("not", column, text="-"))
-            i += 1
-        elif char == "@":
-            match = _CONCEPT_RE.match(text, i)
-            assert match is not None
-            tokens.append(_concept(match.group(1), column, concepts))
-            i = match.end()
-        else:
-            i = _lex_bare(text, i, tokens)
-    return tokens
-
-
-def _lex_bare(text: str, i: int, tokens: list[_Tok]) -> int:
-    """Lex one bare token starting at ``i``; return the index after it."""
-    column = i + 1
-    field = _FIELD_RE.match(text, i)
-    if field is not None:
-        name = field.group(1)
-        after = field.end()
-        if name in FILTER_FIELDS:
-            value, after = _filter_value(text, after, name, column)
-            tokens.append(_Tok("filter", column, Filter(name, value), f"{name}:"))
-            return after
-        if name in TEXT_FIELDS:
-            if after >= len(text) or text[after].isspace() or text[after] == ")":
-                raise QuerySyntaxError(f"expected a term after '{name}:'", after + 1)
-            tokens.append(_Tok("field", column, text=name))
-            return after
-        raise QuerySyntaxError(f"unknown field '{name}'", column)
-    j = i
-    while j < len(text) and text[j] not in _STOP:
-        j += 1
-    raw = text[i:j]
-    if raw in ("OR", "AND", "NOT"):
-        tokens.append(_Tok(raw.lower(), column, text=raw))
-        return j
-    near = _NEAR_RE.fullmatch(raw)
-    if near is not None or raw in ("NEAR", "ONEAR"):
-        op = near.group(1) if near else raw
-        digits = near.group(2) if near else ""
-        if not digits.isascii() or not digits.isdigit() or int(digits) < 1:
-            raise QuerySyntaxError(f"expected a distance of 1 or more after {op}/", column)
-        tokens.append(_Tok("near", column, text=op, number=int(digits)))
-        return j
-    tokens.append(_Tok("term", column, _bare_term(raw, column), raw))
-    return j
-
-
-def _bare_term(raw: str, column: int) -> Node:
-    star = raw.find("*")
-    if star >= 0 and star != len(raw) - 1:
-        raise QuerySyntaxError("'*' is only allowed at the end of a word", column + star)
-    if star >= 0:
-        stem = raw[:-1]
-        letters = sum(len(w) for w in WORD_RE.findall(normalize(stem)))
-        if len(tokenize(stem)) > 1:
-            raise QuerySyntaxError("a prefix must be a single word before '*'", column)
-        if letters < MIN_PREFIX_LETTERS:
-            raise QuerySyntaxError(
-                f"prefix needs at least {MIN_PREFIX_LETTERS} letters before '*'", column
-            )
-    node = term_from_text(raw)
-    if node is None:
-        raise QuerySyntaxError(f"'{raw}' contains no words", column)
-    return node
-
-
-def _filter_value(text: str, i: int, name: str, column: int) -> tuple[str, int]:
-    if i < len(text) and text[i] == '"':
-        close = text.find('"', i + 1)
-        if close < 0:
-            raise QuerySyntaxError("unterminated value: expected '\"'", i + 1)
-        value, after = text[i + 1 : close], close + 1
-    else:
-        after = i
-        while after < len(text) and text[after] not in _STOP:
-            after += 1
-        value = text[i:after]
-    if not value.strip():
-        raise QuerySyntaxError(f"expected a value after '{name}:'", column)
-    return value, after
-
-
-def _concept(name: str, column: int, concepts: Mapping[str, Sequence[str]]) -> _Tok:
-    if not name:
-        raise QuerySyntaxError("expected a concept name after '@'", column)
-    entries = concepts.get(name)
-    if entries is None:
-        raise QuerySyntaxError(f"unknown concept @{name}", column)
-    items: list[Node] = []
-    for index, entry in enumerate(entries):
-        node = term_from_text(str(entry))
-        if node is None:
-            raise QuerySyntaxError(f"concept @{name}: entry {index} has no words", column)
-        if isinstance(node, Prefix) and len(normalize(node.text)) < MIN_PREFIX_LETTERS:
-            raise QuerySyntaxError(
-                f"concept @{name}: prefix needs at least {MIN_PREFIX_LETTERS} letters", column
-            )
-        items.append(node)
-    if not items:
-        raise QuerySyntaxError(f"concept @{name} is empty", column)
-    body = items[0] if len(items) == 1 else Or(tuple(items))
-    return _Tok("concept", column, Concept(name, body), f"@{name}")
-
-
-def _as_phrase(node: Node) -> Node:
-    return Phrase((node.text,)) if isinstance(node, Word) else node
 
 
 # -- printing -------------------------------------------------------------------------
@@ -383,7 +280,7 @@ def to_string(node: Node) -> str:
     if isinstance(node, Concept):
         return f"@{node.name}"
     if isinstance(node, Filter):
-        bare = node.value and not any(c in _STOP for c in node.value)
+        bare = node.value and not any(c in STOP for c in node.value)
         return f"{node.name}:{node.value}" if bare else f'{node.name}:"{node.value}"'
     if isinstance(node, Field):
         return f"{node.name}:{_wrap(node.child, 5)}"

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Config
+from monitor.redact import redact_url
 from monitor.store.session import insert, writing
 from monitor.store.tables import SOURCES, SourceRow, now
 
@@ -19,7 +20,8 @@ def startup_jitter(interval: timedelta) -> timedelta:
 
 
 async def sync_sources(engine: AsyncEngine, config: Config) -> None:
-    """Create rows for configured sources that have none; keep existing rows' state."""
+    """Create rows for configured sources that have none; keep existing rows' state. The
+    row keeps the URL without its credentials (the fetcher reads the config's)."""
     if not config.sources:
         return
     moment = now()
@@ -27,7 +29,7 @@ async def sync_sources(engine: AsyncEngine, config: Config) -> None:
         values = [
             {
                 "id": s.id,
-                "url": s.url,
+                "url": redact_url(s.url),
                 "kind": s.type,
                 "created_at": moment,
                 "status": "never",
@@ -44,13 +46,14 @@ async def sync_sources(engine: AsyncEngine, config: Config) -> None:
             ).all()
         }
         for source in config.sources:
-            if stored.get(source.id, (source.url, source.type)) != (source.url, source.type):
+            place = (redact_url(source.url), source.type)
+            if stored.get(source.id, place) != place:
                 # a changed URL or type is a new place to read: forget validators and hash
                 await connection.execute(
                     update(SOURCES)
                     .where(SOURCES.c.id == source.id)
                     .values(
-                        url=source.url,
+                        url=place[0],
                         kind=source.type,
                         etag=None,
                         last_modified=None,

@@ -12,7 +12,7 @@ import yaml
 
 from monitor.demo.site import load_samples, read_sample
 from monitor.rules.normalize import words
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, require_corpus
 
 COMMAND = [sys.executable, "-m", "monitor", "demo"]
 ALERT_LINE = re.compile(r"^\[(?P<rule>[a-z0-9-]+)\] (?P<name>[^:]+): (?P<title>.+)$")
@@ -49,7 +49,12 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         assert "copy:   National News Agency (Arabic)" in block
         assert "terms:" in block and "«" in block
     assert "عاجل" not in done.stdout
-    assert "5 alerts on 3 stories" in done.stderr
+    assert "5 alerts on 3 stories would be sent" in done.stderr
+    # nothing is sent, and nothing says so; the deleted directory is never named
+    assert "alerts: " not in done.stderr and " sent," not in done.stderr
+    assert "monitor-demo-" not in done.stderr + done.stdout
+    progress = done.stderr.splitlines()
+    assert len(progress) == len(set(progress)), progress  # no line twice
 
 
 def test_bundled_rules_are_the_shipped_ones() -> None:
@@ -59,6 +64,8 @@ def test_bundled_rules_are_the_shipped_ones() -> None:
 
 
 def test_samples_are_invented_not_copied_from_the_corpus() -> None:
+    require_corpus()  # without it the loop below would check nothing
+
     # a shared formula ("the Secretary General of NATO") is fine; a shared sentence is not
     def shingles(text: str) -> set[tuple[str, ...]]:
         found = words(text)

@@ -195,7 +195,7 @@ def test_endpoint_single_instance_and_reload(tmp_path: Path, http_server: Loopba
         config.write_text(body.replace("'الناتو'", "'(الناتو'"), encoding="utf-8")
         process.send_signal(signal.SIGHUP)
         rejected = daemon.wait_log(lambda line: line.get("action") == "reload")
-        assert rejected["level"] == "error" and "rules[0].query" in str(rejected["message"])
+        assert rejected["level"] == "error" and "rules[0] (nato).query" in str(rejected["message"])
         config.write_text(body.replace("id: nato", "id: nato2"), encoding="utf-8")
         process.send_signal(signal.SIGHUP)
         daemon.wait_log(lambda line: line.get("message") == "configuration reloaded")

@@ -27,6 +27,7 @@ from monitor.errors import ParseError
 from monitor.model import ParsedFeed
 from monitor.parse.feed import parse_feed
 from monitor.parse.identity import derive_all
+from tests.conftest import require_corpus
 from tests.parse.test_corpus import FILES
 
 URL = "https://corpus.example/feed"
@@ -106,6 +107,7 @@ CORPUS_FEEDS = [path for path, category in FILES if "not-a-feed" not in category
 
 @pytest.fixture(scope="module")
 def compared() -> Iterator[dict[str, Compared]]:
+    require_corpus()
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context) as pool:
         ordered = sorted(CORPUS_FEEDS, key=lambda p: -os.path.getsize(p))

@@ -12,7 +12,7 @@ from monitor.model import Document, RuleMatch
 from monitor.rules.documents import documents_from_bytes, load_documents
 from monitor.rules.matcher import RuleSpec, compile_rules
 from monitor.rules.report import render_text, to_json_lines, use_color
-from tests.conftest import FEEDS_DIR, SEED_RELEASE
+from tests.conftest import FEEDS_DIR, SEED_RELEASE, require_corpus
 
 
 def test_txt_first_line_is_title(tmp_path: Path) -> None:
@@ -56,8 +56,7 @@ def test_json_release_list(tmp_path: Path) -> None:
 
 def test_feed_file_gives_one_document_per_item() -> None:
     path = FEEDS_DIR / "rbren__rss-parser" / "test" / "input" / "content-encoded.rss"
-    if not path.exists():
-        pytest.skip(f"corpus feed missing: {path}")
+    require_corpus()
     docs = load_documents(str(path))
     assert docs
     assert all("<" not in doc.content for _, doc in docs)

@@ -1,0 +1,175 @@
+"""Reading the config file: YAML → plain values, with the line of every key and item, bounded.
+
+The file is composed into YAML nodes (libyaml when PyYAML has it) and the values are built
+from the nodes here, so that each place (``("rules", 4, "query")``) keeps the line it was
+written on, for ``monitor.yaml:23: rules[4] (nato).query: …``.
+
+Limits, so that no file makes ``check`` (or the console, later) unbounded:
+
+- a file over ``MAX_FILE_BYTES`` (1 MB; a config of 500 sources is under 100 KB) is refused;
+- aliases may add at most ``MAX_ALIAS_VALUES`` values to what the file spells out. Anchors
+  and aliases are kept (``smtp: *relay`` shared by channels, ``<<: *defaults`` merges are
+  honest uses), but nine nested anchors of nine aliases each (a "billion laughs", under
+  1 KB) would expand to 387 million values: refused at its line, after 10,000;
+- nesting deeper than ``MAX_NESTING`` levels (the shipped configs nest 4) is refused, which
+  also stops an alias that contains itself.
+
+A YAML error reads ``FILE: line L, column C: …``; a limit ``FILE:L: …``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.errors import ConfigError
+
+MAX_FILE_BYTES = 1_000_000
+MAX_ALIAS_VALUES = 10_000
+MAX_NESTING = 50
+
+Loc = tuple[int | str, ...]
+
+# libyaml's composer when PyYAML was built with it: 10x faster on a large config
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class YamlFile:
+    """The values of a config file, and the 1-based line of each key and list item."""
+
+    data: Any
+    lines: Mapping[Loc, int]
+    duplicates: tuple[tuple[Loc, int], ...] = ()  # a key written twice in one mapping
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of ``loc``, or of its nearest written parent (a missing key's mapping)."""
+        for end in range(len(loc), 0, -1):
+            line = self.lines.get(loc[:end])
+            if line is not None:
+                return line
+        return None
+
+
+def read_yaml(path: Path) -> YamlFile:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(
+                [f"{path}: {size:,} bytes; a configuration file is at most {MAX_FILE_BYTES:,}"]
+            )
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+    try:
+        node = yaml.compose(text, Loader=_LOADER)
+        if node is None:
+            return YamlFile(None, {})
+        builder = _Builder(path)
+        data = builder.value(node, (), 0, False, node.start_mark.line + 1)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        raise ConfigError([f"{path}: {where}: {exc.problem or exc}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: {exc}"]) from None
+    except RecursionError:  # the pure-Python composer has no nesting limit of its own
+        raise ConfigError([f"{path}: nests more than {MAX_NESTING} levels deep"]) from None
+    return YamlFile(data, builder.lines, tuple(builder.duplicates))
+
+
+@dataclass
+class _Builder:
+    path: Path
+    lines: dict[Loc, int] = field(default_factory=dict)
+    duplicates: list[tuple[Loc, int]] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+    added: int = 0  # values that aliases added
+    constructor: yaml.constructor.SafeConstructor = field(
+        default_factory=yaml.constructor.SafeConstructor
+    )
+
+    def value(self, node: yaml.Node, loc: Loc, depth: int, aliased: bool, line: int) -> Any:
+        """Build ``node``'s value. ``line`` is where it stands in the file: under an alias,
+        the alias's line (its nodes' own marks point at the anchor)."""
+        if depth > MAX_NESTING:
+            raise ConfigError([f"{self.path}:{line}: nests more than {MAX_NESTING} levels deep"])
+        if id(node) in self.seen:
+            aliased = True  # the composer shares an anchored node wherever it is aliased
+        else:
+            self.seen.add(id(node))
+        if aliased:
+            self.added += 1
+            if self.added > MAX_ALIAS_VALUES:
+                raise ConfigError(
+                    [
+                        f"{self.path}:{line}: aliases expand to more than {MAX_ALIAS_VALUES:,} "
+                        "values: write the values out instead of nesting aliases"
+                    ]
+                )
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, child in enumerate(node.value):
+                # an alias's node is the anchor's, marked where the anchor is: the list's
+                # own line is nearer the alias
+                shared = aliased or id(child) in self.seen
+                at = line if shared else child.start_mark.line + 1
+                self.lines[(*loc, index)] = at
+                items.append(self.value(child, (*loc, index), depth + 1, aliased, at))
+            return items
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc, depth, aliased, line)
+        return self.constructor.construct_object(node)
+
+    def _mapping(
+        self, node: yaml.MappingNode, loc: Loc, depth: int, aliased: bool, line: int
+    ) -> dict[Any, Any]:
+        merged: dict[Any, Any] = {}
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            at = line if aliased else key_node.start_mark.line + 1
+            if key_node.tag == _MERGE:
+                # << merges, built here (not by PyYAML's flatten_mapping, which would
+                # multiply nested merges before any budget could count them)
+                self._merge(value_node, merged, loc, depth, aliased, at)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.MarkedYAMLError(
+                    problem="a key must be a plain value, not a list or a mapping",
+                    problem_mark=key_node.start_mark,
+                )
+            key = self.constructor.construct_object(key_node)
+            if key in out:
+                self.duplicates.append(((*loc, key), at))
+            self.lines[(*loc, key)] = at
+            out[key] = self.value(value_node, (*loc, key), depth + 1, aliased, at)
+        return {**{k: v for k, v in merged.items() if k not in out}, **out}
+
+    def _merge(
+        self,
+        node: yaml.Node,
+        merged: dict[Any, Any],
+        loc: Loc,
+        depth: int,
+        aliased: bool,
+        line: int,
+    ) -> None:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for source in sources:
+            built = self.value(source, loc, depth + 1, aliased, line)
+            if not isinstance(source, yaml.MappingNode) or not isinstance(built, dict):
+                raise yaml.MarkedYAMLError(
+                    problem="<< merges a mapping (or a list of them) into this one",
+                    problem_mark=source.start_mark,
+                )
+            for key, value in built.items():
+                merged.setdefault(key, value)  # the first mapping listed wins, as in YAML
+
+
+_MERGE = "tag:yaml.org,2002:merge"
