@@ -34,6 +34,7 @@ def email_address(value: Any) -> Any:
     # imported here: ~60 ms that only a config with an email channel should pay
     from email_validator import EmailNotValidError, validate_email
 
+    _allow_intranet_domains()
     try:
         # syntax only: whether the domain takes mail is the relay's business, and a
         # private relay may serve a domain no public DNS knows
@@ -45,6 +46,18 @@ def email_address(value: Any) -> Any:
         reason = reason[:1].lower() + reason[1:]
         raise ValueError(f"{value!r} is not an email address: {reason}") from None
     return value
+
+
+@functools.cache
+def _allow_intranet_domains() -> None:
+    """Let ``ops@corp.local`` and ``ops@localhost`` through: email-validator refuses these
+    special-use names, yet a government intranet's relay often serves exactly such a
+    domain. Its documented way is to edit this module-level list."""
+    import email_validator
+
+    for name in ("local", "localhost"):
+        if name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+            email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(name)
 
 
 def language_code(value: Any) -> Any:

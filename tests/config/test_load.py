@@ -273,6 +273,14 @@ def test_display_names_and_language_shapes_are_accepted(tmp_path: Path) -> None:
     assert config.source("mofa").language == "zh-Hant"
 
 
+@pytest.mark.parametrize("address", ["ops@corp.local", "ops@localhost", "desk@mail.gov.qa"])
+def test_intranet_addresses_are_accepted(tmp_path: Path, address: str) -> None:
+    # a ministry's own relay often serves a .local or single-label domain
+    text = EMAIL.format(to=f"[{address}]", sender=address).replace("tls: nonne", "tls: none")
+    config = load_config(write(tmp_path, text))
+    assert config.channel("ops").sender == address
+
+
 def test_a_channel_no_rule_uses_is_a_warning(tmp_path: Path) -> None:
     text = (
         BASE
