@@ -62,7 +62,12 @@ def test_a_full_console_section_loads(tmp_path: Path) -> None:
 def test_check_names_each_problem(tmp_path: Path, console: str, problem: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(_write(tmp_path, console))
-    assert any(line.startswith(problem) for line in caught.value.problems), caught.value.problems
+    # each line names the file and line first: monitor.yaml:5: console.listen: ...
+    where = f"{tmp_path / 'monitor.yaml'}:"
+    assert any(
+        line.startswith(where) and line.split(": ", 1)[1].startswith(problem)
+        for line in caught.value.problems
+    ), caught.value.problems
     done = subprocess.run(
         [sys.executable, "-m", "monitor", "--config", str(tmp_path / "monitor.yaml"), "check"],
         cwd=ROOT,
