@@ -1,11 +1,13 @@
 """The email channel: a multipart text + HTML message over SMTP (aiosmtplib).
 
-``build_email``/``build_digest_email`` are pure: they turn alerts into an
+``build_email``/``build_digest_email`` are pure: they turn alerts — the alerts of one
+story (one message listing every rule), an alarm notice, or a digest — into an
 ``EmailMessage`` (no I/O), so headers and structure are tested without a server.
 Header safety: the subject is flattened to one line by the renderer (release text never
-brings a CR/LF into a header), non-ASCII headers are RFC 2047-encoded by the email
-package's SMTP policy, and the ``Message-ID`` is derived from the alert id so a retry is
-recognisably the same message.
+brings a CR/LF into a header); ``Subject``, ``From`` and ``To`` are RFC 2047-encoded by
+``notify.headers`` so that every space of an Arabic title arrives (the email package's
+own folding dropped spaces at folds); the ``Message-ID`` is derived from the alert id so a
+retry is recognisably the same message. ``message_bytes`` is what goes on the wire.
 
 ``EmailChannel`` sends with ``none``, ``starttls`` or ``ssl`` transport security and
 optional authentication, all of it (connect, TLS, auth, send, quit) inside one overall
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.policy
 import email.utils
 import re
 import ssl
@@ -32,11 +33,10 @@ import jinja2
 
 from monitor.errors import DeliveryError
 from monitor.notify.base import one_line
+from monitor.notify.headers import POLICY
 from monitor.notify.payload import AlertView
 from monitor.notify.render import Renderer
 
-# 7bit: bodies go base64/quoted-printable, so no relay needs 8BITMIME.
-POLICY = email.policy.SMTP.clone(cte_type="7bit")
 CLOSE_GRACE = 1.0  # seconds to let a finished connection close cleanly
 _NOT_MSG_ID = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
 
@@ -95,15 +95,22 @@ def _message(
     return msg
 
 
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The message as sent: CRLF lines, 7bit, headers folded by ``notify.headers``."""
+    return msg.as_bytes(policy=POLICY)
+
+
 def build_email(
-    alert: AlertView,
+    message_key: str,
+    alerts: Sequence[AlertView],
     sender: str,
     to: Sequence[str],
     renderer: Renderer,
     now: datetime | None = None,
 ) -> EmailMessage:
-    """The message for one alert: multipart/alternative, text/plain then text/html."""
-    return _message(alert.alert_id, renderer.render_email(alert), sender, to, now)
+    """One message about one story (its alerts, one per rule) or one alarm notice:
+    multipart/alternative, text/plain then text/html; ``message_key`` makes its Message-ID."""
+    return _message(message_key, renderer.render_email(alerts), sender, to, now)
 
 
 def build_digest_email(
@@ -139,7 +146,9 @@ def _smtp_error(exc: aiosmtplib.SMTPException) -> DeliveryError:
 
 
 class EmailChannel:
-    """Sends each alert (or digest) as one email to ``to`` through ``smtp``."""
+    """Sends each story (or alarm notice, or digest) as one email to ``to`` through ``smtp``."""
+
+    groups_stories = True
 
     def __init__(
         self,
@@ -165,7 +174,12 @@ class EmailChannel:
         self._envelope_to = [email.utils.parseaddr(a)[1] or a for a in self.to]
 
     async def send(self, alert: AlertView) -> None:
-        msg = self._build(lambda: build_email(alert, self.sender, self.to, self.renderer))
+        await self.send_story(alert.alert_id, [alert])
+
+    async def send_story(self, message_id: str, alerts: Sequence[AlertView]) -> None:
+        msg = self._build(
+            lambda: build_email(message_id, alerts, self.sender, self.to, self.renderer)
+        )
         await self.deliver(msg)
 
     async def send_digest(self, digest_id: str, alerts: Sequence[AlertView]) -> None:
@@ -199,9 +213,7 @@ class EmailChannel:
             async with asyncio.timeout(p.timeout):
                 await client.connect()
                 closed = _closed_future(client)
-                await client.send_message(
-                    msg, sender=self._envelope_from, recipients=self._envelope_to
-                )
+                await client.sendmail(self._envelope_from, self._envelope_to, message_bytes(msg))
                 await client.quit()
         except TimeoutError:
             raise DeliveryError(f"{where}: no answer within {p.timeout:g} s") from None

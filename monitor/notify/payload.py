@@ -1,9 +1,14 @@
 """What an alert says, independent of how it travels: ``AlertView`` and the webhook JSON.
 
 ``AlertView`` is the read-only view a channel gets of one alert (rule, release, hits,
-copies). ``build_payload`` gives SPEC section 4's webhook body exactly; a digest wraps
-several in ``{"type": "digest", "id": ..., "alerts": [...]}``. Every text field is
-untrusted release text and is passed through as data, never interpreted.
+copies). ``build_payload`` gives SPEC section 4's webhook body; a digest wraps several in
+``{"type": "digest", "id": ..., "alerts": [...]}``. Every text field is untrusted release
+text and is passed through as data, never interpreted.
+
+Bounded (``notify.bounds``): at most 3 matches per alert, with ``"match_count"`` (all of
+the release's hits for the rule) when there were more; a body over 64 KB has its longest
+strings (summary, then title, …) cut, with ``"truncated": true``; a digest's alerts carry
+600 characters of summary at most. An ordinary alert's body is exactly SPEC's.
 
 A source alarm (``ops.alarms``) travels as an ``AlertView`` too, so that email and chat
 render it with their usual templates, but its webhook body is its own, so that a receiver
@@ -22,11 +27,22 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from monitor.model import Hit
+from monitor.notify.bounds import (
+    SUMMARY_CHARS,
+    WEBHOOK_BYTES,
+    cut,
+    fit_json,
+    shown_hits,
+)
+
+# never cut to fit: ids, enumerations and times (bounded by the store and the config)
+COPIES_SENT = 20  # a story's other copies in a webhook body (``copy_count`` gives them all)
+_KEEP = frozenset({"type", "id", "field", "language", "published_at", "at", "kind", "state"})
 
 
 @dataclass(frozen=True, slots=True)
 class AlarmNotice:
-    kind: str  # failing | empty | silent (ops.alarms)
+    kind: str  # failing | empty | silent | flood: templates show any kind
     state: Literal["raised", "cleared"]
 
 
@@ -48,6 +64,16 @@ class AlertView:
     matches: tuple[Hit, ...]
     copies: tuple[tuple[str, str], ...] = ()  # (source, url) of the story's other releases
     alarm: AlarmNotice | None = None  # set on a source alarm's notice, which is no release
+    story_id: str = ""  # alerts of one story travel as one message (empty: its release's)
+    match_total: int | None = None  # the release's hits for the rule, if more than ``matches``
+
+    @property
+    def match_count(self) -> int:
+        return max(self.match_total or 0, len(self.matches))
+
+    @property
+    def story_key(self) -> str:
+        return self.story_id or f"release:{self.release_id}"
 
 
 def iso_datetime(value: datetime | None) -> str | None:
@@ -59,11 +85,14 @@ def iso_datetime(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-def build_payload(alert: AlertView) -> dict[str, Any]:
-    """The ``release.matched`` webhook body of SPEC section 4 (``source.alarm`` for an alarm)."""
+def build_payload(alert: AlertView, summary_chars: int | None = None) -> dict[str, Any]:
+    """The ``release.matched`` webhook body of SPEC section 4 (``source.alarm`` for an alarm),
+    within ``WEBHOOK_BYTES``; ``summary_chars`` cuts the summary further (a digest's)."""
     if alert.alarm is not None:
-        return _alarm_payload(alert, alert.alarm)
-    return {
+        return _fit(_alarm_payload(alert, alert.alarm), False)
+    summary, cut_summary = cut(alert.summary, summary_chars or WEBHOOK_BYTES)
+    matches = shown_hits(alert.matches)
+    payload: dict[str, Any] = {
         "type": "release.matched",
         "id": alert.alert_id,
         "rule": {"id": alert.rule_id, "name": alert.rule_name},
@@ -74,13 +103,26 @@ def build_payload(alert: AlertView) -> dict[str, Any]:
             "url": alert.url,
             "published_at": iso_datetime(alert.published_at),
             "language": alert.language,
-            "summary": alert.summary,
+            "summary": summary,
         },
         "matches": [
-            {"field": hit.field, "term": hit.term, "snippet": hit.snippet} for hit in alert.matches
+            {"field": hit.field, "term": hit.term, "snippet": hit.snippet} for hit in matches
         ],
-        "copies": [{"source": source, "url": url} for source, url in alert.copies],
+        "copies": [{"source": source, "url": url} for source, url in alert.copies[:COPIES_SENT]],
     }
+    if alert.match_count > len(matches):
+        payload["match_count"] = alert.match_count
+    if len(alert.copies) > COPIES_SENT:
+        payload["copy_count"] = len(alert.copies)
+    return _fit(payload, cut_summary)
+
+
+def _fit(payload: dict[str, Any], truncated: bool) -> dict[str, Any]:
+    if fit_json(payload, WEBHOOK_BYTES - len(',"truncated":true'), _KEEP.__contains__):
+        truncated = True
+    if truncated:
+        payload["truncated"] = True
+    return payload
 
 
 def _alarm_payload(alert: AlertView, alarm: AlarmNotice) -> dict[str, Any]:
@@ -95,5 +137,9 @@ def _alarm_payload(alert: AlertView, alarm: AlarmNotice) -> dict[str, Any]:
 
 
 def build_digest_payload(digest_id: str, alerts: Sequence[AlertView]) -> dict[str, Any]:
-    """The ``digest`` webhook body: the alerts' payloads, in order."""
-    return {"type": "digest", "id": digest_id, "alerts": [build_payload(a) for a in alerts]}
+    """The ``digest`` webhook body: the alerts' payloads, in order, summaries cut to 600."""
+    return {
+        "type": "digest",
+        "id": digest_id,
+        "alerts": [build_payload(a, SUMMARY_CHARS) for a in alerts],
+    }

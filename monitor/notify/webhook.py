@@ -11,8 +11,11 @@ refused connection, or the overall deadline passing, whatever the server trickle
 Error messages name the host only: webhook URLs often carry a token in their path.
 
 ``format: slack`` sends the chat message of ``notify.slack`` instead of the JSON payload,
-with the same headers (Slack and Mattermost ignore them; a relay may verify them). Only
-that format loads the templates (Jinja2).
+with the same headers (Slack and Mattermost ignore them; a relay may verify them): a chat
+message is read by people, so a story's alerts are one message there, while a JSON
+receiver gets one event per alert. Only the chat format loads the templates (Jinja2).
+Bodies are UTF-8 JSON (Arabic costs 2 bytes a character, not 6) and bounded
+(``notify.payload``: under 64 KB).
 """
 
 from __future__ import annotations
@@ -117,6 +120,7 @@ class WebhookChannel:
         if format not in ("json", "slack"):
             raise ValueError("webhook format must be json or slack")
         self.format = format
+        self.groups_stories = format == "slack"
         self._chat: ChatRenderer | None = None
         if format == "slack":
             from monitor.notify.render import Renderer
@@ -128,13 +132,16 @@ class WebhookChannel:
         return f"WebhookChannel(id={self.id!r}, host={self._host!r})"
 
     async def send(self, alert: AlertView) -> None:
-        if self._chat is None:
-            payload = build_payload(alert)
-        else:
-            from monitor.notify.slack import chat_payload
+        await self.send_story(alert.alert_id, [alert])
 
-            payload = self._render(lambda chat: chat_payload(chat, alert))
-        await self._post(alert.alert_id, payload)
+    async def send_story(self, message_id: str, alerts: Sequence[AlertView]) -> None:
+        if self._chat is None:
+            for alert in alerts:  # one event per alert, each under its own id
+                await self._post(alert.alert_id, build_payload(alert))
+            return
+        from monitor.notify.slack import chat_payload
+
+        await self._post(message_id, self._render(lambda chat: chat_payload(chat, alerts)))
 
     async def send_digest(self, digest_id: str, alerts: Sequence[AlertView]) -> None:
         if self._chat is None:

@@ -183,6 +183,9 @@ class AlertRow(SQLModel, table=True):
     lease_until: datetime | None = _ts()
     # the digest (or rate-limit summary) that carries this alert; NULL: sent on its own
     digest_id: str | None = Field(default=None, max_length=40, index=True)
+    # the message that carried it when sent on its own: one per story on the channels
+    # people read, so several alerts may share one (the rate limit counts messages)
+    message_id: str | None = Field(default=None, max_length=40)
 
 
 class StoryBandRow(SQLModel, table=True):

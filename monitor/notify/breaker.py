@@ -1,0 +1,80 @@
+"""A circuit breaker per channel: a receiver that keeps failing is left alone for a while.
+
+Why: a receiver that accepts connections and never answers costs each attempt its whole
+timeout. Tried one alert at a time, a hanging webhook with ``timeout: 5s`` took one
+attempt every 5 s and its backlog grew without end; every alert also burned an attempt
+towards ``dead``. With the breaker:
+
+- closed (healthy): up to ``width`` messages in flight at once;
+- after ``threshold`` failed attempts in a row it opens: nothing is attempted until
+  ``probe_at``, then one message is sent alone (half-open, the probe);
+- the probe's success closes it and the backlog flows; its failure opens it again for
+  twice as long, up to ``max_pause`` (the channel's ``retry.initial`` and ``retry.max``).
+
+Alerts not attempted while it is open are left as they are — no attempt counted, no
+retry time moved — so they neither burn attempts nor die early.
+
+The state lives in memory, per instance and per channel: it steers how this instance
+spends its own time, it costs no database write per attempt, and an instance that starts
+(or restarts) learns a receiver's state again within ``threshold`` attempts. Pure: the
+caller passes the time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+THRESHOLD = 3  # failed attempts in a row that open the breaker
+WIDTH = 4  # messages in flight at once on a healthy channel
+
+
+@dataclass
+class Breaker:
+    pause: timedelta  # the first time the breaker stays open
+    max_pause: timedelta
+    threshold: int = THRESHOLD
+    width: int = WIDTH
+    failures: int = 0  # in a row
+    probe_at: datetime | None = None  # set while open
+    probing: bool = False  # the probe is in flight
+    _next_pause: timedelta | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.probe_at is not None
+
+    def ready(self, now: datetime) -> bool:
+        """Whether a message could start now (ignoring the ones in flight)."""
+        return self.probe_at is None or (now >= self.probe_at and not self.probing)
+
+    def start(self, in_flight: int, now: datetime) -> bool:
+        """Whether one more message may start now, with ``in_flight`` already running; True
+        while open (its probe time reached) makes that message the probe."""
+        if self.probe_at is None:
+            return in_flight < self.width
+        if in_flight or self.probing or now < self.probe_at:
+            return False
+        self.probing = True
+        return True
+
+    def abandoned(self) -> None:
+        """A message that ``start`` allowed was not attempted after all."""
+        self.probing = False
+
+    def succeeded(self) -> Literal["closed"] | None:
+        """A message was delivered: the receiver works. "closed" if that closed the breaker."""
+        was_open = self.probe_at is not None
+        self.failures, self.probe_at, self.probing, self._next_pause = 0, None, False, None
+        return "closed" if was_open else None
+
+    def failed(self, now: datetime) -> Literal["opened"] | None:
+        """A message failed. "opened" if that opened the breaker (or opened it again)."""
+        self.failures += 1
+        if self.probing or (self.probe_at is None and self.failures >= self.threshold):
+            pause = self._next_pause or self.pause
+            self.probe_at, self.probing = now + pause, False
+            self._next_pause = min(pause * 2, self.max_pause)
+            return "opened"
+        return None
