@@ -195,36 +195,50 @@ class EmailChannel:
             raise DeliveryError(f"email template: {one_line(str(exc))}") from None
 
     async def deliver(self, msg: EmailMessage) -> None:
-        """Send a built message within the overall deadline, or raise ``DeliveryError``."""
+        """Send a built message within the overall deadline, or raise ``DeliveryError``.
+
+        The steps are explicit — connect (TLS at once for ``ssl``), STARTTLS when asked
+        for and offered, then AUTH, so credentials never cross an unencrypted
+        connection that was meant to be upgraded — and a failure in the connection's
+        security names the ``smtp.tls`` setting that would work.
+        """
         p = self.smtp
         where = f"smtp {p.host}:{p.port}"
         client = aiosmtplib.SMTP(
             hostname=p.host,
             port=p.port,
-            username=p.username,
-            password=p.password,
             use_tls=p.tls == "ssl",
-            start_tls=p.tls == "starttls",  # "none" never upgrades, even if offered
+            start_tls=False,  # upgraded below, only when asked for: "none" never upgrades
             timeout=p.timeout,
             cert_bundle=p.ca_file,
         )
         closed: asyncio.Future[None] | None = None
+        stage = "connect"
         try:
             async with asyncio.timeout(p.timeout):
                 await client.connect()
                 closed = _closed_future(client)
+                if p.tls == "starttls":
+                    stage = "starttls"
+                    await client.ehlo()
+                    if not client.supports_extension("starttls"):
+                        raise DeliveryError(f"{where}: {NO_STARTTLS}")
+                    await client.starttls()
+                stage = "send"
+                if p.username:
+                    await client.login(p.username, p.password or "")
                 await client.sendmail(self._envelope_from, self._envelope_to, message_bytes(msg))
                 await client.quit()
         except TimeoutError:
-            raise DeliveryError(f"{where}: no answer within {p.timeout:g} s") from None
-        except aiosmtplib.SMTPTimeoutError:
-            raise DeliveryError(f"{where}: timed out") from None
-        except aiosmtplib.SMTPException as exc:
-            error = _smtp_error(exc)
-            raise DeliveryError(f"{where}: {error}", permanent=error.permanent) from None
-        except ssl.SSLError as exc:
-            raise DeliveryError(f"{where}: TLS: {one_line(exc.reason or str(exc))}") from None
-        except OSError as exc:
+            hint = f"; {NO_GREETING}" if stage == "connect" and p.tls != "ssl" else ""
+            raise DeliveryError(f"{where}: no answer within {p.timeout:g} s{hint}") from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            tls = _tls_failure(exc, p.tls, stage)
+            if tls is not None:
+                raise DeliveryError(f"{where}: {tls}") from None
+            if isinstance(exc, aiosmtplib.SMTPException):
+                error = _smtp_error(exc)
+                raise DeliveryError(f"{where}: {error}", permanent=error.permanent) from None
             raise DeliveryError(f"{where}: {one_line(str(exc) or type(exc).__name__)}") from None
         finally:
             client.close()
@@ -234,6 +248,34 @@ class EmailChannel:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(min(CLOSE_GRACE, p.timeout)):
                         await closed
+
+
+NO_STARTTLS = (
+    "the server does not offer STARTTLS; set smtp.tls: none (plain) "
+    "or ssl (implicit TLS, usually port 465)"
+)
+NO_GREETING = "if this port expects TLS at once (usually 465), set smtp.tls: ssl"
+
+
+def _tls_failure(exc: BaseException, tls: str, stage: str) -> str | None:
+    """A one-line account of a failed TLS handshake, with the setting to change; None when
+    the failure is not TLS's."""
+    error = exc if isinstance(exc, ssl.SSLError) else exc.__cause__
+    if not isinstance(error, ssl.SSLError) or stage not in ("connect", "starttls"):
+        return None
+    reason = one_line(error.reason or str(error), 120)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        detail = one_line(error.verify_message or reason, 120)
+        return (
+            f"TLS: certificate not trusted ({detail}); trust the relay's certificate "
+            "with smtp.ca_file (a PEM bundle)"
+        )
+    if tls == "ssl":
+        return (
+            f"TLS handshake failed ({reason}); if this port speaks plain SMTP, set "
+            "smtp.tls: starttls or none (implicit TLS is usually port 465)"
+        )
+    return f"TLS handshake failed after STARTTLS ({reason}); set smtp.tls: none or ssl"
 
 
 def _closed_future(client: aiosmtplib.SMTP) -> asyncio.Future[None] | None:

@@ -94,9 +94,7 @@ def test_digest_one_block_per_story_and_caps_blocks(make_alert: Callable[..., Al
     assert len(texts) == 4  # the heading and three stories
     assert texts[1].startswith("*NATO, Cyber*") and "NATO 0" in texts[1]
     assert texts[2].startswith("*NATO*") and "NATO 1" in texts[2]
-    many = [
-        make_alert(alert_id=f"a{i}", release_id=f"r{i}", title=f"T {i}") for i in range(120)
-    ]
+    many = [make_alert(alert_id=f"a{i}", release_id=f"r{i}", title=f"T {i}") for i in range(120)]
     big = chat_digest_payload(ChatRenderer(Renderer()), many)
     assert len(big["blocks"]) <= MAX_BLOCKS
     assert big["blocks"][-1]["type"] == "context" and "more" in big["text"]
