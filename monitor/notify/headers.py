@@ -17,9 +17,10 @@ the fold itself, which every decoder drops:
   on lines of at most 76 (RFC 2047 section 2). An encoded word ends after a space, so a
   word is split only when it alone is longer than one encoded word (some mail clients show
   a split word with a space in it).
-- mailboxes (``From``, ``To``): a non-ASCII display name becomes encoded words the same
-  way, then ``<address>``. One that fits one encoded word (about 22 Arabic letters) reads
-  the same everywhere; a longer one is split after a space, which RFC 2047 decoders read
+- mailboxes (``From``, ``To``): a non-ASCII display name keeps its ASCII atoms (``-``,
+  ``Qatar``) as they are and its other words as encoded words, one run between two atoms,
+  then ``<address>``. A run that fits one encoded word (about 22 Arabic letters) reads the
+  same everywhere; a longer one is split after a space, which RFC 2047 decoders read
   exactly and the standard library's address parser reads with that space doubled (it
   keeps the fold between encoded words in a display name).
 
@@ -47,6 +48,7 @@ PREFIX, SUFFIX = "=?utf-8?b?", "?="
 # bytes of UTF-8 one encoded word holds: 75 characters at most, base64 in groups of 4
 WORD_BYTES = (75 - len(PREFIX) - len(SUFFIX)) // 4 * 3
 _PLAIN = re.compile(r"[!-~]{1,60}")  # printable ASCII without space, short enough to keep
+_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,60}")  # RFC 5322 atext: plain in a phrase
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _PIECES = re.compile(r"\S*\s*")  # a word and the whitespace after it
 
@@ -157,9 +159,33 @@ def fold_mailboxes(name: str, addresses: Sequence[Address], linesep: str = "\r\n
         elif name_text.isascii() and name_text.isprintable():
             tokens.append(str(Address(display_name=name_text, addr_spec=spec)) + comma)
         else:
-            tokens += _encoded_tokens(name_text, _room(name, tokens))
+            tokens += _phrase_tokens(name, name_text, tokens)
             tokens.append(f"<{spec}>{comma}")
     return linesep.join(_lines(name, tokens)) + linesep
+
+
+def _phrase_tokens(header: str, text: str, before: Sequence[str]) -> list[str]:
+    """A display name's tokens: its ASCII atoms as they are, each run of other words as
+    encoded words (the spaces between a run and an atom are the tokens' separators)."""
+    words = text.split(" ")
+    if "" in words:  # leading, trailing or doubled spaces: all of it travels encoded
+        return _encoded_tokens(text, _room(header, before))
+    tokens: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            tokens.extend(_encoded_tokens(" ".join(run), _room(header, [*before, *tokens])))
+            run.clear()
+
+    for word in words:
+        if _ATOM.fullmatch(word) and "=?" not in word:
+            flush()
+            tokens.append(word)
+        else:
+            run.append(word)
+    flush()
+    return tokens
 
 
 class TextHeader(UniqueUnstructuredHeader):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from monitor.model import Hit
-from monitor.notify.payload import AlertView
 from monitor.notify.base import flatten
 from monitor.notify.context import highlight, mark_text, safe_href, term_spans, text_direction
+from monitor.notify.payload import AlertView
 from monitor.notify.render import Renderer
 
 
