@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -23,12 +24,13 @@ from monitor.model import Hit
 
 SNIPPETS_PER_RULE = 3
 SUMMARY_CHARS = 600  # of summary in a message people read, then the link
-TITLE_CHARS = 1000  # of title in a message body (the subject is cut at 300)
-SNIPPET_CHARS = 400
+TITLE_CHARS = 500  # of title in a message body (the subject is cut at 300)
+SNIPPET_CHARS = 300
 COPIES_SHOWN = 10  # a story's other copies listed in a message
 WEBHOOK_BYTES = 64 * 1024  # SPEC: a webhook body stays under 64 KB
 SCAN = 1000  # hits looked at when choosing the ones shown
 ELLIPSIS = "…"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def cut(text: str, limit: int) -> tuple[str, bool]:
@@ -73,13 +75,35 @@ def first_terms(hits: Iterable[Hit], limit: int = 20) -> list[str]:
 # --- fitting a JSON body into a byte budget ----------------------------------------------
 
 
+def json_text(value: Any) -> bytes:
+    """``value`` as monitor writes JSON: UTF-8 (no ASCII escapes), compact; a lone
+    surrogate (which UTF-8 cannot hold) becomes U+FFFD."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
 def json_size(value: Any) -> int:
-    """Bytes of ``value`` as monitor writes JSON: UTF-8, no ASCII escapes, compact."""
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return len(json_text(value))
+
+
+_SHORT_ESCAPES = frozenset('"\\\b\f\n\r\t')
 
 
 def _char_cost(char: str) -> int:
-    return json_size(char) - 2  # without its quotes
+    """Bytes ``char`` takes inside a JSON string as ``json_text`` writes it."""
+    code = ord(char)
+    if char in _SHORT_ESCAPES:
+        return 2
+    if code < 0x20:
+        return 6  # \u00XX
+    if code < 0x80:
+        return 1
+    if code < 0x800:
+        return 2
+    return 4 if code >= 0x10000 else 3  # a lone surrogate: U+FFFD, 3 bytes
 
 
 def cut_to_bytes(text: str, budget: int) -> str:

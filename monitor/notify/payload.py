@@ -8,7 +8,8 @@ text and is passed through as data, never interpreted.
 Bounded (``notify.bounds``): at most 3 matches per alert, with ``"match_count"`` (all of
 the release's hits for the rule) when there were more; a body over 64 KB has its longest
 strings (summary, then title, …) cut, with ``"truncated": true``; a digest's alerts carry
-600 characters of summary at most. An ordinary alert's body is exactly SPEC's.
+600 characters of summary at most and a share of the 64 KB (1 KB at least). An ordinary
+alert's body is exactly SPEC's.
 
 A source alarm (``ops.alarms``) travels as an ``AlertView`` too, so that email and chat
 render it with their usual templates, but its webhook body is its own, so that a receiver
@@ -36,6 +37,7 @@ from monitor.notify.bounds import (
 )
 
 # never cut to fit: ids, enumerations and times (bounded by the store and the config)
+DIGEST_ENTRY_BYTES = 1024  # the least an alert of a digest is given
 COPIES_SENT = 20  # a story's other copies in a webhook body (``copy_count`` gives them all)
 _KEEP = frozenset({"type", "id", "field", "language", "published_at", "at", "kind", "state"})
 
@@ -85,12 +87,14 @@ def iso_datetime(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-def build_payload(alert: AlertView, summary_chars: int | None = None) -> dict[str, Any]:
-    """The ``release.matched`` webhook body of SPEC section 4 (``source.alarm`` for an alarm),
-    within ``WEBHOOK_BYTES``; ``summary_chars`` cuts the summary further (a digest's)."""
+def build_payload(
+    alert: AlertView, budget: int = WEBHOOK_BYTES, summary_chars: int | None = None
+) -> dict[str, Any]:
+    """The ``release.matched`` webhook body of SPEC section 4 (``source.alarm`` for an
+    alarm), within ``budget`` bytes; ``summary_chars`` cuts the summary further."""
     if alert.alarm is not None:
-        return _fit(_alarm_payload(alert, alert.alarm), False)
-    summary, cut_summary = cut(alert.summary, summary_chars or WEBHOOK_BYTES)
+        return _fit(_alarm_payload(alert, alert.alarm), budget, False)
+    summary, cut_summary = cut(alert.summary, summary_chars or budget)
     matches = shown_hits(alert.matches)
     payload: dict[str, Any] = {
         "type": "release.matched",
@@ -114,11 +118,11 @@ def build_payload(alert: AlertView, summary_chars: int | None = None) -> dict[st
         payload["match_count"] = alert.match_count
     if len(alert.copies) > COPIES_SENT:
         payload["copy_count"] = len(alert.copies)
-    return _fit(payload, cut_summary)
+    return _fit(payload, budget, cut_summary)
 
 
-def _fit(payload: dict[str, Any], truncated: bool) -> dict[str, Any]:
-    if fit_json(payload, WEBHOOK_BYTES - len(',"truncated":true'), _KEEP.__contains__):
+def _fit(payload: dict[str, Any], budget: int, truncated: bool) -> dict[str, Any]:
+    if fit_json(payload, budget - len(',"truncated":true'), _KEEP.__contains__):
         truncated = True
     if truncated:
         payload["truncated"] = True
@@ -137,9 +141,12 @@ def _alarm_payload(alert: AlertView, alarm: AlarmNotice) -> dict[str, Any]:
 
 
 def build_digest_payload(digest_id: str, alerts: Sequence[AlertView]) -> dict[str, Any]:
-    """The ``digest`` webhook body: the alerts' payloads, in order, summaries cut to 600."""
+    """The ``digest`` webhook body: the alerts' payloads, in order, summaries cut to 600
+    characters and each within its share of ``WEBHOOK_BYTES`` (1 KB at least: a digest of
+    more than 64 alerts may pass 64 KB, by 1 KB an alert at most)."""
+    share = max((WEBHOOK_BYTES - 256) // max(len(alerts), 1), DIGEST_ENTRY_BYTES)
     return {
         "type": "digest",
         "id": digest_id,
-        "alerts": [build_payload(a, SUMMARY_CHARS) for a in alerts],
+        "alerts": [build_payload(a, share, SUMMARY_CHARS) for a in alerts],
     }

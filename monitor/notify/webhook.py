@@ -25,7 +25,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,6 +34,7 @@ import httpx
 
 from monitor.errors import DeliveryError
 from monitor.notify.base import one_line
+from monitor.notify.bounds import json_text
 from monitor.notify.payload import AlertView, build_digest_payload, build_payload
 
 if TYPE_CHECKING:
@@ -79,7 +79,8 @@ def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """UTF-8 JSON (Arabic 2 bytes a character); a lone surrogate becomes U+FFFD."""
+    return json_text(payload)
 
 
 def request_headers(key: bytes | None, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
