@@ -5,7 +5,9 @@ timeout. Tried one alert at a time, a hanging webhook with ``timeout: 5s`` took 
 attempt every 5 s and its backlog grew without end; every alert also burned an attempt
 towards ``dead``. With the breaker:
 
-- closed (healthy): up to ``width`` messages in flight at once;
+- closed (healthy): up to ``width`` messages in flight at once; after a failure, one at a
+  time until a message gets through (so a receiver that just started hanging gets
+  ``max(width, threshold)`` attempts at most before the breaker opens, not more);
 - after ``threshold`` failed attempts in a row it opens: nothing is attempted until
   ``probe_at``, then one message is sent alone (half-open, the probe);
 - the probe's success closes it and the backlog flows; its failure opens it again for
@@ -53,7 +55,7 @@ class Breaker:
         """Whether one more message may start now, with ``in_flight`` already running; True
         while open (its probe time reached) makes that message the probe."""
         if self.probe_at is None:
-            return in_flight < self.width
+            return in_flight < (1 if self.failures else self.width)
         if in_flight or self.probing or now < self.probe_at:
             return False
         self.probing = True
