@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +14,7 @@ from monitor.notify.base import flatten
 from monitor.notify.context import highlight, mark_text, safe_href, term_spans, text_direction
 from monitor.notify.payload import AlertView
 from monitor.notify.render import Renderer
+from monitor.notify.slack import ChatRenderer, chat_payload
 
 
 @pytest.mark.parametrize(
@@ -183,3 +186,28 @@ def test_check_templates_reports_one_line_per_problem(
 def test_check_templates_missing_directory(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     assert Renderer(missing).check_templates() == [f"{missing}: templates directory not found"]
+
+
+@pytest.mark.parametrize(
+    ("zone", "published", "shown"),
+    [
+        ("Asia/Qatar", datetime(2019, 3, 13, 7, 0, 12, 345678, tzinfo=UTC), "2019-03-13 10:00 +03"),
+        ("UTC", datetime(2019, 3, 13, 7, 0, 12, 345678, tzinfo=UTC), "2019-03-13 07:00 +00"),
+        ("Asia/Kolkata", datetime(2019, 3, 13, 7, 0), "2019-03-13 12:30 +05:30"),  # naive: UTC
+        ("America/New_York", datetime(2019, 3, 13, 7, 0, tzinfo=UTC), "2019-03-13 03:00 -04"),
+    ],
+)
+def test_times_are_shown_in_the_config_zone(
+    make_alert: Callable[..., AlertView], zone: str, published: datetime, shown: str
+) -> None:
+    """Email, digest and chat show ``2019-03-13 10:00 +03``: never UTC without saying so,
+    never microseconds, never ISO's ``T`` (issue 17.7)."""
+    renderer = Renderer(zone=ZoneInfo(zone))
+    alert = make_alert(published_at=published)
+    _, text, html = renderer.render_email([alert])
+    _, digest_text, digest_html = renderer.render_digest_email([alert])
+    chat = str(chat_payload(ChatRenderer(renderer), [alert])["text"])
+    for out in (text, html, digest_text, digest_html, chat):
+        assert shown in out
+        assert "T07:00" not in out and "345678" not in out and ":00:12" not in out
+    assert f"Published: {shown}\n" in text
