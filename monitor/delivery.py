@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,11 +37,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.config.model import Config, EmailChannel, Retry
+from monitor.config.model import Config, EmailChannel
 from monitor.digest import RATE_WINDOW, group_by_rule, last_boundary, rate_plan
 from monitor.errors import DeliveryError
-from monitor.notify.base import Channel, group_stories, message_id
-from monitor.notify.breaker import Breaker
+from monitor.notify.base import Channel, group_stories, message_id, one_line
+from monitor.notify.breaker import Breaker, backoff, retry_time
 from monitor.notify.payload import AlertView
 from monitor.notify.registry import build_channels as build_channels  # the runtime's
 from monitor.store import digests, outbox
@@ -52,20 +51,6 @@ log = logging.getLogger("monitor.delivery")
 
 BATCH = 50  # alerts claimed at once
 LEASE_MARGIN = timedelta(seconds=1)
-
-
-def backoff(retry: Retry, attempts: int) -> timedelta:
-    """The wait after ``attempts`` failed attempts: ``initial`` doubling to ``max``, ±10 %."""
-    delay = min(retry.initial * (1 << min(max(attempts - 1, 0), 40)), retry.max)
-    return delay * random.uniform(0.9, 1.1)
-
-
-def retry_time(
-    retry: Retry, attempts: int, queued_at: datetime, moment: datetime
-) -> datetime | None:
-    """When to try again after ``attempts`` failed attempts; None once retries are exhausted."""
-    at = moment + backoff(retry, attempts)
-    return None if at - queued_at > retry.give_up_after else at
 
 
 @dataclass
@@ -259,10 +244,17 @@ class Deliverer:
             return
         try:
             await channel.send_story(key, [self.view(item) for item in message])
-        except DeliveryError as exc:
+        except Exception as exc:  # a channel's bug too: retried, dead in the end, never a loop
+            if not isinstance(exc, DeliveryError):
+                log.exception("channel failed", extra={**extra, "action": "send"})
+            error = (
+                exc
+                if isinstance(exc, DeliveryError)
+                else DeliveryError(f"internal: {one_line(repr(exc))}")
+            )
             if breaker.failed(self.clock()) == "opened":
-                self._log_opened(channel.id, breaker, exc)
-            await self._record_failure(message, exc, counts, extra)
+                self._log_opened(channel.id, breaker, error)
+            await self._record_failure(message, error, counts, extra)
             pending.difference_update(ids)
             return
         if breaker.succeeded() == "closed":

@@ -1,6 +1,10 @@
-"""A circuit breaker per channel: a receiver that keeps failing is left alone for a while.
+"""Waiting after failures: each alert backs off (``backoff``, ``retry_time``), and a
+channel whose receiver keeps failing is left alone for a while (``Breaker``).
 
-Why: a receiver that accepts connections and never answers costs each attempt its whole
+Each failed attempt waits ``retry.initial`` doubling to ``retry.max`` (with 10 % jitter)
+until ``retry.give_up_after`` has passed since the alert was queued.
+
+Why a breaker: a receiver that accepts connections and never answers costs each attempt its whole
 timeout. Tried one alert at a time, a hanging webhook with ``timeout: 5s`` took one
 attempt every 5 s and its backlog grew without end; every alert also burned an attempt
 towards ``dead``. With the breaker:
@@ -24,12 +28,29 @@ caller passes the time.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from monitor.config.model import Retry
+
 THRESHOLD = 3  # failed attempts in a row that open the breaker
 WIDTH = 4  # messages in flight at once on a healthy channel
+
+
+def backoff(retry: Retry, attempts: int) -> timedelta:
+    """The wait after ``attempts`` failed attempts: ``initial`` doubling to ``max``, ±10 %."""
+    delay = min(retry.initial * (1 << min(max(attempts - 1, 0), 40)), retry.max)
+    return delay * random.uniform(0.9, 1.1)
+
+
+def retry_time(
+    retry: Retry, attempts: int, queued_at: datetime, moment: datetime
+) -> datetime | None:
+    """When to try again after ``attempts`` failed attempts; None once retries are exhausted."""
+    at = moment + backoff(retry, attempts)
+    return None if at - queued_at > retry.give_up_after else at
 
 
 @dataclass

@@ -17,8 +17,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from monitor.delivery import DeliveryCounts
+from monitor.delivery import Deliverer, DeliveryCounts
 from monitor.notify.breaker import Breaker
+from monitor.store import queries
 from monitor.store.tables import ALERTS
 from tests.delivery.conftest import Store, delivering, webhook_hook, write_config
 from tests.support.http_server import LoopbackServer, Request, Response
@@ -180,3 +181,33 @@ async def test_a_healthy_channel_sends_four_messages_at_once(
             await store.queue("nato", "hook")
         assert (await run.deliver_all()).sent == 8
     assert most == 4 and len(http_server.requests_to("/hook")) == 8
+
+
+class Broken:
+    """A channel with a bug: it raises what channels promise never to raise."""
+
+    id = "hook"
+    groups_stories = False
+
+    async def send(self, alert: object) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    async def send_story(self, message_id: str, alerts: object) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    async def send_digest(self, digest_id: str, alerts: object) -> None:
+        raise RuntimeError("boom")
+
+
+async def test_a_channel_bug_is_a_failed_attempt_not_a_crash_loop(
+    tmp_path: Path, db_url: str, http_server: LoopbackServer, client: httpx.AsyncClient
+) -> None:
+    config = write_config(tmp_path, db_url, webhook_hook(http_server))
+    async with delivering(config, client) as (store, _):
+        run = Deliverer(store.engine, config, {"hook": Broken()}, "me", clock=store.clock)
+        await store.queue("nato", "hook")
+        assert (await run.deliver_all()).failed == 1
+        assert await run.deliver_all() == DeliveryCounts()  # backing off, not retried at once
+        (alert,) = await queries.list_alerts(store.engine)
+    assert (alert.status, alert.attempts) == ("failed", 1)
+    assert alert.last_error == "internal: RuntimeError('boom\\nsecond line')"
