@@ -80,9 +80,11 @@ def _head(piece: str, limit: int) -> str:
     return piece
 
 
-def chunks(text: str, first: int = WORD_BYTES) -> list[str]:
+def chunks(text: str, first: int = WORD_BYTES, wrap: bool = False) -> list[str]:
     """``text`` cut into pieces of at most ``first`` bytes, then ``WORD_BYTES``; a cut falls
-    after a space unless one word alone is longer than a piece."""
+    after a space unless one word alone is longer than a piece. With ``wrap`` (the first
+    piece would share a line), a first word too long for ``first`` but not for a whole
+    piece is not split: it starts a piece of its own (on the next line)."""
     out: list[str] = []
     current, limit = "", first
     for piece in _PIECES.findall(text):
@@ -94,6 +96,8 @@ def chunks(text: str, first: int = WORD_BYTES) -> list[str]:
         if current:
             out.append(current)
             current, limit = "", WORD_BYTES
+        elif wrap and _size(piece) <= WORD_BYTES:
+            limit = WORD_BYTES
         while _size(piece) > limit:
             head = _head(piece, limit)
             out.append(head)
@@ -115,11 +119,11 @@ def _lines(name: str, tokens: Iterable[str]) -> list[str]:
     return lines
 
 
-def _encoded_tokens(text: str, room: int) -> list[str]:
+def _encoded_tokens(text: str, room: int, wrap: bool) -> list[str]:
     """Encoded words for ``text``, the first one sized to ``room`` characters if that holds
-    at least a few bytes (else it starts a new line)."""
+    at least a few bytes (else it starts a new line); ``wrap``: a line break may come first."""
     first = _capacity(room)
-    return [encoded_word(c) for c in chunks(text, first if first >= 6 else WORD_BYTES)]
+    return [encoded_word(c) for c in chunks(text, first if first >= 6 else WORD_BYTES, wrap)]
 
 
 def _room(name: str, tokens: Sequence[str]) -> int:
@@ -140,7 +144,7 @@ def fold_text(name: str, value: str, linesep: str = "\r\n") -> str:
         rest = " ".join(words[plain:])
     tokens = words[:plain]
     if rest:
-        tokens += _encoded_tokens(rest, _room(name, tokens))
+        tokens += _encoded_tokens(rest, _room(name, tokens), wrap=bool(tokens))
     return linesep.join(_lines(name, tokens)) + linesep
 
 
@@ -169,13 +173,14 @@ def _phrase_tokens(header: str, text: str, before: Sequence[str]) -> list[str]:
     encoded words (the spaces between a run and an atom are the tokens' separators)."""
     words = text.split(" ")
     if "" in words:  # leading, trailing or doubled spaces: all of it travels encoded
-        return _encoded_tokens(text, _room(header, before))
+        return _encoded_tokens(text, _room(header, before), wrap=bool(before))
     tokens: list[str] = []
     run: list[str] = []
 
     def flush() -> None:
         if run:
-            tokens.extend(_encoded_tokens(" ".join(run), _room(header, [*before, *tokens])))
+            line = [*before, *tokens]
+            tokens.extend(_encoded_tokens(" ".join(run), _room(header, line), bool(line)))
             run.clear()
 
     for word in words:

@@ -10,6 +10,7 @@ server. Each must be identical to what was meant, with header lines RFC 2047 all
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import email
 import email.header
@@ -105,6 +106,16 @@ def test_edge_values_round_trip(value: str) -> None:
     raw = fold_text("Subject", value).encode("ascii") + b"\r\n"
     assert_wire_form(raw)
     assert parse(raw)["Subject"] == value
+
+
+def test_words_are_never_split_across_encoded_words() -> None:
+    """Some mail clients show a space where one encoded word ends inside a word: every
+    encoded word but the last ends after a space (the seed's words each fit in one)."""
+    for subject in all_subjects(stride=7, generated=0):
+        folded = fold_text("Subject", subject)
+        words = [w for w in folded.split() if w.startswith("=?utf-8?b?")]
+        texts = [base64.b64decode(w[10:-2]).decode("utf-8") for w in words]
+        assert all(text.endswith(" ") for text in texts[:-1]), (subject, texts)
 
 
 def test_readable_ascii_prefix_then_encoded_words() -> None:
