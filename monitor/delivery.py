@@ -46,6 +46,7 @@ from monitor.notify.payload import AlertView
 from monitor.notify.registry import build_channels as build_channels  # the runtime's
 from monitor.store import digests, outbox
 from monitor.store.tables import DigestRow, now
+from monitor.times import local_time
 
 log = logging.getLogger("monitor.delivery")
 
@@ -292,7 +293,7 @@ class Deliverer:
         log.warning(
             "%d failed attempts in a row: no more until %s, then one: %s",
             breaker.failures,
-            breaker.probe_at.isoformat(timespec="seconds"),
+            local_time(breaker.probe_at, self.config.zone),
             exc,
             extra={"channel": channel_id, "action": "breaker"},
         )
@@ -373,7 +374,7 @@ class Deliverer:
             counts.failed += n
             log.warning(
                 "delivery failed, retry at %s: %s",
-                retry_at.isoformat(),
+                local_time(retry_at, self.config.zone),
                 exc,
                 extra={**extra, "action": "retry"},
             )
