@@ -11,9 +11,10 @@ strings (summary, then title, …) cut, with ``"truncated": true``; a digest's a
 600 characters of summary at most and a share of the 64 KB (1 KB at least). An ordinary
 alert's body is exactly SPEC's.
 
-A source alarm (``ops.alarms``) travels as an ``AlertView`` too, so that email and chat
-render it with their usual templates, but its webhook body is its own, so that a receiver
-routing on ``type`` never takes it for a matched release::
+A source alarm (``ops.alarms``) travels as an ``AlertView`` too, through the ordinary
+channels; email, chat and the log give it its own form (the ``alarm_*`` templates), and
+its webhook body is its own, so that a receiver routing on ``type`` never takes it for a
+matched release::
 
     {"type": "source.alarm", "id": "alarm-7", "alarm": {"kind": "failing", "state": "raised"},
      "source": {"id": "mofa-qa-ar", "name": "...", "url": "..."},
