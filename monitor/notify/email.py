@@ -1,11 +1,13 @@
 """The email channel: a multipart text + HTML message over SMTP (aiosmtplib).
 
-``build_email``/``build_digest_email`` are pure: they turn alerts into an
+``build_email``/``build_digest_email`` are pure: they turn alerts — the alerts of one
+story (one message listing every rule), an alarm notice, or a digest — into an
 ``EmailMessage`` (no I/O), so headers and structure are tested without a server.
 Header safety: the subject is flattened to one line by the renderer (release text never
-brings a CR/LF into a header), non-ASCII headers are RFC 2047-encoded by the email
-package's SMTP policy, and the ``Message-ID`` is derived from the alert id so a retry is
-recognisably the same message.
+brings a CR/LF into a header); ``Subject``, ``From`` and ``To`` are RFC 2047-encoded by
+``notify.headers`` so that every space of an Arabic title arrives (the email package's
+own folding dropped spaces at folds); the ``Message-ID`` is derived from the alert id so a
+retry is recognisably the same message. ``message_bytes`` is what goes on the wire.
 
 ``EmailChannel`` sends with ``none``, ``starttls`` or ``ssl`` transport security and
 optional authentication, all of it (connect, TLS, auth, send, quit) inside one overall
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.policy
 import email.utils
 import re
 import ssl
@@ -32,11 +33,10 @@ import jinja2
 
 from monitor.errors import DeliveryError
 from monitor.notify.base import one_line
+from monitor.notify.headers import POLICY
 from monitor.notify.payload import AlertView
 from monitor.notify.render import Renderer
 
-# 7bit: bodies go base64/quoted-printable, so no relay needs 8BITMIME.
-POLICY = email.policy.SMTP.clone(cte_type="7bit")
 CLOSE_GRACE = 1.0  # seconds to let a finished connection close cleanly
 _NOT_MSG_ID = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
 
@@ -95,15 +95,22 @@ def _message(
     return msg
 
 
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The message as sent: CRLF lines, 7bit, headers folded by ``notify.headers``."""
+    return msg.as_bytes(policy=POLICY)
+
+
 def build_email(
-    alert: AlertView,
+    message_key: str,
+    alerts: Sequence[AlertView],
     sender: str,
     to: Sequence[str],
     renderer: Renderer,
     now: datetime | None = None,
 ) -> EmailMessage:
-    """The message for one alert: multipart/alternative, text/plain then text/html."""
-    return _message(alert.alert_id, renderer.render_email(alert), sender, to, now)
+    """One message about one story (its alerts, one per rule) or one alarm notice:
+    multipart/alternative, text/plain then text/html; ``message_key`` makes its Message-ID."""
+    return _message(message_key, renderer.render_email(alerts), sender, to, now)
 
 
 def build_digest_email(
@@ -139,7 +146,9 @@ def _smtp_error(exc: aiosmtplib.SMTPException) -> DeliveryError:
 
 
 class EmailChannel:
-    """Sends each alert (or digest) as one email to ``to`` through ``smtp``."""
+    """Sends each story (or alarm notice, or digest) as one email to ``to`` through ``smtp``."""
+
+    groups_stories = True
 
     def __init__(
         self,
@@ -165,7 +174,12 @@ class EmailChannel:
         self._envelope_to = [email.utils.parseaddr(a)[1] or a for a in self.to]
 
     async def send(self, alert: AlertView) -> None:
-        msg = self._build(lambda: build_email(alert, self.sender, self.to, self.renderer))
+        await self.send_story(alert.alert_id, [alert])
+
+    async def send_story(self, message_id: str, alerts: Sequence[AlertView]) -> None:
+        msg = self._build(
+            lambda: build_email(message_id, alerts, self.sender, self.to, self.renderer)
+        )
         await self.deliver(msg)
 
     async def send_digest(self, digest_id: str, alerts: Sequence[AlertView]) -> None:
@@ -181,38 +195,50 @@ class EmailChannel:
             raise DeliveryError(f"email template: {one_line(str(exc))}") from None
 
     async def deliver(self, msg: EmailMessage) -> None:
-        """Send a built message within the overall deadline, or raise ``DeliveryError``."""
+        """Send a built message within the overall deadline, or raise ``DeliveryError``.
+
+        The steps are explicit — connect (TLS at once for ``ssl``), STARTTLS when asked
+        for and offered, then AUTH, so credentials never cross an unencrypted
+        connection that was meant to be upgraded — and a failure in the connection's
+        security names the ``smtp.tls`` setting that would work.
+        """
         p = self.smtp
         where = f"smtp {p.host}:{p.port}"
         client = aiosmtplib.SMTP(
             hostname=p.host,
             port=p.port,
-            username=p.username,
-            password=p.password,
             use_tls=p.tls == "ssl",
-            start_tls=p.tls == "starttls",  # "none" never upgrades, even if offered
+            start_tls=False,  # upgraded below, only when asked for: "none" never upgrades
             timeout=p.timeout,
             cert_bundle=p.ca_file,
         )
         closed: asyncio.Future[None] | None = None
+        stage = "connect"
         try:
             async with asyncio.timeout(p.timeout):
                 await client.connect()
                 closed = _closed_future(client)
-                await client.send_message(
-                    msg, sender=self._envelope_from, recipients=self._envelope_to
-                )
+                if p.tls == "starttls":
+                    stage = "starttls"
+                    await client.ehlo()
+                    if not client.supports_extension("starttls"):
+                        raise DeliveryError(f"{where}: {NO_STARTTLS}")
+                    await client.starttls()
+                stage = "send"
+                if p.username:
+                    await client.login(p.username, p.password or "")
+                await client.sendmail(self._envelope_from, self._envelope_to, message_bytes(msg))
                 await client.quit()
         except TimeoutError:
-            raise DeliveryError(f"{where}: no answer within {p.timeout:g} s") from None
-        except aiosmtplib.SMTPTimeoutError:
-            raise DeliveryError(f"{where}: timed out") from None
-        except aiosmtplib.SMTPException as exc:
-            error = _smtp_error(exc)
-            raise DeliveryError(f"{where}: {error}", permanent=error.permanent) from None
-        except ssl.SSLError as exc:
-            raise DeliveryError(f"{where}: TLS: {one_line(exc.reason or str(exc))}") from None
-        except OSError as exc:
+            hint = f"; {NO_GREETING}" if stage == "connect" and p.tls != "ssl" else ""
+            raise DeliveryError(f"{where}: no answer within {p.timeout:g} s{hint}") from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            tls = _tls_failure(exc, p.tls, stage)
+            if tls is not None:
+                raise DeliveryError(f"{where}: {tls}") from None
+            if isinstance(exc, aiosmtplib.SMTPException):
+                error = _smtp_error(exc)
+                raise DeliveryError(f"{where}: {error}", permanent=error.permanent) from None
             raise DeliveryError(f"{where}: {one_line(str(exc) or type(exc).__name__)}") from None
         finally:
             client.close()
@@ -222,6 +248,34 @@ class EmailChannel:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(min(CLOSE_GRACE, p.timeout)):
                         await closed
+
+
+NO_STARTTLS = (
+    "the server does not offer STARTTLS; set smtp.tls: none (plain) "
+    "or ssl (implicit TLS, usually port 465)"
+)
+NO_GREETING = "if this port expects TLS at once (usually 465), set smtp.tls: ssl"
+
+
+def _tls_failure(exc: BaseException, tls: str, stage: str) -> str | None:
+    """A one-line account of a failed TLS handshake, with the setting to change; None when
+    the failure is not TLS's."""
+    error = exc if isinstance(exc, ssl.SSLError) else exc.__cause__
+    if not isinstance(error, ssl.SSLError) or stage not in ("connect", "starttls"):
+        return None
+    reason = one_line(error.reason or str(error), 120)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        detail = one_line(error.verify_message or reason, 120)
+        return (
+            f"TLS: certificate not trusted ({detail}); trust the relay's certificate "
+            "with smtp.ca_file (a PEM bundle)"
+        )
+    if tls == "ssl":
+        return (
+            f"TLS handshake failed ({reason}); if this port speaks plain SMTP, set "
+            "smtp.tls: starttls or none (implicit TLS is usually port 465)"
+        )
+    return f"TLS handshake failed after STARTTLS ({reason}); set smtp.tls: none or ssl"
 
 
 def _closed_future(client: aiosmtplib.SMTP) -> asyncio.Future[None] | None:

@@ -1,13 +1,20 @@
 """What an alert says, independent of how it travels: ``AlertView`` and the webhook JSON.
 
 ``AlertView`` is the read-only view a channel gets of one alert (rule, release, hits,
-copies). ``build_payload`` gives SPEC section 4's webhook body exactly; a digest wraps
-several in ``{"type": "digest", "id": ..., "alerts": [...]}``. Every text field is
-untrusted release text and is passed through as data, never interpreted.
+copies). ``build_payload`` gives SPEC section 4's webhook body; a digest wraps several in
+``{"type": "digest", "id": ..., "alerts": [...]}``. Every text field is untrusted release
+text and is passed through as data, never interpreted.
 
-A source alarm (``ops.alarms``) travels as an ``AlertView`` too, so that email and chat
-render it with their usual templates, but its webhook body is its own, so that a receiver
-routing on ``type`` never takes it for a matched release::
+Bounded (``notify.bounds``): at most 3 matches per alert, with ``"match_count"`` (all of
+the release's hits for the rule) when there were more; a body over 64 KB has its longest
+strings (summary, then title, …) cut, with ``"truncated": true``; a digest's alerts carry
+600 characters of summary at most and a share of the 64 KB (1 KB at least). An ordinary
+alert's body is exactly SPEC's.
+
+A source alarm (``ops.alarms``) travels as an ``AlertView`` too, through the ordinary
+channels; email, chat and the log give it its own form (the ``alarm_*`` templates), and
+its webhook body is its own, so that a receiver routing on ``type`` never takes it for a
+matched release::
 
     {"type": "source.alarm", "id": "alarm-7", "alarm": {"kind": "failing", "state": "raised"},
      "source": {"id": "mofa-qa-ar", "name": "...", "url": "..."},
@@ -22,11 +29,23 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from monitor.model import Hit
+from monitor.notify.bounds import (
+    SUMMARY_CHARS,
+    WEBHOOK_BYTES,
+    cut,
+    fit_json,
+    shown_hits,
+)
+
+# never cut to fit: ids, enumerations and times (bounded by the store and the config)
+DIGEST_ENTRY_BYTES = 1024  # the least an alert of a digest is given
+COPIES_SENT = 20  # a story's other copies in a webhook body (``copy_count`` gives them all)
+_KEEP = frozenset({"type", "id", "field", "language", "published_at", "at", "kind", "state"})
 
 
 @dataclass(frozen=True, slots=True)
 class AlarmNotice:
-    kind: str  # failing | empty | silent (ops.alarms)
+    kind: str  # failing | empty | silent | flood: templates show any kind
     state: Literal["raised", "cleared"]
 
 
@@ -48,6 +67,16 @@ class AlertView:
     matches: tuple[Hit, ...]
     copies: tuple[tuple[str, str], ...] = ()  # (source, url) of the story's other releases
     alarm: AlarmNotice | None = None  # set on a source alarm's notice, which is no release
+    story_id: str = ""  # alerts of one story travel as one message (empty: its release's)
+    match_total: int | None = None  # the release's hits for the rule, if more than ``matches``
+
+    @property
+    def match_count(self) -> int:
+        return max(self.match_total or 0, len(self.matches))
+
+    @property
+    def story_key(self) -> str:
+        return self.story_id or f"release:{self.release_id}"
 
 
 def iso_datetime(value: datetime | None) -> str | None:
@@ -59,11 +88,16 @@ def iso_datetime(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-def build_payload(alert: AlertView) -> dict[str, Any]:
-    """The ``release.matched`` webhook body of SPEC section 4 (``source.alarm`` for an alarm)."""
+def build_payload(
+    alert: AlertView, budget: int = WEBHOOK_BYTES, summary_chars: int | None = None
+) -> dict[str, Any]:
+    """The ``release.matched`` webhook body of SPEC section 4 (``source.alarm`` for an
+    alarm), within ``budget`` bytes; ``summary_chars`` cuts the summary further."""
     if alert.alarm is not None:
-        return _alarm_payload(alert, alert.alarm)
-    return {
+        return _fit(_alarm_payload(alert, alert.alarm), budget, False)
+    summary, cut_summary = cut(alert.summary, summary_chars or budget)
+    matches = shown_hits(alert.matches)
+    payload: dict[str, Any] = {
         "type": "release.matched",
         "id": alert.alert_id,
         "rule": {"id": alert.rule_id, "name": alert.rule_name},
@@ -74,13 +108,26 @@ def build_payload(alert: AlertView) -> dict[str, Any]:
             "url": alert.url,
             "published_at": iso_datetime(alert.published_at),
             "language": alert.language,
-            "summary": alert.summary,
+            "summary": summary,
         },
         "matches": [
-            {"field": hit.field, "term": hit.term, "snippet": hit.snippet} for hit in alert.matches
+            {"field": hit.field, "term": hit.term, "snippet": hit.snippet} for hit in matches
         ],
-        "copies": [{"source": source, "url": url} for source, url in alert.copies],
+        "copies": [{"source": source, "url": url} for source, url in alert.copies[:COPIES_SENT]],
     }
+    if alert.match_count > len(matches):
+        payload["match_count"] = alert.match_count
+    if len(alert.copies) > COPIES_SENT:
+        payload["copy_count"] = len(alert.copies)
+    return _fit(payload, budget, cut_summary)
+
+
+def _fit(payload: dict[str, Any], budget: int, truncated: bool) -> dict[str, Any]:
+    if fit_json(payload, budget - len(',"truncated":true'), _KEEP.__contains__):
+        truncated = True
+    if truncated:
+        payload["truncated"] = True
+    return payload
 
 
 def _alarm_payload(alert: AlertView, alarm: AlarmNotice) -> dict[str, Any]:
@@ -95,5 +142,12 @@ def _alarm_payload(alert: AlertView, alarm: AlarmNotice) -> dict[str, Any]:
 
 
 def build_digest_payload(digest_id: str, alerts: Sequence[AlertView]) -> dict[str, Any]:
-    """The ``digest`` webhook body: the alerts' payloads, in order."""
-    return {"type": "digest", "id": digest_id, "alerts": [build_payload(a) for a in alerts]}
+    """The ``digest`` webhook body: the alerts' payloads, in order, summaries cut to 600
+    characters and each within its share of ``WEBHOOK_BYTES`` (1 KB at least: a digest of
+    more than 64 alerts may pass 64 KB, by 1 KB an alert at most)."""
+    share = max((WEBHOOK_BYTES - 256) // max(len(alerts), 1), DIGEST_ENTRY_BYTES)
+    return {
+        "type": "digest",
+        "id": digest_id,
+        "alerts": [build_payload(a, share, SUMMARY_CHARS) for a in alerts],
+    }

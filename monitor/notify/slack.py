@@ -2,9 +2,10 @@
 
 The body is ``{"text": ..., "blocks": [...]}``: Slack shows the blocks (``text`` is the
 notification fallback); Mattermost, which ignores blocks, shows ``text`` — so ``text``
-carries the whole message. Both are rendered from the ``chat.txt`` (one alert) and
-``chat_digest.txt`` (a digest's heading) templates, which an operator's ``templates``
-directory may override.
+carries the whole message. Both are rendered from the ``chat.txt`` (one story: every rule
+that matched it), ``chat_digest.txt`` (a digest's heading; then one ``chat.txt`` block per
+story) and ``chat_alarm.txt`` (a source alarm's notice) templates, which an operator's
+``templates`` directory may override. Times are in the config's zone.
 
 Release text is untrusted: every value a chat template prints is mrkdwn-escaped on output
 (``&``, ``<``, ``>``, so no ``<!everyone>``, ``<!channel>`` or forged link), and an ``@``
@@ -22,8 +23,9 @@ from typing import Any
 import jinja2
 
 from monitor.notify.base import flatten, truncate
+from monitor.notify.context import digest_context
 from monitor.notify.payload import AlertView
-from monitor.notify.render import CHAT_TEMPLATES, Renderer, digest_context, single_context
+from monitor.notify.render import ALARM_TEMPLATES, CHAT_TEMPLATES, Renderer
 
 SECTION_LIMIT = 3000  # characters in one Slack section's text
 TEXT_LIMIT = 12000  # the whole fallback text (Mattermost allows 16383)
@@ -67,6 +69,7 @@ class ChatRenderer:
             lstrip_blocks=True,
         )
         self.env.globals["link"] = link
+        self.renderer = renderer
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         return self.env.get_template(name).render(context).strip()
@@ -76,34 +79,30 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
 
 
-def chat_payload(chat: ChatRenderer, alert: AlertView) -> dict[str, Any]:
-    """The message for one alert."""
-    text = chat.render(CHAT_TEMPLATES[0], single_context(alert))
+def chat_payload(chat: ChatRenderer, alerts: Sequence[AlertView]) -> dict[str, Any]:
+    """The message for one story (its alerts, one per rule) or one alarm notice."""
+    names, context = chat.renderer.context(alerts)
+    story, _, alarm = CHAT_TEMPLATES
+    text = chat.render(alarm if names == ALARM_TEMPLATES else story, context)
     return {"text": truncate(text, TEXT_LIMIT), "blocks": [_section(text)]}
 
 
 def chat_digest_payload(chat: ChatRenderer, alerts: Sequence[AlertView]) -> dict[str, Any]:
-    """The message for a digest: its heading, then each rule's alerts under the rule's name."""
-    context = digest_context(alerts)
+    """The message for a digest: its heading, then one block per story."""
+    context = digest_context(alerts, chat.renderer.zone)
     heading = chat.render(CHAT_TEMPLATES[1], context)
     blocks: list[dict[str, Any]] = [_section(heading)]
     texts = [heading]
     shown = 0
-    for group in context["groups"]:
-        title = f"*{escape_mrkdwn(group['rule_name'])}* ({group['count']})"
-        if len(blocks) + 3 > MAX_BLOCKS:
+    for story in context["stories"]:
+        if len(blocks) + 2 > MAX_BLOCKS:
             break
-        blocks += [{"type": "divider"}, _section(title)]
-        texts.append(title)
-        for item in group["items"]:
-            if len(blocks) + 2 > MAX_BLOCKS:
-                break
-            body = chat.render(CHAT_TEMPLATES[0], {**item, "item": item})
-            blocks.append(_section(body))
-            texts.append(body)
-            shown += 1
-    if shown < len(alerts):
-        more = f"…and {len(alerts) - shown} more"
+        body = chat.render(CHAT_TEMPLATES[0], story)
+        blocks += [{"type": "divider"}, _section(body)]
+        texts.append(body)
+        shown += 1
+    if shown < len(context["stories"]):
+        more = f"…and {len(context['stories']) - shown} more"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
         texts.append(more)
     return {"text": truncate("\n\n".join(texts), TEXT_LIMIT), "blocks": blocks}

@@ -11,8 +11,11 @@ refused connection, or the overall deadline passing, whatever the server trickle
 Error messages name the host only: webhook URLs often carry a token in their path.
 
 ``format: slack`` sends the chat message of ``notify.slack`` instead of the JSON payload,
-with the same headers (Slack and Mattermost ignore them; a relay may verify them). Only
-that format loads the templates (Jinja2).
+with the same headers (Slack and Mattermost ignore them; a relay may verify them): a chat
+message is read by people, so a story's alerts are one message there, while a JSON
+receiver gets one event per alert. Only the chat format loads the templates (Jinja2).
+Bodies are UTF-8 JSON (Arabic costs 2 bytes a character, not 6) and bounded
+(``notify.payload``: under 64 KB).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,6 +34,7 @@ import httpx
 
 from monitor.errors import DeliveryError
 from monitor.notify.base import one_line
+from monitor.notify.bounds import json_text
 from monitor.notify.payload import AlertView, build_digest_payload, build_payload
 
 if TYPE_CHECKING:
@@ -76,7 +79,8 @@ def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """UTF-8 JSON (Arabic 2 bytes a character); a lone surrogate becomes U+FFFD."""
+    return json_text(payload)
 
 
 def request_headers(key: bytes | None, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -117,6 +121,7 @@ class WebhookChannel:
         if format not in ("json", "slack"):
             raise ValueError("webhook format must be json or slack")
         self.format = format
+        self.groups_stories = format == "slack"
         self._chat: ChatRenderer | None = None
         if format == "slack":
             from monitor.notify.render import Renderer
@@ -128,13 +133,16 @@ class WebhookChannel:
         return f"WebhookChannel(id={self.id!r}, host={self._host!r})"
 
     async def send(self, alert: AlertView) -> None:
-        if self._chat is None:
-            payload = build_payload(alert)
-        else:
-            from monitor.notify.slack import chat_payload
+        await self.send_story(alert.alert_id, [alert])
 
-            payload = self._render(lambda chat: chat_payload(chat, alert))
-        await self._post(alert.alert_id, payload)
+    async def send_story(self, message_id: str, alerts: Sequence[AlertView]) -> None:
+        if self._chat is None:
+            for alert in alerts:  # one event per alert, each under its own id
+                await self._post(alert.alert_id, build_payload(alert))
+            return
+        from monitor.notify.slack import chat_payload
+
+        await self._post(message_id, self._render(lambda chat: chat_payload(chat, alerts)))
 
     async def send_digest(self, digest_id: str, alerts: Sequence[AlertView]) -> None:
         if self._chat is None:

@@ -9,6 +9,11 @@ Its alerts take its status (sent, failed, dead) in the transaction that records 
 
 An alert is free to be gathered, or sent on its own, while it has no digest or its digest
 is dead (``alerts retry`` of such an alert makes it due again: it travels in a new one).
+
+An attempt is counted when it starts (``start_attempt``), on the digest and its alerts, so
+one cut off by a crash counts too. The rate limit counts messages: digests, and the
+messages that alerts sent on their own went out in (one per story on email, chat and the
+log: ``alerts.message_id``).
 """
 
 from __future__ import annotations
@@ -47,17 +52,31 @@ def due_alerts(channel_id: str, moment: datetime) -> ColumnElement[bool]:
     )
 
 
-async def due_alert_ids(engine: AsyncEngine, channel_id: str, moment: datetime) -> list[str]:
-    """Ids of the channel's due, unassigned alerts, oldest first."""
-    statement = select(ALERTS.c.id).where(due_alerts(channel_id, moment)).order_by(*QUEUE_ORDER)
+async def due_messages(
+    engine: AsyncEngine, channel_id: str, moment: datetime, by_story: bool
+) -> list[list[str]]:
+    """The channel's due, unassigned alerts as the messages they would leave in, oldest
+    first: one per story (``by_story``) or one per alert."""
+    statement = (
+        select(ALERTS.c.id, ALERTS.c.story_id)
+        .where(due_alerts(channel_id, moment))
+        .order_by(*QUEUE_ORDER)
+    )
     async with engine.connect() as connection:
-        return list((await connection.execute(statement)).scalars())
+        rows = (await connection.execute(statement)).all()
+    if not by_story:
+        return [[row.id] for row in rows]
+    messages: dict[int, list[str]] = {}
+    for row in rows:
+        messages.setdefault(row.story_id, []).append(row.id)
+    return list(messages.values())
 
 
 async def sent_in_window(engine: AsyncEngine, channel_id: str, since: datetime) -> int:
-    """Messages the channel sent since ``since``: lone alerts plus digests and summaries."""
+    """Messages the channel sent since ``since``: digests and summaries, and the messages
+    that carried alerts sent on their own (an alert sent before schema 0008: one each)."""
     alone = (
-        select(func.count())
+        select(func.count(func.distinct(func.coalesce(ALERTS.c.message_id, ALERTS.c.id))))
         .select_from(ALERTS)
         .where(ALERTS.c.channel_id == channel_id, ALERTS.c.sent_at > since)
         .where(ALERTS.c.digest_id.is_(None))
@@ -215,20 +234,37 @@ async def alerts_of(engine: AsyncEngine, digest_id: str) -> list[AlertRow]:
     return [AlertRow.model_validate(r._mapping) for r in rows]
 
 
-async def _record(engine: AsyncEngine, digest_id: str, owner: str, values: dict[str, Any]) -> bool:
-    """Apply an outcome to the digest (if this owner still holds it) and to its alerts."""
+async def start_attempt(engine: AsyncEngine, digest_id: str, owner: str, until: datetime) -> bool:
+    """Count an attempt on the digest and its alerts, about to be sent, and hold it until
+    ``until``; False (nothing counted) if this owner no longer holds it."""
     async with writing(engine) as connection:
         result = await connection.execute(
             update(DIGESTS)
             .where(DIGESTS.c.id == digest_id, DIGESTS.c.lease_owner == owner)
-            .values(**values, attempts=DIGESTS.c.attempts + 1, lease_owner=None, lease_until=None)
+            .values(attempts=DIGESTS.c.attempts + 1, lease_until=until)
         )
         if not result.rowcount:
             return False
         await connection.execute(
             update(ALERTS)
             .where(ALERTS.c.digest_id == digest_id)
-            .values(**values, attempts=ALERTS.c.attempts + 1)
+            .values(attempts=ALERTS.c.attempts + 1)
+        )
+        return True
+
+
+async def _record(engine: AsyncEngine, digest_id: str, owner: str, values: dict[str, Any]) -> bool:
+    """Apply an outcome to the digest (if this owner still holds it) and to its alerts."""
+    async with writing(engine) as connection:
+        result = await connection.execute(
+            update(DIGESTS)
+            .where(DIGESTS.c.id == digest_id, DIGESTS.c.lease_owner == owner)
+            .values(**values, lease_owner=None, lease_until=None)
+        )
+        if not result.rowcount:
+            return False
+        await connection.execute(
+            update(ALERTS).where(ALERTS.c.digest_id == digest_id).values(**values)
         )
         return True
 

@@ -4,11 +4,18 @@ An alert is due when it is ``pending`` or ``failed`` with ``next_attempt_at`` re
 live lease. Claiming sets an owner and an expiry longer than a send's deadline; only the
 owner may record the outcome, so a late result from an instance that lost its lease
 changes nothing. On PostgreSQL the claim skips rows another instance is claiming.
+``by_story`` claims whole stories (every due alert of each), so the alerts of one story
+that fall due together leave as one message.
 
 An alert carried by a live digest (``store.digests``) is never claimed here: its digest is
 delivered instead. A batch is claimed at once; the worker renews the lease of what is
 left of it before each send (``extend_lease``), so a lease never needs to cover a whole
 batch and a crashed instance's alerts are due again soon after it died.
+
+Attempts are counted when they start (``start_attempt``), not when their outcome is
+recorded: an attempt cut off by a crash still counts, so the resend after the lease runs
+out backs off as a retry should. The outcome is recorded for every alert of a message at
+once, with the message's id (``message_id``: what the rate limit counts).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.model import Hit
@@ -27,6 +34,8 @@ from monitor.store.digests import QUEUE_ORDER, due_alerts
 from monitor.store.session import writing
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, AlertRow, ReleaseRow, now
 
+HITS_LOADED = 100  # hits read per alert (the store keeps a total when it keeps fewer)
+
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
@@ -34,6 +43,11 @@ class Claimed:
     release: ReleaseRow
     hits: tuple[Hit, ...]
     copies: tuple[tuple[str, str], ...]
+    hit_total: int | None = None  # all the rule's hits in the release, when more than ``hits``
+
+
+class NotHeld(Exception):
+    """An alert's lease was lost (another instance took it over): roll back."""
 
 
 async def claim_due(
@@ -44,14 +58,23 @@ async def claim_due(
     lease: timedelta,
     limit: int = 50,
     moment: datetime | None = None,
+    by_story: bool = False,
 ) -> list[AlertRow]:
+    """Lease up to ``limit`` due alerts (``by_story``: every due alert of up to ``limit``
+    stories), in queue order."""
     moment = moment or now()
-    due = (
-        select(ALERTS.c.id)
-        .where(due_alerts(channel_id, moment))
-        .order_by(*QUEUE_ORDER)
-        .limit(limit)
-    )
+    due = select(ALERTS.c.id).where(due_alerts(channel_id, moment))
+    if by_story:
+        stories = (
+            select(ALERTS.c.story_id)
+            .where(due_alerts(channel_id, moment))
+            .group_by(ALERTS.c.story_id)
+            .order_by(*(func.min(column) for column in QUEUE_ORDER))
+            .limit(limit)
+        )
+        due = due.where(ALERTS.c.story_id.in_(stories.scalar_subquery()))
+    else:
+        due = due.order_by(*QUEUE_ORDER).limit(limit)
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     async with writing(engine) as connection:
@@ -65,6 +88,36 @@ async def claim_due(
     return sorted(
         rows, key=lambda a: (a.next_attempt_at or moment, a.created_at, a.release_id, a.id)
     )
+
+
+def parse_hits(raw: str | None) -> tuple[tuple[Hit, ...], int | None]:
+    """The first ``HITS_LOADED`` hits of a match's hits JSON and the total, if it says more.
+
+    Reads a list of hits, or ``{"hits": [...], "total": n}`` (a store that caps the hits
+    it keeps and counts the rest).
+    """
+    data = json.loads(raw or "[]")
+    total: int | None = None
+    if isinstance(data, dict):
+        found = data.get("total", data.get("count"))
+        total = found if isinstance(found, int) else None
+        data = data.get("hits", [])
+    if not isinstance(data, list):
+        return (), total
+    hits = tuple(
+        Hit(
+            str(h.get("field", "")),
+            str(h.get("term", "")),
+            int(h.get("start", 0)),
+            int(h.get("end", 0)),
+            str(h.get("snippet", "")),
+        )
+        for h in data[:HITS_LOADED]
+        if isinstance(h, dict)
+    )
+    if len(data) > len(hits):
+        total = max(total or 0, len(data))
+    return hits, total
 
 
 async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[Claimed]:
@@ -81,7 +134,7 @@ async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[
                     select(MATCHES.c.hits).where(MATCHES.c.id == alert.match_id)
                 )
             ).scalar_one_or_none()
-            hits = tuple(Hit(**h) for h in json.loads(hits_json or "[]"))
+            hits, total = parse_hits(hits_json)
             copies = (
                 await connection.execute(
                     select(RELEASES.c.source_id, RELEASES.c.url)
@@ -90,25 +143,50 @@ async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[
                     .order_by(RELEASES.c.id)
                 )
             ).all()
-            out.append(Claimed(alert, release, hits, tuple((c[0], c[1] or "") for c in copies)))
+            pairs = tuple((c[0], c[1] or "") for c in copies)
+            out.append(Claimed(alert, release, hits, pairs, total))
     return out
 
 
-def _owned(alert_id: str, owner: str) -> ColumnElement[bool]:
-    return and_(ALERTS.c.id == alert_id, ALERTS.c.lease_owner == owner)
+def _owned(alert_ids: Sequence[str], owner: str) -> ColumnElement[bool]:
+    return and_(ALERTS.c.id.in_(list(alert_ids)), ALERTS.c.lease_owner == owner)
+
+
+async def start_attempt(
+    engine: AsyncEngine, alert_ids: Sequence[str], owner: str, until: datetime
+) -> bool:
+    """Count an attempt on each of the alerts, about to be sent as one message, and hold
+    them until ``until``; False (and nothing counted) unless this owner holds them all."""
+    try:
+        async with writing(engine) as connection:
+            result = await connection.execute(
+                update(ALERTS)
+                .where(_owned(alert_ids, owner))
+                .values(attempts=ALERTS.c.attempts + 1, lease_until=until)
+            )
+            if result.rowcount != len(set(alert_ids)):
+                raise NotHeld
+    except NotHeld:
+        return False
+    return True
 
 
 async def record_sent(
-    engine: AsyncEngine, alert_id: str, owner: str, moment: datetime | None = None
+    engine: AsyncEngine,
+    alert_ids: Sequence[str],
+    owner: str,
+    moment: datetime | None = None,
+    message_id: str | None = None,
 ) -> bool:
+    """The alerts went out together as the message ``message_id``."""
     async with writing(engine) as connection:
         result = await connection.execute(
             update(ALERTS)
-            .where(_owned(alert_id, owner))
+            .where(_owned(alert_ids, owner))
             .values(
                 status="sent",
                 sent_at=moment or now(),
-                attempts=ALERTS.c.attempts + 1,
+                message_id=message_id,
                 last_error=None,
                 next_attempt_at=None,
                 lease_owner=None,
@@ -119,16 +197,21 @@ async def record_sent(
 
 
 async def record_failure(
-    engine: AsyncEngine, alert_id: str, owner: str, error: str, retry_at: datetime | None
+    engine: AsyncEngine,
+    alert_ids: Sequence[str],
+    owner: str,
+    error: str,
+    retry_at: datetime | None,
 ) -> bool:
-    """A failed attempt: ``retry_at`` schedules the next one; None makes the alert dead."""
+    """A failed attempt: ``retry_at`` schedules the next one; None makes the alerts dead."""
+    if not alert_ids:
+        return False
     async with writing(engine) as connection:
         result = await connection.execute(
             update(ALERTS)
-            .where(_owned(alert_id, owner))
+            .where(_owned(alert_ids, owner))
             .values(
                 status="failed" if retry_at else "dead",
-                attempts=ALERTS.c.attempts + 1,
                 last_error=error,
                 next_attempt_at=retry_at,
                 lease_owner=None,

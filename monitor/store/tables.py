@@ -104,7 +104,7 @@ class ReleaseRow(SQLModel, table=True):
     __tablename__ = "releases"
     __table_args__ = (
         UniqueConstraint("source_id", "identity", name="uq_releases_source_identity"),
-        # keyset order of the archive, whole and per source (migration 0013)
+        # keyset order of the archive, whole and per source (migration 0009)
         Index("ix_releases_seen", "first_seen_at", "id"),
         Index("ix_releases_source_seen", "source_id", "first_seen_at", "id"),
         # the match step's queue (migration 0006): only the releases not yet matched
@@ -196,6 +196,9 @@ class AlertRow(SQLModel, table=True):
     lease_until: datetime | None = _ts()
     # the digest (or rate-limit summary) that carries this alert; NULL: sent on its own
     digest_id: str | None = Field(default=None, max_length=40, index=True)
+    # the message that carried it when sent on its own: one per story on the channels
+    # people read, so several alerts may share one (the rate limit counts messages)
+    message_id: str | None = Field(default=None, max_length=40)
 
 
 class StoryBandRow(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""Migration 0013: the console's tables and the listing indexes; rows kept both ways."""
+"""Migration 0009: the console's tables and the listing indexes; rows kept both ways."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def _tables(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names())
 
 
-async def test_0013_adds_the_console_and_keeps_every_row(db_url: str) -> None:
-    upgrade_sync(db_url, "0007")
+async def test_0009_adds_the_console_and_keeps_every_row(db_url: str) -> None:
+    upgrade_sync(db_url, "0008")
     engine = _sync(db_url)
     with engine.begin() as conn:
         _insert_source(conn)
@@ -64,7 +64,7 @@ async def test_0013_adds_the_console_and_keeps_every_row(db_url: str) -> None:
                     )
                 )
                 assert "ix_releases_source_seen" in plan and "TEMP B-TREE" not in plan, plan
-        _downgrade(db_url, "0007")
+        _downgrade(db_url, "0008")
         assert not CONSOLE_TABLES & _tables(engine)
         assert {"ix_releases_first_seen", "ix_releases_source_id"} <= set(
             _indexes(engine, "releases")

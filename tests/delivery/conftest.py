@@ -11,10 +11,11 @@ import contextlib
 import json
 import textwrap
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -70,6 +71,10 @@ def write_config(tmp_path: Path, db_url: str, channels: str, extra: str = "") ->
         name: Cyber
         query: cyber*
         channels: [hook]
+      - id: terror
+        name: Counter-terrorism
+        query: terror*
+        channels: [hook]
     """
     body = textwrap.dedent(text) + "channels:\n" + textwrap.indent(textwrap.dedent(channels), "  ")
     path = tmp_path / "monitor.yaml"
@@ -86,9 +91,26 @@ class Store:
 
     async def queue(self, rule: str, channel: str, title: str | None = None) -> str:
         """One alert, queued now (by the clock), for a new release; its id."""
+        hits = [{"field": "title", "term": rule, "start": 0, "end": 3, "snippet": rule}]
+        made = await self.queue_story([rule], [channel], title=title, hits={rule: hits})
+        return made[(rule, channel)]
+
+    async def queue_story(
+        self,
+        rules: Sequence[str],
+        channels: Sequence[str],
+        *,
+        title: str | None = None,
+        summary: str = "",
+        hits: dict[str, Any] | None = None,
+        published_at: datetime | None = None,
+    ) -> dict[tuple[str, str], str]:
+        """A new release (its own story) matched by each of ``rules`` (with ``hits[rule]``
+        as its hits JSON), and an alert for each rule on each channel, queued now; the
+        alerts' ids by (rule, channel)."""
         self._n += 1
         n, moment = self._n, self.clock()
-        alert_id = uuid.uuid4().hex
+        made: dict[tuple[str, str], str] = {}
         async with writing(self.engine) as conn:
             story = (
                 await conn.execute(
@@ -103,8 +125,8 @@ class Store:
                         identity=f"item-{n}",
                         story_id=story,
                         url=f"https://mofa.example/news/{n}",
-                        title=title or f"{rule} release {n}",
-                        summary="",
+                        title=title or f"{rules[0]} release {n}",
+                        summary=summary,
                         content="",
                         language="en",
                         content_hash=f"h{n}",
@@ -112,40 +134,44 @@ class Store:
                         revision=1,
                         first_seen_at=moment,
                         updated_at=moment,
+                        published_at=published_at,
                         alertable=True,
                     )
                     .returning(RELEASES.c.id)
                 )
             ).scalar_one()
-            hits = [{"field": "title", "term": rule, "start": 0, "end": 3, "snippet": rule}]
-            match = (
-                await conn.execute(
-                    insert(MATCHES)
-                    .values(
-                        rule_id=rule,
-                        release_id=release,
-                        story_id=story,
-                        hits=json.dumps(hits),
-                        matched_at=moment,
+            for rule in rules:
+                rule_hits = (hits or {}).get(rule, [])
+                match = (
+                    await conn.execute(
+                        insert(MATCHES)
+                        .values(
+                            rule_id=rule,
+                            release_id=release,
+                            story_id=story,
+                            hits=json.dumps(rule_hits, ensure_ascii=False),
+                            matched_at=moment,
+                        )
+                        .returning(MATCHES.c.id)
                     )
-                    .returning(MATCHES.c.id)
-                )
-            ).scalar_one()
-            await conn.execute(
-                insert(ALERTS).values(
-                    id=alert_id,
-                    rule_id=rule,
-                    story_id=story,
-                    channel_id=channel,
-                    release_id=release,
-                    match_id=match,
-                    status="pending",
-                    attempts=0,
-                    created_at=moment,
-                    next_attempt_at=moment,
-                )
-            )
-        return alert_id
+                ).scalar_one()
+                for channel in channels:
+                    alert_id = made[(rule, channel)] = uuid.uuid4().hex
+                    await conn.execute(
+                        insert(ALERTS).values(
+                            id=alert_id,
+                            rule_id=rule,
+                            story_id=story,
+                            channel_id=channel,
+                            release_id=release,
+                            match_id=match,
+                            status="pending",
+                            attempts=0,
+                            created_at=moment,
+                            next_attempt_at=moment,
+                        )
+                    )
+        return made
 
 
 @pytest.fixture

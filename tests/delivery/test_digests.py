@@ -147,7 +147,9 @@ async def test_daily_email_digest_at_eight_in_the_config_zone(
         (mail,) = smtp.messages
         assert mail.message["Subject"] == "[monitor] 3 new matches: NATO, Cyber"
         text = mail.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-        assert text.index("NATO (2)") < text.index("Minister meets") < text.index("Cyber (1)")
+        # one entry per story, stories in the order of their rules (config order: nato, cyber)
+        assert text.index("Minister meets") < text.index("NATO summit") < text.index("Cyber talks")
+        assert "==== 3/3 ====" in text and "Published" not in text  # queued, never published
         assert "Bcc" not in str(mail.message["Subject"])
         store.clock.advance(timedelta(hours=23, minutes=59))
         assert (await run.deliver_all()).sent == 0  # 07:59 the next day: nothing new

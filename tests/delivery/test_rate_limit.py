@@ -26,7 +26,7 @@ async def test_excess_alerts_become_one_summary(
         bodies = [json.loads(r.body) for r in http_server.requests_to("/hook")]
         # the oldest two alone, then one summary of the other five: three messages
         assert [b["type"] for b in bodies] == ["release.matched", "release.matched", "digest"]
-        assert [b["id"] for b in bodies[:2]] == burst[:2]
+        assert sorted(b["id"] for b in bodies[:2]) == sorted(burst[:2])  # sent side by side
         assert [a["id"] for a in bodies[2]["alerts"]] == burst[2:]
 
         store.clock.advance(timedelta(minutes=30))
@@ -39,7 +39,7 @@ async def test_excess_alerts_become_one_summary(
         store.clock.advance(timedelta(minutes=31))  # the first three messages left the window
         assert (await run.deliver_all()).sent == 2
         bodies = [json.loads(r.body) for r in http_server.requests_to("/hook")][3:]
-        assert [b["id"] for b in bodies] == later  # within budget again: one by one
+        assert sorted(b["id"] for b in bodies) == sorted(later)  # within budget: one by one
         assert {a.status for a in await queries.list_alerts(store.engine)} == {"sent"}
 
 

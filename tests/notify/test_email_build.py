@@ -29,7 +29,7 @@ def header_block(raw: bytes) -> bytes:
 
 def test_structure_and_headers(make_alert: Callable[..., AlertView]) -> None:
     now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-    raw = build_email(make_alert(), SENDER, TO, Renderer(), now=now).as_bytes()
+    raw = build_email("alert-1", [make_alert()], SENDER, TO, Renderer(), now=now).as_bytes()
     msg = reparse(raw)
     assert msg["Subject"] == "[monitor] NATO: Minister meets NATO Secretary General"
     assert msg["From"] == SENDER
@@ -44,7 +44,7 @@ def test_structure_and_headers(make_alert: Callable[..., AlertView]) -> None:
 
 
 def test_arabic_subject_is_rfc2047_encoded(seed_alert: AlertView) -> None:
-    raw = build_email(seed_alert, SENDER, TO, Renderer()).as_bytes()
+    raw = build_email(seed_alert.alert_id, [seed_alert], SENDER, TO, Renderer()).as_bytes()
     headers = header_block(raw)
     assert b"=?utf-8?" in headers
     headers.decode("ascii")
@@ -66,7 +66,7 @@ def test_arabic_subject_is_rfc2047_encoded(seed_alert: AlertView) -> None:
     ],
 )
 def test_no_header_injection_from_title(make_alert: Callable[..., AlertView], title: str) -> None:
-    raw = build_email(make_alert(title=title), SENDER, TO, Renderer()).as_bytes()
+    raw = build_email("alert-1", [make_alert(title=title)], SENDER, TO, Renderer()).as_bytes()
     msg = reparse(raw)
     assert msg["Bcc"] is None
     assert "\n" not in msg["Subject"] and "\r" not in msg["Subject"]
@@ -76,9 +76,9 @@ def test_no_header_injection_from_title(make_alert: Callable[..., AlertView], ti
 
 def test_message_id_is_stable_per_alert(make_alert: Callable[..., AlertView]) -> None:
     renderer = Renderer()
-    first = build_email(make_alert(), SENDER, TO, renderer)
-    again = build_email(make_alert(), SENDER, TO, renderer)
-    other = build_email(make_alert(alert_id="alert-2"), SENDER, TO, renderer)
+    first = build_email("alert-1", [make_alert()], SENDER, TO, renderer)
+    again = build_email("alert-1", [make_alert()], SENDER, TO, renderer)
+    other = build_email("alert-2", [make_alert(alert_id="alert-2")], SENDER, TO, renderer)
     assert first["Message-ID"] == again["Message-ID"] != other["Message-ID"]
 
 
@@ -98,7 +98,7 @@ def test_message_id(key: str, sender: str, expected: str) -> None:
 def test_digest_email(make_alert: Callable[..., AlertView], seed_alert: AlertView) -> None:
     alerts = [
         make_alert(),
-        make_alert(alert_id="2", rule_id="cyber", rule_name="Cyber"),
+        make_alert(alert_id="2", release_id="rel-2", rule_id="cyber", rule_name="Cyber"),
         seed_alert,
     ]
     msg = reparse(build_digest_email("digest-9", alerts, SENDER, TO, Renderer()).as_bytes())
@@ -110,4 +110,4 @@ def test_digest_email(make_alert: Callable[..., AlertView], seed_alert: AlertVie
 @pytest.mark.parametrize("bad", ["ops@example.org\r\nBcc: evil@x", "", "  "])
 def test_addresses_must_be_one_line(make_alert: Callable[..., AlertView], bad: str) -> None:
     with pytest.raises(ValueError, match="one line"):
-        build_email(make_alert(), SENDER, [bad], Renderer())
+        build_email("alert-1", [make_alert()], SENDER, [bad], Renderer())

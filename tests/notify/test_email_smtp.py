@@ -222,3 +222,62 @@ def test_channel_validates_its_settings(
     smtp = SmtpParams("h", 25, tls, timeout=timeout)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=message):
         EmailChannel("c", to, SENDER, smtp, Renderer())
+
+
+# --- a connection's security that does not match the server: the setting to change ----
+
+
+async def test_starttls_not_offered_says_what_to_set(
+    smtp_server: Callable[..., SmtpServer], make_alert: Callable[..., AlertView]
+) -> None:
+    server = smtp_server(credentials={"ops": PASSWORD}, auth_require_tls=False)
+    params = {"username": "ops", "password": PASSWORD}
+    with pytest.raises(DeliveryError) as caught:
+        await channel(server.port, "starttls", **params).send(make_alert())
+    assert str(caught.value) == (
+        f"smtp 127.0.0.1:{server.port}: the server does not offer STARTTLS; "
+        "set smtp.tls: none (plain) or ssl (implicit TLS, usually port 465)"
+    )
+    assert not caught.value.permanent  # fixed in the config, then the retries succeed
+    assert server.logins == [] and server.messages == []  # no password over plain text
+
+
+async def test_implicit_tls_against_a_plain_port_says_what_to_set(
+    smtp_server: Callable[..., SmtpServer], make_alert: Callable[..., AlertView]
+) -> None:
+    server = smtp_server()
+    with pytest.raises(DeliveryError) as caught:
+        await channel(server.port, "ssl", timeout=5.0).send(make_alert())
+    message = str(caught.value)
+    assert message.startswith(f"smtp 127.0.0.1:{server.port}: TLS handshake failed (")
+    assert message.endswith(
+        "if this port speaks plain SMTP, set smtp.tls: starttls or none "
+        "(implicit TLS is usually port 465)"
+    )
+    assert "\n" not in message and not caught.value.permanent
+
+
+@pytest.mark.parametrize("tls", ["none", "starttls"])
+async def test_plain_client_against_an_implicit_tls_port_says_what_to_set(
+    smtp_server: Callable[..., SmtpServer],
+    tls_files: TlsFiles,
+    make_alert: Callable[..., AlertView],
+    tls: str,
+) -> None:
+    server = smtp_server(ssl_context=tls_files.server_context())
+    with pytest.raises(DeliveryError) as caught:
+        await channel(server.port, tls, timeout=0.5).send(make_alert())
+    assert str(caught.value) == (
+        f"smtp 127.0.0.1:{server.port}: no answer within 0.5 s; "
+        "if this port expects TLS at once (usually 465), set smtp.tls: ssl"
+    )
+
+
+async def test_untrusted_certificate_names_ca_file(
+    smtp_server: Callable[..., SmtpServer],
+    tls_files: TlsFiles,
+    make_alert: Callable[..., AlertView],
+) -> None:
+    server = smtp_server(tls_context=tls_files.server_context(), require_starttls=True)
+    with pytest.raises(DeliveryError, match=r": TLS: certificate not trusted \(self.signed"):
+        await channel(server.port, "starttls", timeout=5.0).send(make_alert())

@@ -48,7 +48,8 @@ async def test_log_digest_one_line_each(
 ) -> None:
     logger = logging.getLogger("tests.notify.alerts")
     caplog.set_level(logging.INFO, logger=logger.name)
-    await LogChannel("console", logger).send_digest("d1", [make_alert(), make_alert(alert_id="2")])
+    alerts = [make_alert(), make_alert(alert_id="2", release_id="rel-2")]
+    await LogChannel("console", logger).send_digest("d1", alerts)
     assert [r.alert for r in caplog.records] == ["alert-1", "2"]  # type: ignore[attr-defined]
     assert {r.digest for r in caplog.records} == {"d1"}  # type: ignore[attr-defined]
 

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from monitor.model import Hit
+from monitor.notify.base import flatten
+from monitor.notify.context import highlight, mark_text, safe_href, term_spans, text_direction
 from monitor.notify.payload import AlertView
-from monitor.notify.render import (
-    Renderer,
-    flatten,
-    highlight,
-    mark_text,
-    safe_href,
-    term_spans,
-    text_direction,
-)
+from monitor.notify.render import Renderer
+from monitor.notify.slack import ChatRenderer, chat_payload
 
 
 @pytest.mark.parametrize(
@@ -86,7 +83,7 @@ def test_safe_href_links_only_http(url: str, expected: str | None) -> None:
 
 
 def test_arabic_alert_html_is_right_to_left(seed_alert: AlertView) -> None:
-    subject, text, html = Renderer().render_email(seed_alert)
+    subject, text, html = Renderer().render_email([seed_alert])
     assert subject == f"[monitor] NATO: {seed_alert.title}"
     assert '<h2 dir="rtl"' in html
     assert '<span dir="rtl">' in html and "<mark>الناتو</mark>" in html
@@ -94,7 +91,7 @@ def test_arabic_alert_html_is_right_to_left(seed_alert: AlertView) -> None:
 
 
 def test_english_alert_html_uses_dir_auto(make_alert: Callable[..., AlertView]) -> None:
-    _, _, html = Renderer().render_email(make_alert())
+    _, _, html = Renderer().render_email([make_alert()])
     assert '<h2 dir="auto"' in html
     assert 'dir="rtl"' not in html
 
@@ -108,7 +105,7 @@ def test_script_title_is_text_not_markup(make_alert: Callable[..., AlertView]) -
         matches=(Hit("title", "NATO", 26, 30, "<script>alert(1)</script> NATO"),),
         copies=(("<i>agency</i>", "javascript:alert(4)"),),
     )
-    subject, text, html = Renderer().render_email(alert)
+    subject, text, html = Renderer().render_email([alert])
     for raw in ("<script>", "<img", "<b>bold", "<i>agency", 'href="javascript'):
         assert raw not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -122,14 +119,16 @@ def test_release_text_is_never_evaluated_as_a_template(
     make_alert: Callable[..., AlertView],
 ) -> None:
     alert = make_alert(title="{{ 7*7 }} {% if true %}yes{% endif %}", summary="{{ alert.url }}")
-    subject, text, html = Renderer().render_email(alert)
+    subject, text, html = Renderer().render_email([alert])
     assert "{{ 7*7 }} {% if true %}yes{% endif %}" in subject
     assert "49" not in subject + text + html
     assert "{{ alert.url }}" in text
 
 
 def test_subject_is_one_line_and_bounded(make_alert: Callable[..., AlertView]) -> None:
-    subject, _, _ = Renderer().render_email(make_alert(title="a\r\nBcc: evil@x\n" + "word " * 200))
+    subject, _, _ = Renderer().render_email(
+        [make_alert(title="a\r\nBcc: evil@x\n" + "word " * 200)]
+    )
     assert "\n" not in subject and "\r" not in subject
     assert subject.startswith("[monitor] NATO: a Bcc: evil@x word")
     assert len(subject) <= 300 and subject.endswith("…")
@@ -137,14 +136,14 @@ def test_subject_is_one_line_and_bounded(make_alert: Callable[..., AlertView]) -
 
 def test_digest_subject_counts_and_names_rules(make_alert: Callable[..., AlertView]) -> None:
     alerts = [
-        make_alert(alert_id="1"),
-        make_alert(alert_id="2", rule_id="cyber", rule_name="Cyber"),
-        make_alert(alert_id="3"),
+        make_alert(alert_id="1", release_id="r1"),
+        make_alert(alert_id="2", release_id="r2", rule_id="cyber", rule_name="Cyber"),
+        make_alert(alert_id="3", release_id="r3"),
     ]
     subject, text, html = Renderer().render_digest_email(alerts)
     assert subject == "[monitor] 3 new matches: NATO, Cyber"
     assert text.count("Minister meets NATO Secretary General") == 3
-    assert html.count('<div class="alert"') == 3
+    assert html.count('<div class="story"') == 3
 
 
 def test_operator_templates_override_by_name(
@@ -153,9 +152,9 @@ def test_operator_templates_override_by_name(
     templates_dir.mkdir()
     (templates_dir / "email_subject.txt").write_text("ALERT {{ alert.rule_id }}: {{ title }}")
     renderer = Renderer(templates_dir)
-    subject, text, _ = renderer.render_email(make_alert())
+    subject, text, _ = renderer.render_email([make_alert()])
     assert subject == "ALERT nato: Minister meets NATO Secretary General"
-    assert "Rule:      NATO (nato)" in text  # the shipped text template still applies
+    assert "Rules:     NATO\n" in text  # the shipped text template still applies
     assert renderer.check_templates() == []
 
 
@@ -187,3 +186,28 @@ def test_check_templates_reports_one_line_per_problem(
 def test_check_templates_missing_directory(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     assert Renderer(missing).check_templates() == [f"{missing}: templates directory not found"]
+
+
+@pytest.mark.parametrize(
+    ("zone", "published", "shown"),
+    [
+        ("Asia/Qatar", datetime(2019, 3, 13, 7, 0, 12, 345678, tzinfo=UTC), "2019-03-13 10:00 +03"),
+        ("UTC", datetime(2019, 3, 13, 7, 0, 12, 345678, tzinfo=UTC), "2019-03-13 07:00 +00"),
+        ("Asia/Kolkata", datetime(2019, 3, 13, 7, 0), "2019-03-13 12:30 +05:30"),  # naive: UTC
+        ("America/New_York", datetime(2019, 3, 13, 7, 0, tzinfo=UTC), "2019-03-13 03:00 -04"),
+    ],
+)
+def test_times_are_shown_in_the_config_zone(
+    make_alert: Callable[..., AlertView], zone: str, published: datetime, shown: str
+) -> None:
+    """Email, digest and chat show ``2019-03-13 10:00 +03``: never UTC without saying so,
+    never microseconds, never ISO's ``T`` (issue 17.7)."""
+    renderer = Renderer(zone=ZoneInfo(zone))
+    alert = make_alert(published_at=published)
+    _, text, html = renderer.render_email([alert])
+    _, digest_text, digest_html = renderer.render_digest_email([alert])
+    chat = str(chat_payload(ChatRenderer(renderer), [alert])["text"])
+    for out in (text, html, digest_text, digest_html, chat):
+        assert shown in out
+        assert "T07:00" not in out and "345678" not in out and ":00:12" not in out
+    assert f"Published: {shown}\n" in text

@@ -64,7 +64,7 @@ def test_hostile_release_text_is_inert(make_alert: Callable[..., AlertView]) -> 
         title="<!channel> NATO\n> fake quote @here & <https://evil.example|login>",
         source_name="MOFA <!everyone>",
     )
-    payload = chat_payload(ChatRenderer(Renderer()), alert)
+    payload = chat_payload(ChatRenderer(Renderer()), [alert])
     assert set(payload) == {"text", "blocks"}
     text = str(payload["text"])
     assert "<!" not in _all_text(payload) and "<https://evil" not in _all_text(payload)
@@ -77,18 +77,24 @@ def test_hostile_release_text_is_inert(make_alert: Callable[..., AlertView]) -> 
 
 
 def test_arabic_seed_alert(seed_alert: AlertView) -> None:
-    text = str(chat_payload(ChatRenderer(Renderer()), seed_alert)["text"])
+    text = str(chat_payload(ChatRenderer(Renderer()), [seed_alert])["text"])
     assert text.startswith("*NATO*") and "الناتو" in text and "qna-ar" in text
 
 
-def test_digest_groups_by_rule_and_caps_blocks(make_alert: Callable[..., AlertView]) -> None:
-    alerts = [make_alert(alert_id=f"n{i}", title=f"NATO {i}") for i in range(3)]
-    alerts.append(make_alert(alert_id="c1", rule_id="cyber", rule_name="Cyber", title="Cyber"))
+def test_digest_one_block_per_story_and_caps_blocks(make_alert: Callable[..., AlertView]) -> None:
+    alerts = [
+        make_alert(alert_id=f"n{i}", release_id=f"r{i}", story_id=f"s{i}", title=f"NATO {i}")
+        for i in range(3)
+    ]
+    # the cyber rule matched the story of "NATO 0" too: one block names both rules
+    alerts.append(make_alert(alert_id="c1", rule_id="cyber", rule_name="Cyber", story_id="s0"))
     payload = chat_digest_payload(ChatRenderer(Renderer()), alerts)
     texts = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
     assert texts[0] == "*4 new matches:* NATO, Cyber"
-    assert texts[1] == "*NATO* (3)" and "NATO 0" in texts[2] and texts[5] == "*Cyber* (1)"
-    many = [make_alert(alert_id=f"a{i}", title=f"T {i}") for i in range(120)]
+    assert len(texts) == 4  # the heading and three stories
+    assert texts[1].startswith("*NATO, Cyber*") and "NATO 0" in texts[1]
+    assert texts[2].startswith("*NATO*") and "NATO 1" in texts[2]
+    many = [make_alert(alert_id=f"a{i}", release_id=f"r{i}", title=f"T {i}") for i in range(120)]
     big = chat_digest_payload(ChatRenderer(Renderer()), many)
     assert len(big["blocks"]) <= MAX_BLOCKS
     assert big["blocks"][-1]["type"] == "context" and "more" in big["text"]
@@ -117,7 +123,7 @@ def test_operator_chat_template_overrides_and_is_checked(
     templates_dir.mkdir()
     (templates_dir / "chat.txt").write_text(":rotating_light: {{ alert.rule_name }}: {{ title }}")
     renderer = Renderer(templates_dir)
-    payload = chat_payload(ChatRenderer(renderer), make_alert(title="A <b> & @here"))
+    payload = chat_payload(ChatRenderer(renderer), [make_alert(title="A <b> & @here")])
     assert payload["text"] == f":rotating_light: NATO: A &lt;b&gt; &amp; @{ZWSP}here"
     assert renderer.check_templates() == []
     (templates_dir / "chat_digest.txt").write_text("{{ count }")

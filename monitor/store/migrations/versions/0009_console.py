@@ -1,7 +1,7 @@
 """the console: people, sessions, API tokens, sign-in throttling, the audit log; listing indexes
 
-Revision ID: 0013
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 
 New tables: ``users``, ``console_sessions``, ``api_tokens``, ``sign_in_failures`` and
 ``audit_log`` (``monitor.store.people``, ``monitor.store.audit``).
@@ -17,8 +17,8 @@ story's alerts, ``ix_matches_matched`` the latest matches.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
