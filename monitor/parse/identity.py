@@ -2,7 +2,9 @@
 
 Every parser (feeds now, listing pages later) hands its entries to ``derive``, and only
 ``derive`` decides identity, plain text, canonical URL and content hash, so no parser can
-change how a release is recognised. Identity modes (per source):
+change how a release is recognised. It first makes every field storable (``clean``: no
+NUL, control character or lone surrogate, NFC), so no parser's output can fail a write,
+and cuts a title longer than ``clean.MAX_TITLE`` characters. Identity modes (per source):
 
 - ``auto``    the entry's GUID/id when present, else its canonical link, else content;
 - ``guid``    the GUID (falling back as ``auto`` when an entry has none);
@@ -24,6 +26,7 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from monitor.model import Entry, ParsedFeed
+from monitor.parse.clean import MAX_TITLE, bounded_title, clean_entry
 from monitor.parse.text import html_to_text
 
 MODES = ("auto", "guid", "link", "content")
@@ -94,11 +97,19 @@ def derive(
     mode: str = "auto",
     feed_url: str,
     feed_language: str | None = None,
+    warnings: list[str] | None = None,
 ) -> ReleaseData:
-    """Identity, plain text and canonical URL of one parsed entry."""
+    """Identity, plain text and canonical URL of one parsed entry, its text made storable
+    first (``clean``). A title cut to ``MAX_TITLE`` characters is told in ``warnings``."""
     if mode not in MODES:
         raise ValueError(f"identity mode must be one of {', '.join(MODES)}, not {mode!r}")
+    entry = clean_entry(entry)
     title = html_to_text(entry.title)
+    if len(title) > MAX_TITLE:
+        if warnings is not None:
+            where = (entry.link or entry.guid or title[:80]).strip()[:200]
+            warnings.append(f"title of {where} cut from {len(title):,} to {MAX_TITLE:,} characters")
+        title = bounded_title(title)
     summary = html_to_text(entry.summary)
     # feeds often repeat the body in both fields; convert it once
     content = summary if entry.content == entry.summary else html_to_text(entry.content)
@@ -129,8 +140,11 @@ def derive_all(
     first is kept, so one batch never holds an identity twice (an upsert would reject it)."""
     releases: dict[str, ReleaseData] = {}
     clashes: dict[str, int] = {}  # identity kind -> entries skipped
+    cuts: list[str] = []
     for entry in feed.entries:
-        release = derive(entry, mode=mode, feed_url=feed_url, feed_language=feed.language)
+        release = derive(
+            entry, mode=mode, feed_url=feed_url, feed_language=feed.language, warnings=cuts
+        )
         kept = releases.setdefault(release.identity, release)
         if kept is not release and kept.content_hash != release.content_hash:
             kind = release.identity.split(":", 1)[0].removesuffix("-sha256")
@@ -140,7 +154,7 @@ def derive_all(
         "this source may need another identity mode (guid, link or content)"
         for kind, count in clashes.items()
     )
-    return tuple(releases.values()), warnings
+    return tuple(releases.values()), (*warnings, *cuts)
 
 
 def _identity(entry: Entry, mode: str, url: str, title: str) -> str:
