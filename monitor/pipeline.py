@@ -3,7 +3,9 @@
     fetch → parse → derive identities → store new and revised → match → queue alerts
 
 Stages never call each other; ``poll_source`` calls them in order and records the outcome
-on the source's row. A failing source is recorded and skipped; it never raises.
+on the source's row. A failing source is recorded and skipped; it never raises. An item
+that cannot be prepared or stored is skipped and reported (the source's warning and
+``items_skipped``, a log line with its link); the rest of the feed is stored and alerted.
 """
 
 from __future__ import annotations
@@ -20,15 +22,14 @@ from monitor.config.model import Config, Source
 from monitor.errors import FetchError, FetchHTTPError, ParseError
 from monitor.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.model import Document, RuleMatch, document_of
-from monitor.parse.identity import ReleaseData
+from monitor.parse.identity import ReleaseData, Skipped
 from monitor.parse.prepare import Prepared, Recipe
 from monitor.schedule import next_after_failure, next_due
 from monitor.store import polls
 from monitor.store.coalesce import PollState
 from monitor.store.match_queue import match_queue
 from monitor.store.matching import StepResult
-from monitor.store.releases import known_identities, save_releases
-from monitor.store.session import writing
+from monitor.store.releases import known_identities, store_releases
 from monitor.store.tables import now
 
 log = logging.getLogger("monitor.pipeline")
@@ -64,6 +65,8 @@ class PollOutcome:
     entries: int = 0
     new: int = 0
     revised: int = 0
+    skipped: int = 0  # items left out: no title or link (listing), not prepared, not stored
+    skip_reason: str | None = None  # the first one's
     step: StepResult = field(default_factory=StepResult)
 
 
@@ -120,17 +123,20 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         and (not baseline or (r.published is not None and r.published >= cutoff))
         for r in releases
     }
-    async with writing(ctx.engine) as connection:
-        saved = await save_releases(
-            connection,
-            source.id,
-            releases,
-            moment=moment,
-            alertable=alertable,
-            search_text=search,
-            bands=bands,
-        )
-    warning = "; ".join(prepared.warnings) or None
+    stored = await store_releases(
+        ctx.engine,
+        source.id,
+        releases,
+        moment=moment,
+        alertable=alertable,
+        search_text=search,
+        bands=bands,
+    )
+    dropped = [*prepared.dropped, *stored.skipped]
+    for item in dropped:
+        log.warning("item skipped: %s", item.reason, extra={**extra, "url": item.where})
+    skipped = prepared.skipped + len(dropped)
+    warning = "; ".join([*_skip_warning(dropped), *prepared.warnings]) or None
     # match before the poll is recorded as a success: the validators and body hash saved
     # with it make the next poll skip this body, so what a crash here leaves unmatched must
     # still meet a full poll next time
@@ -141,23 +147,26 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         fetched,
         fetched.body_sha256,
         warning=warning,
-        items=(prepared.entries, prepared.skipped),
+        items=(prepared.entries, skipped),
     )
-    new = sum(1 for s in saved if s.revision == 1)
+    new = sum(1 for s in stored.saved if s.revision == 1)
     outcome = PollOutcome(
         source.id,
         ok=True,
         warning=warning,
         entries=prepared.entries,
         new=new,
-        revised=len(saved) - new,
+        revised=len(stored.saved) - new,
+        skipped=skipped,
+        skip_reason=dropped[0].reason if dropped else _LISTING_SKIP if skipped else None,
         step=step,
     )
     log.info(
-        "polled: %d entries, %d new, %d revised",
+        "polled: %d entries, %d new, %d revised, %d skipped",
         outcome.entries,
         outcome.new,
         outcome.revised,
+        outcome.skipped,
         extra={**extra, "status": fetched.status, "baseline": baseline},
     )
     return outcome
@@ -184,6 +193,18 @@ def _matched_by_worker(
         document_of(source.id, release): found
         for release, found in zip(prepared.releases, prepared.matches, strict=True)
     }
+
+
+_LISTING_SKIP = "no title or no link"  # parse.listing's reason; its warning says how many
+
+
+def _skip_warning(dropped: Sequence[Skipped]) -> list[str]:
+    if not dropped:
+        return []
+    first = dropped[0]
+    if len(dropped) == 1:
+        return [f"1 item skipped ({first.where}): {first.reason}"]
+    return [f"{len(dropped)} items skipped, e.g. {first.where}: {first.reason}"]
 
 
 def recipe_of(config: Config, source: Source) -> Recipe:

@@ -42,6 +42,8 @@ def poll_command(
                 if outcome.not_modified
                 else f"{outcome.entries} entries, {outcome.new} new, {outcome.revised} revised"
             )
+            if outcome.skipped:
+                status += f", {outcome.skipped} skipped: {outcome.skip_reason}"
             warning = f" (warning: {outcome.warning})" if outcome.warning else ""
             typer.echo(f"{outcome.source_id}: ok, {status}{warning}", err=True)
         else:

@@ -26,7 +26,7 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from monitor.model import Entry, ParsedFeed
-from monitor.parse.clean import MAX_TITLE, bounded_title, clean_entry
+from monitor.parse.clean import MAX_TITLE, bounded_title, clean_entry, storable
 from monitor.parse.text import html_to_text
 
 MODES = ("auto", "guid", "link", "content")
@@ -58,6 +58,23 @@ class ReleaseData:
     language: str | None  # primary subtag, lower case ("ar", "en")
     content_hash: str  # sha256 of the plain title, summary and content
     author: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An item left out of a poll, and why, in one line for the source's warning and the log."""
+
+    where: str  # its link, else its identity
+    reason: str
+
+    @classmethod
+    def of(cls, where: str, what: str, exc: BaseException) -> Skipped:
+        # a database error's own text, not SQLAlchemy's (which quotes the statement and
+        # every parameter: the release itself)
+        cause = getattr(exc, "orig", None) or exc
+        detail = " ".join(str(cause).split())[:200]
+        reason = f"{what}: {type(cause).__name__}" + (f": {detail}" if detail else "")
+        return cls(storable(where)[:300], storable(reason))
 
 
 def canonical_url(url: str) -> str:
@@ -131,20 +148,31 @@ def derive(
 
 
 def derive_all(
-    feed: ParsedFeed, *, mode: str = "auto", feed_url: str
+    feed: ParsedFeed,
+    *,
+    mode: str = "auto",
+    feed_url: str,
+    skipped: list[Skipped] | None = None,
 ) -> tuple[tuple[ReleaseData, ...], tuple[str, ...]]:
     """``derive`` every entry of a feed; one release per identity (the first in the feed).
 
     Entries sharing an identity with different text mean the publisher repeats GUIDs (or
     links): they are reported as a warning suggesting another identity mode, and only the
-    first is kept, so one batch never holds an identity twice (an upsert would reject it)."""
+    first is kept, so one batch never holds an identity twice (an upsert would reject it).
+    An entry ``derive`` fails on is left out, and told in ``skipped`` (raised without it)."""
     releases: dict[str, ReleaseData] = {}
     clashes: dict[str, int] = {}  # identity kind -> entries skipped
     cuts: list[str] = []
     for entry in feed.entries:
-        release = derive(
-            entry, mode=mode, feed_url=feed_url, feed_language=feed.language, warnings=cuts
-        )
+        try:
+            release = derive(
+                entry, mode=mode, feed_url=feed_url, feed_language=feed.language, warnings=cuts
+            )
+        except Exception as exc:  # one odd entry must not cost the feed's others
+            if skipped is None:
+                raise
+            skipped.append(Skipped.of(entry.link or entry.guid or "", "not read", exc))
+            continue
         kept = releases.setdefault(release.identity, release)
         if kept is not release and kept.content_hash != release.content_hash:
             kind = release.identity.split(":", 1)[0].removesuffix("-sha256")

@@ -6,6 +6,11 @@ shared step, ``identity.derive_all``), fixes dates (the source's zone for zone-l
 Arabic month names, future dates clamped), fills in the language, and computes what the
 store keeps for search and for story detection: the normalised index text and the LSH
 band keys of the body. Everything here is pure: values in, values out, picklable.
+
+One item never costs the others: an item that fails any of these steps is left out and
+returned in ``Prepared.dropped`` with the reason (the pipeline reports it on the source).
+The full-text index keeps at most ``MAX_INDEX_CHARS`` characters of distinct words per
+release (PostgreSQL refuses a tsvector over 1 MB; the matcher still reads the whole text).
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from monitor.model import RuleMatch, document_of
-from monitor.parse.identity import ReleaseData
+from monitor.parse.identity import ReleaseData, Skipped
 
 if TYPE_CHECKING:  # the matcher's modules load in the workers, not where this is imported
     from monitor.rules.fields import FoldedField
+
+# distinct words a release gives the full-text index, in characters: a tsvector of this
+# many stays under PostgreSQL's 1 MB whatever the script (~9 bytes per word besides its own)
+MAX_INDEX_CHARS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,7 @@ class Prepared:
     # per release, the rules it meets, when the worker had the matcher of ``rules_key``
     matches: tuple[tuple[RuleMatch, ...], ...] | None = None
     rules_key: str | None = None
+    dropped: tuple[Skipped, ...] = ()  # items that could not be prepared, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,19 +83,27 @@ def prepare(
         from monitor.parse.feed import parse_feed
 
         feed = parse_feed(body, headers, url)
-    derived, derive_warnings = derive_all(feed, mode=recipe.identity, feed_url=url)
+    dropped: list[Skipped] = []
+    derived, derive_warnings = derive_all(feed, mode=recipe.identity, feed_url=url, skipped=dropped)
     warnings = [*feed.warnings, *derive_warnings]
-    releases = [finish(r, recipe, zone, now, warnings) for r in derived]
-    texts, bands, matches = [], [], []
-    for release in releases:
-        # each field folded once, for the index, the story signature and the rules
-        document = document_of(recipe.source_id, release)
-        fields = folded_fields(document)
-        texts.append(index_words(_joined(fields, ("title", "summary", "content"))))
-        body_fields = ("content",) if _content_holds_summary(release) else ("summary", "content")
-        bands.append(_bands_of(_joined(fields, body_fields).split()))
-        if matcher is not None:
-            matches.append(tuple(matcher[1].match(document, fields=fields)))
+    releases, texts, bands, matches = [], [], [], []
+    for release in derived:
+        try:
+            release = finish(release, recipe, zone, now, warnings)
+            # each field folded once, for the index, the story signature and the rules
+            document = document_of(recipe.source_id, release)
+            fields = folded_fields(document)
+            text = index_words(_joined(fields, ("title", "summary", "content")))
+            story = ("content",) if _content_holds_summary(release) else ("summary", "content")
+            band = _bands_of(_joined(fields, story).split())
+            found = tuple(matcher[1].match(document, fields=fields)) if matcher else ()
+        except Exception as exc:  # one odd item must not cost the feed's others
+            dropped.append(Skipped.of(release.url or release.identity, "not prepared", exc))
+            continue
+        releases.append(release)
+        texts.append(text)
+        bands.append(band)
+        matches.append(found)
     return Prepared(
         kind=feed.kind,
         entries=len(feed.entries),
@@ -96,6 +114,7 @@ def prepare(
         bands=tuple(bands),
         matches=tuple(matches) if matcher is not None else None,
         rules_key=matcher[0] if matcher is not None else None,
+        dropped=tuple(dropped),
     )
 
 
@@ -154,8 +173,11 @@ def index_words(text: str) -> str:
     needs. The archive's pre-filter asks only whether a word (or a word starting with a
     prefix) is there (``rules.prefilter``); phrases and nearness are left to the matcher.
     A third of the words, on the corpus (24 MB of text down to 8.5 MB), and about half the
-    time SQLite spent indexing them on every insert."""
-    return " ".join(dict.fromkeys(text.split()))
+    time SQLite spent indexing them on every insert. At most ``MAX_INDEX_CHARS``."""
+    joined = " ".join(dict.fromkeys(text.split()))
+    if len(joined) <= MAX_INDEX_CHARS:
+        return joined
+    return joined[: joined.rfind(" ", 0, MAX_INDEX_CHARS + 1)]
 
 
 def story_bands(release: ReleaseData) -> str | None:

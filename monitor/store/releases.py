@@ -8,6 +8,13 @@ only new and changed releases are sent (a changed feed body mostly repeats store
 Where each version lives: the current one in ``releases`` only; the versions it superseded
 in ``release_revisions``, copied there server-side (``INSERT … SELECT``) just before the
 upsert overwrites them. A new release writes nothing there.
+
+One item never costs the others (``store_releases``): text is made storable where it
+enters (``parse.clean``), but should a row still be refused for what it holds (a data
+error, an encoding error, a database limit such as PostgreSQL's 1 MB tsvector), the batch
+is written again one release at a time, each in a savepoint, and the refused ones are
+skipped and returned with the reason. The common path stays one transaction with one
+upsert; the slow one runs only after a refusal.
 """
 
 from __future__ import annotations
@@ -19,10 +26,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.parse.identity import ReleaseData
-from monitor.store.session import insert
+from monitor.parse.identity import ReleaseData, Skipped
+from monitor.store.session import insert, writing
 from monitor.store.tables import RELEASES, REVISIONS
 
 _CHUNK = 1000  # identities or ids per SELECT ... IN (...)
@@ -38,6 +46,61 @@ class Saved:
     id: int
     identity: str
     revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    saved: list[Saved]  # the new and revised rows
+    skipped: list[Skipped]  # releases the database refused, with the reason
+
+
+async def store_releases(
+    engine: AsyncEngine,
+    source_id: str,
+    releases: Sequence[ReleaseData],
+    *,
+    moment: datetime,
+    alertable: dict[str, bool],
+    search_text: dict[str, str],
+    bands: dict[str, str | None] | None = None,
+) -> Stored:
+    """``save_releases`` in a write transaction of its own; a release the database refuses
+    for what it holds is skipped, and the others are stored (see the module doc)."""
+    releases = _first_of_each(releases)
+    columns: dict[str, Any] = {
+        "moment": moment,
+        "alertable": alertable,
+        "search_text": search_text,
+        "bands": bands,
+    }
+    try:
+        async with writing(engine) as connection:
+            return Stored(await save_releases(connection, source_id, releases, **columns), [])
+    except Exception as exc:
+        if not refused_for_content(exc):
+            raise
+    saved: list[Saved] = []
+    skipped: list[Skipped] = []
+    async with writing(engine) as connection:
+        for release in releases:
+            try:
+                async with connection.begin_nested():
+                    saved += await save_releases(connection, source_id, [release], **columns)
+            except Exception as exc:
+                if not refused_for_content(exc):
+                    raise
+                skipped.append(Skipped.of(release.url or release.identity, "not stored", exc))
+    return Stored(saved, skipped)
+
+
+def refused_for_content(exc: BaseException) -> bool:
+    """Whether the database refused a row for what it holds (SQLSTATE class 22, data
+    exception; 54, program limit exceeded; or text the driver could not encode), rather
+    than for a reason every row shares (the connection, a lock, the schema)."""
+    if isinstance(exc, UnicodeError | sa_exc.DataError):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return isinstance(exc, sa_exc.DBAPIError) and state[:2] in ("22", "54")
 
 
 async def known_identities(
@@ -70,9 +133,7 @@ async def save_releases(
     bands: dict[str, str | None] | None = None,
 ) -> list[Saved]:
     """Insert new releases and update changed ones; return exactly those rows."""
-    unique: dict[str, ReleaseData] = {}
-    for release in releases:  # a feed that lists an item twice: the first one counts
-        unique.setdefault(release.identity, release)
+    unique = {release.identity: release for release in _first_of_each(releases)}
     stored = await _stored_hashes(connection, source_id, list(unique))
     todo = [  # new, or changed since stored: an unchanged release needs no statement
         r
@@ -100,6 +161,14 @@ async def save_releases(
     # the driver's limit on parameters (32,766 on SQLite, 65,535 with psycopg)
     result = await connection.execute(statement, rows)
     return [Saved(r.id, r.identity, r.revision) for r in result.all()]
+
+
+def _first_of_each(releases: Sequence[ReleaseData]) -> list[ReleaseData]:
+    """One release per identity: a feed that lists an item twice, the first one counts."""
+    unique: dict[str, ReleaseData] = {}
+    for release in releases:
+        unique.setdefault(release.identity, release)
+    return list(unique.values())
 
 
 @functools.cache
