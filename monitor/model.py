@@ -16,7 +16,8 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One published item, as the parser read it. Text fields may still hold HTML."""
+    """One published item, as the parser read it. Text fields hold HTML where ``markup``
+    says so (its format's rule); the others are text already, never to be read as HTML."""
 
     guid: str | None
     link: str | None
@@ -27,6 +28,7 @@ class Entry:
     published_raw: str | None = None  # the date string as published, for warnings
     language: str | None = None
     author: str | None = None
+    markup: frozenset[str] = frozenset({"summary", "content"})  # of title, summary, content
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,11 @@
 Every parser (feeds now, listing pages later) hands its entries to ``derive``, and only
 ``derive`` decides identity, plain text, canonical URL and content hash, so no parser can
 change how a release is recognised. It first makes every field storable (``clean``: no
-NUL, control character or lone surrogate, NFC), so no parser's output can fail a write,
-and cuts a title longer than ``clean.MAX_TITLE`` characters. Identity modes (per source):
+NUL, control character or lone surrogate, NFC), so no parser's output can fail a write.
+Plain text: a field the parser marks as markup (``Entry.markup``: what its format says is
+HTML) is converted once with ``html_to_text``; any other is text already and is never
+read as HTML (a title ``A<B and C>D`` stays so). A title longer than ``clean.MAX_TITLE``
+characters is cut. Identity modes (per source):
 
 - ``auto``    the entry's GUID/id when present, else its canonical link, else content;
 - ``guid``    the GUID (falling back as ``auto`` when an entry has none);
@@ -27,7 +30,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from monitor.model import Entry, ParsedFeed
 from monitor.parse.clean import MAX_TITLE, bounded_title, clean_entry, storable
-from monitor.parse.text import html_to_text
+from monitor.parse.text import collapse_whitespace, html_to_text
 
 MODES = ("auto", "guid", "link", "content")
 MAX_IDENTITY = 512
@@ -121,15 +124,16 @@ def derive(
     if mode not in MODES:
         raise ValueError(f"identity mode must be one of {', '.join(MODES)}, not {mode!r}")
     entry = clean_entry(entry)
-    title = html_to_text(entry.title)
+    title = _text(entry, "title")
     if len(title) > MAX_TITLE:
         if warnings is not None:
             where = (entry.link or entry.guid or title[:80]).strip()[:200]
             warnings.append(f"title of {where} cut from {len(title):,} to {MAX_TITLE:,} characters")
         title = bounded_title(title)
-    summary = html_to_text(entry.summary)
+    summary = _text(entry, "summary")
     # feeds often repeat the body in both fields; convert it once
-    content = summary if entry.content == entry.summary else html_to_text(entry.content)
+    alike = ("summary" in entry.markup) == ("content" in entry.markup)
+    content = summary if alike and entry.content == entry.summary else _text(entry, "content")
     url = canonical_url(urljoin(feed_url, entry.link.strip())) if entry.link else ""
     return ReleaseData(
         identity=_identity(entry, mode, url, title),
@@ -145,6 +149,13 @@ def derive(
         content_hash=content_hash(title, summary, content),
         author=entry.author,
     )
+
+
+def _text(entry: Entry, name: str) -> str:
+    """A text field as plain text: markup converted once; text kept as it is (a title
+    ``A<B and C>D`` stays so), its whitespace collapsed as ``html_to_text`` would."""
+    value: str = getattr(entry, name)
+    return html_to_text(value) if name in entry.markup else collapse_whitespace(value)
 
 
 def derive_all(

@@ -96,7 +96,11 @@ def test_every_field_of_an_entry() -> None:
             author=dirty,
         )
     )
-    values = [getattr(entry, name) for name in Entry.__dataclass_fields__ if name != "published"]
+    values = [
+        getattr(entry, name)
+        for name in Entry.__dataclass_fields__
+        if name not in ("published", "markup")
+    ]
     assert values == ["x\ufffd\n"] * len(values)
 
 
