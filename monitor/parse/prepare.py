@@ -9,8 +9,10 @@ band keys of the body. Everything here is pure: values in, values out, picklable
 
 One item never costs the others: an item that fails any of these steps is left out and
 returned in ``Prepared.dropped`` with the reason (the pipeline reports it on the source).
-The full-text index keeps at most ``MAX_INDEX_CHARS`` characters of distinct words per
-release (PostgreSQL refuses a tsvector over 1 MB; the matcher still reads the whole text).
+Work is bounded by the input's size, never its content: the full-text index keeps at most
+``MAX_INDEX_CHARS`` characters of distinct words per release (PostgreSQL refuses a tsvector
+over 1 MB; the matcher still reads the whole text), and the story signature is computed
+over the body's first ``MAX_STORY_WORDS`` words.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ if TYPE_CHECKING:  # the matcher's modules load in the workers, not where this i
 # distinct words a release gives the full-text index, in characters: a tsvector of this
 # many stays under PostgreSQL's 1 MB whatever the script (~9 bytes per word besides its own)
 MAX_INDEX_CHARS = 100_000
+# words of a body its story signature (LSH bands) is computed from: copies are found by
+# their first 20,000 words (a long report's), whatever follows (a body can be 10 MB)
+MAX_STORY_WORDS = 20_000
+_SLICE = 1 << 20  # characters of a long text read at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +101,7 @@ def prepare(
             fields = folded_fields(document)
             text = index_words(_joined(fields, ("title", "summary", "content")))
             story = ("content",) if _content_holds_summary(release) else ("summary", "content")
-            band = _bands_of(_joined(fields, story).split())
+            band = _bands_of(_first_words(_joined(fields, story)))
             found = tuple(matcher[1].match(document, fields=fields)) if matcher else ()
         except Exception as exc:  # one odd item must not cost the feed's others
             dropped.append(Skipped.of(release.url or release.identity, "not prepared", exc))
@@ -138,6 +144,11 @@ def _bands_of(found: list[str]) -> str | None:
     return " ".join(bands) if bands else None
 
 
+def _first_words(text: str, count: int = MAX_STORY_WORDS) -> list[str]:
+    """The first ``count`` words of ``text`` (never a list of all of a huge text's)."""
+    return text.split(maxsplit=count)[:count]
+
+
 def finish(
     release: ReleaseData, recipe: Recipe, zone: ZoneInfo, now: datetime, warnings: list[str]
 ) -> ReleaseData:
@@ -173,15 +184,29 @@ def index_words(text: str) -> str:
     needs. The archive's pre-filter asks only whether a word (or a word starting with a
     prefix) is there (``rules.prefilter``); phrases and nearness are left to the matcher.
     A third of the words, on the corpus (24 MB of text down to 8.5 MB), and about half the
-    time SQLite spent indexing them on every insert. At most ``MAX_INDEX_CHARS``."""
-    joined = " ".join(dict.fromkeys(text.split()))
+    time SQLite spent indexing them on every insert. At most ``MAX_INDEX_CHARS``; a long
+    text is read a slice at a time, so no list of all its words is ever built."""
+    if len(text) <= _SLICE:
+        joined = " ".join(dict.fromkeys(text.split()))
+    else:
+        seen: dict[str, None] = {}
+        size = start = 0
+        while start < len(text) and size <= MAX_INDEX_CHARS:
+            end = text.find(" ", start + _SLICE) + 1 or len(text)
+            for word in dict.fromkeys(text[start:end].split()):
+                if word not in seen:
+                    seen[word] = None
+                    size += len(word) + 1
+            start = end
+        joined = " ".join(seen)
     if len(joined) <= MAX_INDEX_CHARS:
         return joined
     return joined[: joined.rfind(" ", 0, MAX_INDEX_CHARS + 1)]
 
 
 def story_bands(release: ReleaseData) -> str | None:
-    from monitor.stories import signature, story_body
+    """The LSH band keys of a release's body, as ``prepare`` computes them."""
+    from monitor.rules.normalize import index_text
+    from monitor.stories import story_body
 
-    found = signature(story_body(release.summary, release.content))
-    return " ".join(found.bands) if found else None
+    return _bands_of(_first_words(index_text(story_body(release.summary, release.content))))

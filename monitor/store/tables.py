@@ -158,6 +158,8 @@ class MatchRow(SQLModel, table=True):
     story_id: int | None = Field(default=None, foreign_key="stories.id")
     hits: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of hits
     matched_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # every hit found; ``hits`` holds the first ones (NULL before 0011: as many as it holds)
+    hit_count: int | None = None
 
 
 class AlertRow(SQLModel, table=True):
