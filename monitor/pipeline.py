@@ -6,13 +6,16 @@ Stages never call each other; ``poll_source`` calls them in order and records th
 on the source's row. A failing source is recorded and skipped; it never raises. An item
 that cannot be prepared or stored is skipped and reported (the source's warning and
 ``items_skipped``, a log line with its link); the rest of the feed is stored and alerted.
+A poll that yields more alertable releases than the source's ``max_alerts_per_poll``
+stores them all and alerts none one by one: each channel gets one notice instead
+(``monitor.flood``), sent right after the poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -21,7 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.config.model import Config, Source
 from monitor.errors import FetchError, FetchHTTPError, ParseError
 from monitor.fetch import Fetcher, FetchLimits, FetchResult
+from monitor.flood import FloodGuard
 from monitor.model import Document, RuleMatch, document_of
+from monitor.notify.base import Channel
+from monitor.ops.alarms import send_floods
 from monitor.parse.identity import ReleaseData, Skipped
 from monitor.parse.prepare import Prepared, Recipe
 from monitor.schedule import next_after_failure, next_due
@@ -49,6 +55,8 @@ class PollContext:
     no_alerts: bool = False
     backfill: timedelta | None = None  # widens the first-poll window (poll --backfill)
     rules_key: str | None = None  # the fingerprint of the rules ``match`` applies
+    no_flood_guard: bool = False  # poll --no-flood-guard: alert every release, however many
+    channels: Mapping[str, Channel] | None = None  # where flood notices go, right after a poll
 
     def channels_of(self, rule_id: str) -> Sequence[str]:
         rule = next((r for r in self.config.rules if r.id == rule_id), None)
@@ -67,6 +75,7 @@ class PollOutcome:
     revised: int = 0
     skipped: int = 0  # items left out: no title or link (listing), not prepared, not stored
     skip_reason: str | None = None  # the first one's
+    held: int = 0  # alertable releases the flood guard did not alert one by one
     step: StepResult = field(default_factory=StepResult)
 
 
@@ -123,6 +132,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         and (not baseline or (r.published is not None and r.published >= cutoff))
         for r in releases
     }
+    guard = None if ctx.no_flood_guard else FloodGuard(config, source, moment)
     stored = await store_releases(
         ctx.engine,
         source.id,
@@ -131,6 +141,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         alertable=alertable,
         search_text=search,
         bands=bands,
+        then=guard,
     )
     dropped = [*prepared.dropped, *stored.skipped]
     for item in dropped:
@@ -159,6 +170,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         revised=len(stored.saved) - new,
         skipped=skipped,
         skip_reason=dropped[0].reason if dropped else _LISTING_SKIP if skipped else None,
+        held=guard.held if guard else 0,
         step=step,
     )
     log.info(
@@ -169,6 +181,20 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         outcome.skipped,
         extra={**extra, "status": fetched.status, "baseline": baseline},
     )
+    if outcome.held:
+        log.warning(
+            "flood guard: %d alertable releases in one poll, over the limit of %d: "
+            "one notice per channel instead of an alert each",
+            outcome.held,
+            guard.limit if guard else 0,
+            extra=extra,
+        )
+    if ctx.channels is not None and stored.saved:
+        # this poll's notices at once; one a channel refused, once its wait is over
+        try:
+            await send_floods(ctx.engine, config, ctx.channels, now())
+        except Exception:  # they stay due: the next poll or alarm check sends them
+            log.exception("flood notices not sent", extra={**extra, "action": "flood"})
     return outcome
 
 

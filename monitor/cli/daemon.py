@@ -17,7 +17,12 @@ from monitor.pipeline import PollOutcome
 
 
 def poll_command(
-    config: Config, *, sources: Sequence[str], no_alerts: bool, backfill: str | None
+    config: Config,
+    *,
+    sources: Sequence[str],
+    no_alerts: bool,
+    backfill: str | None,
+    no_flood_guard: bool = False,
 ) -> None:
     from monitor.config.durations import parse_duration
 
@@ -33,7 +38,9 @@ def poll_command(
     except ValueError as exc:
         fail(f"--backfill: {exc}", EXIT_USAGE)
     setup_logging(State.log_format, State.verbose)
-    outcomes = run_async(_poll(config, list(sources) or sorted(known), no_alerts, widen))
+    outcomes = run_async(
+        _poll(config, list(sources) or sorted(known), no_alerts, widen, no_flood_guard)
+    )
     failed = [o for o in outcomes if not o.ok]
     for outcome in outcomes:
         if outcome.ok:
@@ -44,6 +51,8 @@ def poll_command(
             )
             if outcome.skipped:
                 status += f", {outcome.skipped} skipped: {outcome.skip_reason}"
+            if outcome.held:
+                status += f", {outcome.held} not alerted one by one (flood guard: one notice)"
             warning = f" (warning: {outcome.warning})" if outcome.warning else ""
             typer.echo(f"{outcome.source_id}: ok, {status}{warning}", err=True)
         else:
@@ -53,17 +62,23 @@ def poll_command(
 
 
 async def _poll(
-    config: Config, source_ids: list[str], no_alerts: bool, widen: timedelta | None
+    config: Config,
+    source_ids: list[str],
+    no_alerts: bool,
+    widen: timedelta | None,
+    no_flood_guard: bool = False,
 ) -> list[PollOutcome]:
+    from monitor.ops.alarms import send_floods
     from monitor.pipeline import poll_source
     from monitor.runtime import Runtime
     from monitor.schedule import poll_lease
     from monitor.store.matching import match_pending
     from monitor.store.polls import claim_due_sources, release_source
+    from monitor.store.tables import now
 
     runtime = await Runtime.start(config)
     try:
-        ctx = runtime.context(no_alerts=no_alerts, backfill=widen)
+        ctx = runtime.context(no_alerts=no_alerts, backfill=widen, no_flood_guard=no_flood_guard)
         lease = poll_lease(config)
         claimed = await claim_due_sources(
             runtime.engine,
@@ -104,6 +119,10 @@ async def _poll(
             )
         # releases a crashed run left unmatched are matched now too
         await match_pending(runtime.engine, ctx.match, ctx.channels_of)
+        try:  # flood notices a channel refused before (or a crashed run left) go out now
+            await send_floods(runtime.engine, config, runtime.deliverer.channels, now())
+        except Exception:  # they stay due for the next poll
+            logging.getLogger("monitor.poll").exception("flood notices not sent")
         counts = await runtime.deliverer.deliver_all()
         if counts.sent or counts.failed or counts.dead:
             typer.echo(

@@ -20,12 +20,12 @@ upsert; the slow one runs only after a refusal.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -46,6 +46,11 @@ class Saved:
     id: int
     identity: str
     revision: int
+    alertable: bool  # as stored: this poll's say, or an earlier poll's for a revision
+
+
+# what runs in the transaction that stores a poll's releases, after them (the flood guard)
+AfterWrite = Callable[[AsyncConnection, list["Saved"]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +68,11 @@ async def store_releases(
     alertable: dict[str, bool],
     search_text: dict[str, str],
     bands: dict[str, str | None] | None = None,
+    then: AfterWrite | None = None,
 ) -> Stored:
-    """``save_releases`` in a write transaction of its own; a release the database refuses
-    for what it holds is skipped, and the others are stored (see the module doc)."""
+    """``save_releases`` in a write transaction of its own, and ``then`` in the same one;
+    a release the database refuses for what it holds is skipped, and the others are
+    stored (see the module doc)."""
     releases = _first_of_each(releases)
     columns: dict[str, Any] = {
         "moment": moment,
@@ -75,7 +82,10 @@ async def store_releases(
     }
     try:
         async with writing(engine) as connection:
-            return Stored(await save_releases(connection, source_id, releases, **columns), [])
+            batch = await save_releases(connection, source_id, releases, **columns)
+            if then is not None:
+                await then(connection, batch)
+            return Stored(batch, [])
     except Exception as exc:
         if not refused_for_content(exc):
             raise
@@ -90,6 +100,8 @@ async def store_releases(
                 if not refused_for_content(exc):
                     raise
                 skipped.append(Skipped.of(release.url or release.identity, "not stored", exc))
+        if then is not None:
+            await then(connection, saved)
     return Stored(saved, skipped)
 
 
@@ -160,7 +172,17 @@ async def save_releases(
     # all rows at once: SQLAlchemy splits them into statements of up to 1,000 rows, within
     # the driver's limit on parameters (32,766 on SQLite, 65,535 with psycopg)
     result = await connection.execute(statement, rows)
-    return [Saved(r.id, r.identity, r.revision) for r in result.all()]
+    return [Saved(r.id, r.identity, r.revision, bool(r.alertable)) for r in result.all()]
+
+
+async def hold_alerts(connection: AsyncConnection, release_ids: Sequence[int]) -> None:
+    """These releases raise no alert when they are matched (the flood guard's hold)."""
+    for start in range(0, len(release_ids), _CHUNK):
+        await connection.execute(
+            update(RELEASES)
+            .where(RELEASES.c.id.in_(release_ids[start : start + _CHUNK]))
+            .values(alertable=False)
+        )
 
 
 def _first_of_each(releases: Sequence[ReleaseData]) -> list[ReleaseData]:
@@ -200,7 +222,7 @@ def _upsert(dialect: str) -> Any:
             "alertable": statement.excluded.alertable | table.c.alertable,
         },
         where=changed,
-    ).returning(table.c.id, table.c.identity, table.c.revision)
+    ).returning(table.c.id, table.c.identity, table.c.revision, table.c.alertable)
 
 
 async def _keep_superseded(connection: AsyncConnection, release_ids: list[int]) -> None:
