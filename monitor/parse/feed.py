@@ -13,7 +13,9 @@ Before feedparser sees the bytes:
   Latin-1) is recognised and decoded as windows-1256, with a warning;
 - a DTD internal subset is removed: feeds never need entity declarations, and this is where
   entity-expansion bombs and external entities (XXE) live. feedparser also disables
-  external entities and expat caps amplification; this makes both moot.
+  external entities and expat caps amplification; this makes both moot;
+- a character reference to what XML cannot hold (``&#0;``, ``&#xD800;``) is dropped or made
+  U+FFFD, as ``parse.clean`` treats the character itself.
 
 feedparser is always given ``io.BytesIO(body)``, never bytes or str: given a string it
 would open it as a path or URL. It is imported on first use. Dates: see ``_published``, the
@@ -61,6 +63,7 @@ _GUESSABLE_CHARSETS = frozenset(
     {"iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252", "us-ascii", "ascii"}
 )
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_CHAR_REFERENCE = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 
 
@@ -83,6 +86,7 @@ def parse_feed(
     if _looks_binary(body):
         raise ParseError(f"not a feed: binary data ({len(body)} bytes)")
     body = _LEADING_JUNK.sub(b"", body, count=1)
+    body = _without_bad_references(body)
     root = _ROOT_ELEMENT.search(body)
     prolog = body[: root.start()] if root else body
     if b"<!entity" in prolog.lower():
@@ -261,6 +265,31 @@ def _is_arabic_1256(body: bytes) -> bool:
     text = body.decode("windows-1256", "replace")
     arabic = len(_ARABIC.findall(text))
     return arabic >= 0.8 * high
+
+
+def _without_bad_references(body: bytes) -> bytes:
+    """Character references to what no XML document holds (``&#0;``, ``&#xD800;``) as
+    ``parse.clean`` treats the characters: a control or noncharacter dropped, a surrogate
+    or an out-of-range code point U+FFFD. Left in, they make the feed not well-formed and
+    feedparser's lenient parser raise on a surrogate: one item would fail the source."""
+    if b"&#" not in body:
+        return body
+    return _CHAR_REFERENCE.sub(_good_reference, body)
+
+
+def _good_reference(found: re.Match[bytes]) -> bytes:
+    hexadecimal, decimal = found.group(1), found.group(2)
+    digits = hexadecimal if hexadecimal is not None else decimal
+    if len(digits) > 8:  # past Unicode, however long (no int() of a megabyte of digits)
+        return b"&#xFFFD;"
+    code = int(hexadecimal, 16) if hexadecimal is not None else int(decimal or b"0")
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD:
+        return found.group()
+    if 0x10000 <= code <= 0x10FFFF:
+        return found.group()
+    if code < 0x20 or code in (0xFFFE, 0xFFFF):
+        return b""
+    return b"&#xFFFD;"  # a surrogate, or past Unicode
 
 
 def _looks_binary(body: bytes) -> bool:

@@ -157,22 +157,27 @@ async def save_releases(
     superseded = [stored[r.identity][0] for r in todo if r.identity in stored]
     if superseded:
         await _keep_superseded(connection, superseded)
-    rows = [
-        _row(
-            source_id,
-            r,
-            moment,
-            alertable[r.identity],
-            search_text[r.identity],
-            (bands or {}).get(r.identity),
-        )
-        for r in todo
-    ]
     statement = _upsert(connection.dialect.name)
-    # all rows at once: SQLAlchemy splits them into statements of up to 1,000 rows, within
-    # the driver's limit on parameters (32,766 on SQLite, 65,535 with psycopg)
-    result = await connection.execute(statement, rows)
-    return [Saved(r.id, r.identity, r.revision, bool(r.alertable)) for r in result.all()]
+    bands = bands or {}
+    saved: list[Saved] = []
+    # a statement per 1,000 rows (as SQLAlchemy would split them: within the driver's limit
+    # on parameters, 32,766 on SQLite and 65,535 with psycopg), each row built just before:
+    # 50,000 rows' parameters at once took 100 MB
+    for start in range(0, len(todo), _CHUNK):
+        rows = [
+            _row(
+                source_id,
+                r,
+                moment,
+                alertable[r.identity],
+                search_text[r.identity],
+                bands.get(r.identity),
+            )
+            for r in todo[start : start + _CHUNK]
+        ]
+        result = await connection.execute(statement, rows)
+        saved += [Saved(r.id, r.identity, r.revision, bool(r.alertable)) for r in result.all()]
+    return saved
 
 
 async def hold_alerts(connection: AsyncConnection, release_ids: Sequence[int]) -> None:
