@@ -192,7 +192,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
     if ctx.channels is not None and stored.saved:
         # this poll's notices at once; one a channel refused, once its wait is over
         try:
-            await send_floods(ctx.engine, config, ctx.channels, now())
+            await send_floods(ctx.engine, config, ctx.channels, now(), if_waiting=True)
         except Exception:  # they stay due: the next poll or alarm check sends them
             log.exception("flood notices not sent", extra={**extra, "action": "flood"})
     return outcome

@@ -27,9 +27,10 @@ of a source yielded more alertable releases than ``max_alerts_per_poll``. Its ro
 written by ``record_flood`` in the transaction that holds those releases' alerts back, one
 per channel of the rules that watch the source (``channel_id``), closed from the start (no
 episode to clear, no recovery notice). ``send_floods`` sends them — right after the poll
-that raised them, and at every alarm check — each claimed with the same lease and sent to
-its one channel under a stable id (``alarm-<id>``); one its channel refused is due again
-``FLOOD_RETRY`` later.
+that raised them (a poll that stores anything also retries those left, when this process
+knows of some), by ``monitor poll`` and at every alarm check — each claimed with the same
+lease and sent to its one channel under a stable id (``alarm-<id>``); one its channel
+refused is due again ``FLOOD_RETRY`` later.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.config.model import Alarms, Config, Source
 from monitor.notify.base import Channel, one_line
 from monitor.notify.payload import AlarmNotice, AlertView
-from monitor.store.session import insert, writing
+from monitor.store.session import PerEngine, insert, writing
 from monitor.store.tables import ALARMS, RELEASES, SOURCES
 
 log = logging.getLogger("monitor.alarms")
@@ -226,24 +227,49 @@ async def record_flood(
     ]
     if rows:
         await connection.execute(insert(connection, ALARMS), rows)
+        _waiting(connection.engine).maybe = True
+
+
+class _Waiting:
+    """Whether flood notices may be waiting to be sent (one per engine): a poll asks the
+    database only then. Every poll asking cost a cold poll of 244 feeds half a second."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.maybe = True  # at start: a crashed run may have left some
+
+
+_waiting: PerEngine[_Waiting] = PerEngine(_Waiting)
 
 
 async def send_floods(
-    engine: AsyncEngine, config: Config, channels: Mapping[str, Channel], now: datetime
+    engine: AsyncEngine,
+    config: Config,
+    channels: Mapping[str, Channel],
+    now: datetime,
+    *,
+    if_waiting: bool = False,
 ) -> list[AlarmEvent]:
-    """Send every flood notice that is due, each to its own channel, once."""
+    """Send every flood notice that is due, each to its own channel, once. With
+    ``if_waiting``, only when this process has reason to think one is waiting (it started,
+    raised one, or one was refused or sent elsewhere since) — what a poll asks."""
+    waiting = _waiting(engine)
+    if if_waiting and not waiting.maybe:
+        return []
     async with engine.connect() as connection:
-        due = (
+        unsent = (
             await connection.execute(
                 select(ALARMS)
-                .where(ALARMS.c.kind == FLOOD, ALARMS.c.notified_at.is_(None), _unleased(now))
+                .where(ALARMS.c.kind == FLOOD, ALARMS.c.notified_at.is_(None))
                 .order_by(ALARMS.c.id)
             )
         ).all()
     events = []
-    for row in due:
-        if not await _claim(engine, row.id, ALARMS.c.notified_at, now):
-            continue  # another poll or instance is sending it
+    left = False  # a notice not sent here: refused, or leased by another sender
+    for row in unsent:
+        leased = row.notice_lease_until is not None and row.notice_lease_until >= now
+        if leased or not await _claim(engine, row.id, ALARMS.c.notified_at, now):
+            left = True  # waiting for its retry, or another poll or instance sends it
+            continue
         view = _view(config, row, "raised", now)
         channel = channels.get(row.channel_id or "")
         if channel is None:  # gone from the config since: nobody left to tell
@@ -258,6 +284,8 @@ async def send_floods(
         sent = {"notified_at": now} if delivered else {}
         await _settle(engine, row.id, sent, None if delivered else now + FLOOD_RETRY)
         events.append(AlarmEvent(row.source_id, FLOOD, "raised", view.title, delivered))
+        left = left or not delivered
+    waiting.maybe = left
     return events
 
 

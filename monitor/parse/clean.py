@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
+from typing import Any
 
 from monitor.model import Entry
 
@@ -57,23 +58,26 @@ def _repair(text: str) -> str:
 
 
 def _optional(text: str | None) -> str | None:
-    return None if text is None else storable(text)
+    return storable(text) if text else text  # "" and None as they are
+
+
+_FIELDS = ("guid", "link", "title", "summary", "content", "published_raw", "language", "author")
 
 
 def clean_entry(entry: Entry) -> Entry:
     """Every text field of ``entry`` storable; a date string too long to be one dropped."""
-    raw_date = _optional(entry.published_raw)
-    return replace(
-        entry,
-        guid=_optional(entry.guid),
-        link=_optional(entry.link),
-        title=storable(entry.title),
-        summary=storable(entry.summary),
-        content=storable(entry.content),
-        published_raw=raw_date if raw_date is None or len(raw_date) <= MAX_DATE else None,
-        language=_optional(entry.language),
-        author=_optional(entry.author),
-    )
+    values: dict[str, Any] = {
+        name: _optional(getattr(entry, name)) for name in _FIELDS if name != "content"
+    }
+    # feeds often repeat the body in both fields: one scan of it
+    same = entry.content == entry.summary
+    values["content"] = values["summary"] if same else storable(entry.content)
+    raw_date = values["published_raw"]
+    if raw_date is not None and len(raw_date) > MAX_DATE:
+        values["published_raw"] = None
+    if all(values[name] is getattr(entry, name) for name in _FIELDS):
+        return entry  # storable already: the usual case, no copy
+    return replace(entry, **values)
 
 
 def bounded_title(title: str, limit: int = MAX_TITLE) -> str:

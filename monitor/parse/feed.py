@@ -63,7 +63,13 @@ _GUESSABLE_CHARSETS = frozenset(
     {"iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252", "us-ascii", "ascii"}
 )
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
-_CHAR_REFERENCE = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
+# a numeric character reference that may be to a character XML cannot hold: below 100
+# (controls), a surrogate (D800-DFFF), FFFE, FFFF, or five digits and more; the common ones
+# (&#1575;, &#8217;) are never looked at
+_CHAR_REFERENCE = re.compile(
+    rb"&#(?:[xX]0*([0-9a-fA-F]{1,2}|[dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]|[0-9a-fA-F]{6,})"
+    rb"|0*([0-9]{1,2}|[0-9]{5,}));"
+)
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 
 

@@ -46,16 +46,19 @@ def collapse_whitespace(text: str) -> str:
 
 
 def _collapse_lines(lines: Iterable[str]) -> str:
-    return "\n".join(filter(None, map(_collapse_line, lines)))
+    # str.split() splits on exactly the whitespace of the regex \s, and faster than a regex
+    return "\n".join(
+        filter(
+            None,
+            (" ".join(line.split()) if len(line) < _LONG_LINE else _long(line) for line in lines),
+        )
+    )
 
 
-def _collapse_line(line: str) -> str:
-    # str.split() splits on exactly the whitespace of the regex \s, and faster than a regex;
-    # but on a long line it (and a regex) makes an object per word: 75 MB for 5 MB of
-    # "NATO ". There, every whitespace becomes a space and runs are halved until none is
-    # left: a few copies of the line, whatever it holds.
-    if len(line) < _LONG_LINE:
-        return " ".join(line.split())
+def _long(line: str) -> str:
+    """A long line collapsed: split() (or a regex) would make an object per word, 75 MB for
+    5 MB of "NATO ". Every whitespace becomes a space, and runs are halved until none is
+    left: a few copies of the line, whatever it holds."""
     for space in WHITESPACE:
         if space in line:
             line = line.replace(space, " ")

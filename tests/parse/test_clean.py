@@ -124,3 +124,10 @@ def test_a_long_title_is_cut_at_a_word_and_said() -> None:
     assert warnings == [
         "title of https://ministry.example/long cut from 499,999 to 2,000 characters"
     ]
+
+
+def test_a_clean_entry_is_kept_as_it_is() -> None:
+    entry = Entry(guid=None, link="https://m.example/1", title="", summary="نص", content="")
+    assert clean_entry(entry) is entry
+    dirty = clean_entry(Entry(guid=None, link=None, title="", summary="a\x00"))
+    assert (dirty.title, dirty.summary, dirty.guid) == ("", "a", None)

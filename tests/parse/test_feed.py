@@ -114,8 +114,12 @@ def test_json_feed_items_are_untrusted(item: bytes, field: str, value: object) -
         ("&#xD800;", "a \ufffd b"),  # feedparser's lenient parser raised on this one
         ("&#55296;", "a \ufffd b"),
         ("&#1114112;", "a \ufffd b"),  # past Unicode
+        ("&#x110000;&#65535;", "a \ufffd b"),
         ("&#" + "9" * 5000 + ";", "a \ufffd b"),  # no int() of it
-        ("&#x41;&#65;&#x1F600;&#9;", "a AA\U0001f600\t b"),  # kept
+        (
+            "&#x41;&#65;&#x1F600;&#9;&#1575;&#65533;&#x10FFFF;",
+            "a AA\U0001f600\tا\ufffd\U0010ffff b",
+        ),
     ],
 )
 def test_references_to_what_xml_cannot_hold(reference: str, text: str) -> None:
