@@ -141,11 +141,9 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         alertable=alertable,
         search_text=search,
         bands=bands,
-        then=guard,
+        then=guard,  # holds the alerts of a flood back, in the same transaction
     )
     dropped = [*prepared.dropped, *stored.skipped]
-    for item in dropped:
-        log.warning("item skipped: %s", item.reason, extra={**extra, "url": item.where})
     skipped = prepared.skipped + len(dropped)
     warning = "; ".join([*_skip_warning(dropped), *prepared.warnings]) or None
     # match before the poll is recorded as a success: the validators and body hash saved
@@ -173,29 +171,46 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         held=guard.held if guard else 0,
         step=step,
     )
+    _log(outcome, dropped, guard, {**extra, "status": fetched.status, "baseline": baseline})
+    if stored.saved:
+        await _send_flood_notices(ctx, extra)
+    return outcome
+
+
+def _log(
+    outcome: PollOutcome,
+    dropped: Sequence[Skipped],
+    guard: FloodGuard | None,
+    extra: Mapping[str, object],
+) -> None:
+    for item in dropped:
+        log.warning("item skipped: %s", item.reason, extra={**extra, "url": item.where})
     log.info(
         "polled: %d entries, %d new, %d revised, %d skipped",
         outcome.entries,
         outcome.new,
         outcome.revised,
         outcome.skipped,
-        extra={**extra, "status": fetched.status, "baseline": baseline},
+        extra=extra,
     )
-    if outcome.held:
+    if guard is not None and guard.held:
         log.warning(
             "flood guard: %d alertable releases in one poll, over the limit of %d: "
             "one notice per channel instead of an alert each",
-            outcome.held,
-            guard.limit if guard else 0,
+            guard.held,
+            guard.limit,
             extra=extra,
         )
-    if ctx.channels is not None and stored.saved:
-        # this poll's notices at once; one a channel refused, once its wait is over
-        try:
-            await send_floods(ctx.engine, config, ctx.channels, now(), if_waiting=True)
-        except Exception:  # they stay due: the next poll or alarm check sends them
-            log.exception("flood notices not sent", extra={**extra, "action": "flood"})
-    return outcome
+
+
+async def _send_flood_notices(ctx: PollContext, extra: Mapping[str, object]) -> None:
+    """This poll's flood notices at once, and any a channel refused once its wait is over."""
+    if ctx.channels is None:
+        return
+    try:
+        await send_floods(ctx.engine, ctx.config, ctx.channels, now(), if_waiting=True)
+    except Exception:  # they stay due: the next poll, `monitor poll` or an alarm check
+        log.exception("flood notices not sent", extra={**extra, "action": "flood"})
 
 
 async def _match(

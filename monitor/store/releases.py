@@ -1,4 +1,5 @@
-"""Writing releases: new ones inserted once, revised ones updated, in one statement.
+"""Writing releases: new ones inserted once, revised ones updated, in one statement (per
+1,000 rows).
 
 ``INSERT … ON CONFLICT (source_id, identity) DO UPDATE … WHERE content_hash changed
 RETURNING`` yields exactly the new rows (revision 1) and the revised rows (revision > 1);
@@ -33,7 +34,7 @@ from monitor.parse.identity import ReleaseData, Skipped
 from monitor.store.session import insert, writing
 from monitor.store.tables import RELEASES, REVISIONS
 
-_CHUNK = 1000  # identities or ids per SELECT ... IN (...)
+_CHUNK = 1000  # identities or ids per SELECT ... IN (...), rows per upsert
 _STORED = (
     select(RELEASES.c.identity, RELEASES.c.id, RELEASES.c.content_hash)
     .where(RELEASES.c.source_id == bindparam("b_source"))
