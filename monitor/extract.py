@@ -8,7 +8,8 @@ navigation, headers, footers, asides, forms and scripts, then take the element w
 paragraphs hold the most text.
 
 The body is decoded by monitor itself (HTTP charset, then <meta>, then UTF-8), so Arabic
-pages do not depend on any library's guess.
+pages do not depend on any library's guess. The text returned is storable
+(``parse.clean``): full text enters the store here, beside the feed's fields.
 """
 
 from __future__ import annotations
@@ -68,6 +69,14 @@ def extract_main_text(
     body: bytes, headers: Mapping[str, str], url: str, content_selector: str | None = None
 ) -> str:
     """Plain main text of an article page, paragraphs separated by blank lines."""
+    from monitor.parse.clean import storable
+
+    return storable(_main_text(body, headers, url, content_selector))
+
+
+def _main_text(
+    body: bytes, headers: Mapping[str, str], url: str, content_selector: str | None
+) -> str:
     from monitor.parse.listing import html_charset, parse_html, select_values, validate_selector
 
     if content_selector:

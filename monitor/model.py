@@ -4,7 +4,7 @@
 ``ParsedFeed`` what a parser made of one fetched body.
 ``Document``   what the rules match: plain text per field plus the scoping fields.
 ``Hit``        one matched term: field, the text as it appears, offsets into that field, snippet.
-``RuleMatch``  one rule that matched one document, with its hits.
+``RuleMatch``  one rule that matched one document, with its first hits and their count.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One published item, as the parser read it. Text fields may still hold HTML."""
+    """One published item, as the parser read it. Text fields hold HTML where ``markup``
+    says so (its format's rule); the others are text already, never to be read as HTML."""
 
     guid: str | None
     link: str | None
@@ -27,6 +28,7 @@ class Entry:
     published_raw: str | None = None  # the date string as published, for warnings
     language: str | None = None
     author: str | None = None
+    markup: frozenset[str] = frozenset({"summary", "content"})  # of title, summary, content
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,4 +96,9 @@ class Hit:
 @dataclass(frozen=True, slots=True)
 class RuleMatch:
     rule_id: str
-    hits: tuple[Hit, ...] = field(default=())
+    hits: tuple[Hit, ...] = field(default=())  # the first ones (the matcher keeps 100)
+    total: int | None = None  # every hit found, when more than ``hits``; None: len(hits)
+
+    @property
+    def hit_count(self) -> int:
+        return len(self.hits) if self.total is None else self.total

@@ -3,14 +3,19 @@
     fetch → parse → derive identities → store new and revised → match → queue alerts
 
 Stages never call each other; ``poll_source`` calls them in order and records the outcome
-on the source's row. A failing source is recorded and skipped; it never raises.
+on the source's row. A failing source is recorded and skipped; it never raises. An item
+that cannot be prepared or stored is skipped and reported (the source's warning and
+``items_skipped``, a log line with its link); the rest of the feed is stored and alerted.
+A poll that yields more alertable releases than the source's ``max_alerts_per_poll``
+stores them all and alerts none one by one: each channel gets one notice instead
+(``monitor.flood``), sent right after the poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -19,16 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.config.model import Config, Source
 from monitor.errors import FetchError, FetchHTTPError, ParseError
 from monitor.fetch import Fetcher, FetchLimits, FetchResult
+from monitor.flood import FloodGuard
 from monitor.model import Document, RuleMatch, document_of
-from monitor.parse.identity import ReleaseData
+from monitor.notify.base import Channel
+from monitor.ops.alarms import send_floods
+from monitor.parse.identity import ReleaseData, Skipped
 from monitor.parse.prepare import Prepared, Recipe
 from monitor.schedule import next_after_failure, next_due
 from monitor.store import polls
 from monitor.store.coalesce import PollState
 from monitor.store.match_queue import match_queue
 from monitor.store.matching import StepResult
-from monitor.store.releases import known_identities, save_releases
-from monitor.store.session import writing
+from monitor.store.releases import known_identities, store_releases
 from monitor.store.tables import now
 
 log = logging.getLogger("monitor.pipeline")
@@ -48,6 +55,8 @@ class PollContext:
     no_alerts: bool = False
     backfill: timedelta | None = None  # widens the first-poll window (poll --backfill)
     rules_key: str | None = None  # the fingerprint of the rules ``match`` applies
+    no_flood_guard: bool = False  # poll --no-flood-guard: alert every release, however many
+    channels: Mapping[str, Channel] | None = None  # where flood notices go, right after a poll
 
     def channels_of(self, rule_id: str) -> Sequence[str]:
         rule = next((r for r in self.config.rules if r.id == rule_id), None)
@@ -64,6 +73,9 @@ class PollOutcome:
     entries: int = 0
     new: int = 0
     revised: int = 0
+    skipped: int = 0  # items left out: no title or link (listing), not prepared, not stored
+    skip_reason: str | None = None  # the first one's
+    held: int = 0  # alertable releases the flood guard did not alert one by one
     step: StepResult = field(default_factory=StepResult)
 
 
@@ -120,17 +132,20 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         and (not baseline or (r.published is not None and r.published >= cutoff))
         for r in releases
     }
-    async with writing(ctx.engine) as connection:
-        saved = await save_releases(
-            connection,
-            source.id,
-            releases,
-            moment=moment,
-            alertable=alertable,
-            search_text=search,
-            bands=bands,
-        )
-    warning = "; ".join(prepared.warnings) or None
+    guard = None if ctx.no_flood_guard else FloodGuard(config, source, moment)
+    stored = await store_releases(
+        ctx.engine,
+        source.id,
+        releases,
+        moment=moment,
+        alertable=alertable,
+        search_text=search,
+        bands=bands,
+        then=guard,  # holds the alerts of a flood back, in the same transaction
+    )
+    dropped = [*prepared.dropped, *stored.skipped]
+    skipped = prepared.skipped + len(dropped)
+    warning = "; ".join([*_skip_warning(dropped), *prepared.warnings]) or None
     # match before the poll is recorded as a success: the validators and body hash saved
     # with it make the next poll skip this body, so what a crash here leaves unmatched must
     # still meet a full poll next time
@@ -141,26 +156,61 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
         fetched,
         fetched.body_sha256,
         warning=warning,
-        items=(prepared.entries, prepared.skipped),
+        items=(prepared.entries, skipped),
     )
-    new = sum(1 for s in saved if s.revision == 1)
+    new = sum(1 for s in stored.saved if s.revision == 1)
     outcome = PollOutcome(
         source.id,
         ok=True,
         warning=warning,
         entries=prepared.entries,
         new=new,
-        revised=len(saved) - new,
+        revised=len(stored.saved) - new,
+        skipped=skipped,
+        skip_reason=dropped[0].reason if dropped else _LISTING_SKIP if skipped else None,
+        held=guard.held if guard else 0,
         step=step,
     )
+    _log(outcome, dropped, guard, {**extra, "status": fetched.status, "baseline": baseline})
+    if stored.saved:
+        await _send_flood_notices(ctx, extra)
+    return outcome
+
+
+def _log(
+    outcome: PollOutcome,
+    dropped: Sequence[Skipped],
+    guard: FloodGuard | None,
+    extra: Mapping[str, object],
+) -> None:
+    for item in dropped:
+        log.warning("item skipped: %s", item.reason, extra={**extra, "url": item.where})
     log.info(
-        "polled: %d entries, %d new, %d revised",
+        "polled: %d entries, %d new, %d revised, %d skipped",
         outcome.entries,
         outcome.new,
         outcome.revised,
-        extra={**extra, "status": fetched.status, "baseline": baseline},
+        outcome.skipped,
+        extra=extra,
     )
-    return outcome
+    if guard is not None and guard.held:
+        log.warning(
+            "flood guard: %d alertable releases in one poll, over the limit of %d: "
+            "one notice per channel instead of an alert each",
+            guard.held,
+            guard.limit,
+            extra=extra,
+        )
+
+
+async def _send_flood_notices(ctx: PollContext, extra: Mapping[str, object]) -> None:
+    """This poll's flood notices at once, and any a channel refused once its wait is over."""
+    if ctx.channels is None:
+        return
+    try:
+        await send_floods(ctx.engine, ctx.config, ctx.channels, now(), if_waiting=True)
+    except Exception:  # they stay due: the next poll, `monitor poll` or an alarm check
+        log.exception("flood notices not sent", extra={**extra, "action": "flood"})
 
 
 async def _match(
@@ -184,6 +234,18 @@ def _matched_by_worker(
         document_of(source.id, release): found
         for release, found in zip(prepared.releases, prepared.matches, strict=True)
     }
+
+
+_LISTING_SKIP = "no title or no link"  # parse.listing's reason; its warning says how many
+
+
+def _skip_warning(dropped: Sequence[Skipped]) -> list[str]:
+    if not dropped:
+        return []
+    first = dropped[0]
+    if len(dropped) == 1:
+        return [f"1 item skipped ({first.where}): {first.reason}"]
+    return [f"{len(dropped)} items skipped, e.g. {first.where}: {first.reason}"]
 
 
 def recipe_of(config: Config, source: Source) -> Recipe:

@@ -82,7 +82,13 @@ class Runtime:
             fetcher=Fetcher(client, config.defaults.max_connections_per_host),
         )
 
-    def context(self, *, no_alerts: bool = False, backfill: timedelta | None = None) -> PollContext:
+    def context(
+        self,
+        *,
+        no_alerts: bool = False,
+        backfill: timedelta | None = None,
+        no_flood_guard: bool = False,
+    ) -> PollContext:
         return PollContext(
             engine=self.engine,
             config=self.config,
@@ -93,6 +99,8 @@ class Runtime:
             owner=self.owner,
             no_alerts=no_alerts,
             backfill=backfill,
+            no_flood_guard=no_flood_guard,
+            channels=self.deliverer.channels,
         )
 
     def compiled(self) -> Any:

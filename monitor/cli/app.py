@@ -83,11 +83,24 @@ def poll(
     backfill: Annotated[
         str | None, typer.Option(help="Widen the first-poll backfill once, e.g. 30d.")
     ] = None,
+    no_flood_guard: Annotated[
+        bool,
+        typer.Option(
+            "--no-flood-guard",
+            help="Alert every release once, however many (max_alerts_per_poll lifted).",
+        ),
+    ] = False,
 ) -> None:
     """Poll every (or each named) source once, match, deliver what is due, exit."""
     from monitor.cli.daemon import poll_command
 
-    poll_command(load(), sources=source or [], no_alerts=no_alerts, backfill=backfill)
+    poll_command(
+        load(),
+        sources=source or [],
+        no_alerts=no_alerts,
+        backfill=backfill,
+        no_flood_guard=no_flood_guard,
+    )
 
 
 @rules_app.command("test")

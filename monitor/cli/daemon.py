@@ -28,7 +28,12 @@ class PollRun:
 
 
 def poll_command(
-    config: Config, *, sources: Sequence[str], no_alerts: bool, backfill: str | None
+    config: Config,
+    *,
+    sources: Sequence[str],
+    no_alerts: bool,
+    backfill: str | None,
+    no_flood_guard: bool = False,
 ) -> None:
     from monitor.config.durations import parse_duration
 
@@ -47,7 +52,15 @@ def poll_command(
     if State.log_format == "text":
         for handler in logging.getLogger("monitor").handlers:
             handler.addFilter(_said_in_the_report)
-    done = run_async(poll_once(config, list(sources) or sorted(known), no_alerts, widen))
+    done = run_async(
+        poll_once(
+            config,
+            list(sources) or sorted(known),
+            no_alerts,
+            widen,
+            no_flood_guard=no_flood_guard,
+        )
+    )
     failed = [o for o in done.outcomes if not o.ok]
     for outcome in done.outcomes:
         if outcome.ok:
@@ -56,6 +69,10 @@ def poll_command(
                 if outcome.not_modified
                 else f"{outcome.entries} entries, {outcome.new} new, {outcome.revised} revised"
             )
+            if outcome.skipped:
+                status += f", {outcome.skipped} skipped: {outcome.skip_reason}"
+            if outcome.held:
+                status += f", {outcome.held} not alerted one by one (flood guard: one notice)"
             warning = f" (warning: {outcome.warning})" if outcome.warning else ""
             typer.echo(redact_text(f"{outcome.source_id}: ok, {status}{warning}"), err=True)
         else:
@@ -83,11 +100,15 @@ async def _poll(
     source_ids: list[str],
     no_alerts: bool,
     widen: timedelta | None,
+    no_flood_guard: bool = False,
     *,
     deliver: bool = True,
 ) -> list[PollOutcome]:
     """``poll_once``'s outcomes alone (the tests, the demo and the benchmarks)."""
-    return (await poll_once(config, source_ids, no_alerts, widen, deliver=deliver)).outcomes
+    done = await poll_once(
+        config, source_ids, no_alerts, widen, no_flood_guard=no_flood_guard, deliver=deliver
+    )
+    return done.outcomes
 
 
 async def poll_once(
@@ -96,19 +117,22 @@ async def poll_once(
     no_alerts: bool,
     widen: timedelta | None,
     *,
+    no_flood_guard: bool = False,
     deliver: bool = True,
 ) -> PollRun:
     """One poll of ``source_ids``, then matching, then (``deliver``) what is due now; the
     demo passes ``deliver=False`` to show the alerts that would be sent."""
+    from monitor.ops.alarms import send_floods
     from monitor.pipeline import poll_source
     from monitor.runtime import Runtime
     from monitor.schedule import poll_lease
     from monitor.store.matching import match_pending
     from monitor.store.polls import claim_due_sources, release_source
+    from monitor.store.tables import now
 
     runtime = await Runtime.start(config)
     try:
-        ctx = runtime.context(no_alerts=no_alerts, backfill=widen)
+        ctx = runtime.context(no_alerts=no_alerts, backfill=widen, no_flood_guard=no_flood_guard)
         lease = poll_lease(config)
         claimed = await claim_due_sources(
             runtime.engine,
@@ -149,8 +173,13 @@ async def poll_once(
             )
         # releases a crashed run left unmatched are matched now too
         await match_pending(runtime.engine, ctx.match, ctx.channels_of)
-
-        counts = await runtime.deliverer.deliver_all() if deliver else DeliveryCounts()
+        if not deliver:
+            return PollRun(sorted(outcomes, key=lambda o: o.source_id), DeliveryCounts())
+        try:  # flood notices a channel refused before (or a crashed run left) go out now
+            await send_floods(runtime.engine, config, runtime.deliverer.channels, now())
+        except Exception:  # they stay due for the next poll
+            logging.getLogger("monitor.poll").exception("flood notices not sent")
+        counts = await runtime.deliverer.deliver_all()
         if counts.sent or counts.failed or counts.dead:
             typer.echo(
                 f"alerts: {counts.sent} sent, {counts.failed} failed (retry scheduled), "

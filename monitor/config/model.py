@@ -58,6 +58,8 @@ class Defaults(Frozen):
     backfill: Duration = timedelta(days=1)
     timeout: Duration = timedelta(seconds=30)  # the overall deadline of one fetch
     max_bytes: int = Field(default=10_000_000, ge=1024)
+    # more alertable releases than this in one poll of a source: one notice per channel
+    max_alerts_per_poll: int = Field(default=50, ge=1)
 
 
 class Select(Frozen):
@@ -83,6 +85,7 @@ class Source(Frozen):
     user_agent: str | None = None
     backfill: Duration | None = None
     select: Select | None = None
+    max_alerts_per_poll: int | None = Field(default=None, ge=1)  # default: defaults'
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Source:

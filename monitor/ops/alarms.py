@@ -21,6 +21,16 @@ lease has run out, under the same id: at least once, as alerts are. Notices
 travel as ``AlertView`` with rule ``alarm:<kind>``, a one-line title and an
 ``AlarmNotice``, through the ordinary channels; a webhook gets them as ``source.alarm``
 (``notify.payload``), never as a matched release.
+
+A fourth kind, ``flood``, is an event rather than a condition (``monitor.flood``): one poll
+of a source yielded more alertable releases than ``max_alerts_per_poll``. Its rows are
+written by ``record_flood`` in the transaction that holds those releases' alerts back, one
+per channel of the rules that watch the source (``channel_id``), closed from the start (no
+episode to clear, no recovery notice). ``send_floods`` sends them — right after the poll
+that raised them (a poll that stores anything also retries those left, when this process
+knows of some), by ``monitor poll`` and at every alarm check — each claimed with the same
+lease and sent to its one channel under a stable id (``alarm-<id>``); one its channel
+refused is due again ``FLOOD_RETRY`` later.
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ from monitor.config.model import Alarms, Config, Source
 from monitor.notify.base import Channel, one_line
 from monitor.notify.payload import AlarmNotice, AlertView
 from monitor.redact import redact_url
-from monitor.store.session import insert, writing
+from monitor.store.session import PerEngine, insert, writing
 from monitor.store.tables import ALARMS, RELEASES, SOURCES
 
 log = logging.getLogger("monitor.alarms")
@@ -50,6 +60,8 @@ EMPTY_MARK = "matched nothing"  # monitor.parse.listing's warning when the item 
 # channel's deadline: 15 s for a webhook, 30 s for SMTP by default); after a crash, the
 # notice goes out that much later at most
 NOTICE_LEASE = timedelta(minutes=10)
+FLOOD = "flood"
+FLOOD_RETRY = timedelta(minutes=1)  # a flood notice its channel refused waits this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +205,89 @@ async def check_alarms(
             .values(recovery_notified_at=ALARMS.c.cleared_at)
         )
     targets = [channels[c] for c in config.alarm_channels if c in channels]
-    return await _send_due(engine, config, targets, now)
+    events = await _send_due(engine, config, targets, now)
+    return events + await send_floods(engine, config, channels, now)
+
+
+async def record_flood(
+    connection: Any, source_id: str, detail: str, channel_ids: Sequence[str], moment: datetime
+) -> None:
+    """One flood notice per channel, durable with the caller's transaction (the one that
+    holds the releases' alerts back), due to be sent."""
+    rows = [
+        {
+            "source_id": source_id,
+            "kind": FLOOD,
+            "channel_id": channel_id,
+            "detail": detail,
+            "raised_at": moment,
+            "cleared_at": moment,  # an event: never open, never recovered
+            "recovery_notified_at": moment,
+        }
+        for channel_id in channel_ids
+    ]
+    if rows:
+        await connection.execute(insert(connection, ALARMS), rows)
+        _waiting(connection.engine).maybe = True
+
+
+class _Waiting:
+    """Whether flood notices may be waiting to be sent (one per engine): a poll asks the
+    database only then. Every poll asking cost a cold poll of 244 feeds half a second."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.maybe = True  # at start: a crashed run may have left some
+
+
+_waiting: PerEngine[_Waiting] = PerEngine(_Waiting)
+
+
+async def send_floods(
+    engine: AsyncEngine,
+    config: Config,
+    channels: Mapping[str, Channel],
+    now: datetime,
+    *,
+    if_waiting: bool = False,
+) -> list[AlarmEvent]:
+    """Send every flood notice that is due, each to its own channel, once. With
+    ``if_waiting``, only when this process has reason to think one is waiting (it started,
+    raised one, or one was refused or sent elsewhere since) — what a poll asks."""
+    waiting = _waiting(engine)
+    if if_waiting and not waiting.maybe:
+        return []
+    async with engine.connect() as connection:
+        unsent = (
+            await connection.execute(
+                select(ALARMS)
+                .where(ALARMS.c.kind == FLOOD, ALARMS.c.notified_at.is_(None))
+                .order_by(ALARMS.c.id)
+            )
+        ).all()
+    events = []
+    left = False  # a notice not sent here: refused, or leased by another sender
+    for row in unsent:
+        leased = row.notice_lease_until is not None and row.notice_lease_until >= now
+        if leased or not await _claim(engine, row.id, ALARMS.c.notified_at, now):
+            left = True  # waiting for its retry, or another poll or instance sends it
+            continue
+        view = _view(config, row, "raised", now)
+        channel = channels.get(row.channel_id or "")
+        if channel is None:  # gone from the config since: nobody left to tell
+            log.warning(
+                "flood notice dropped: channel %s is no longer configured",
+                row.channel_id,
+                extra={"source": row.source_id, "action": view.rule_id},
+            )
+            delivered = True
+        else:
+            delivered = await _deliver([channel], view, row.source_id)
+        sent = {"notified_at": now} if delivered else {}
+        await _settle(engine, row.id, sent, None if delivered else now + FLOOD_RETRY)
+        events.append(AlarmEvent(row.source_id, FLOOD, "raised", view.title, delivered))
+        left = left or not delivered
+    waiting.maybe = left
+    return events
 
 
 async def _send_due(
@@ -241,11 +335,17 @@ async def _claim(engine: AsyncEngine, alarm_id: int, column: Any, now: datetime)
     return bool(result.rowcount)
 
 
-async def _settle(engine: AsyncEngine, alarm_id: int, sent: dict[str, datetime]) -> None:
-    """The lease released; with ``sent``, the notice marked as sent (else due again)."""
+async def _settle(
+    engine: AsyncEngine,
+    alarm_id: int,
+    sent: dict[str, datetime],
+    due_at: datetime | None = None,
+) -> None:
+    """The lease released (or held until ``due_at``); with ``sent``, the notice marked as
+    sent (else due again)."""
     async with writing(engine) as connection:
         await connection.execute(
-            update(ALARMS).where(ALARMS.c.id == alarm_id).values(notice_lease_until=None, **sent)
+            update(ALARMS).where(ALARMS.c.id == alarm_id).values(notice_lease_until=due_at, **sent)
         )
 
 

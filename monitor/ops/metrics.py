@@ -5,6 +5,8 @@ Counted by the daemon as work happens (``record_*``):
 - ``monitor_polls_total{source,result}``  result: ok | unchanged | failed
 - ``monitor_poll_duration_seconds``       one poll of one source: fetch, parse, store, match
 - ``monitor_releases_stored_total{source}`` new releases stored (revisions not counted)
+- ``monitor_items_skipped_total{source}``  items left out of a poll (no title or link, or
+  not preparable or storable: the source's warning says why)
 - ``monitor_alerts_total{channel,status}`` delivery attempts: sent | failed | dead
 
 Read from the database (``refresh``), cached, and served from the cache:
@@ -158,6 +160,12 @@ class Metrics:
             ["source"],
             registry=self.registry,
         )
+        self.skipped = Counter(
+            "monitor_items_skipped",
+            "Items left out of a poll (no title or link, not preparable, not storable), by source",
+            ["source"],
+            registry=self.registry,
+        )
         self.alerts = Counter(
             "monitor_alerts",
             "Alert delivery attempts, by channel and outcome (sent, failed, dead)",
@@ -180,6 +188,8 @@ class Metrics:
         self.poll_seconds.observe(max(elapsed, 0.0))
         if outcome.new:
             self.releases.labels(outcome.source_id).inc(outcome.new)
+        if outcome.skipped:
+            self.skipped.labels(outcome.source_id).inc(outcome.skipped)
 
     def record_alert(self, channel: str, status: str) -> None:
         """After each delivery attempt: ``status`` is sent, failed or dead."""

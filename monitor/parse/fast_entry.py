@@ -7,7 +7,8 @@ the fields an ``Entry`` takes:
 - title: a title is dropped when a non-empty title ended at the same or a shallower depth
   since the item (or a ``source``) began; otherwise it is stored unless one was stored from
   a shallower depth. ``media:title`` follows the same rules but never blocks a later title.
-  ``title_detail`` (whence the entry language) is written by every title not dropped.
+  ``title_detail`` (whence the entry language, and whether the title is HTML: its type,
+  or in RSS feedparser's sniff of a text/plain value) is written by every title not dropped.
 - summary: description, summary, ``itunes:summary`` and ``media:description`` store it by
   the same depth rule (``summary_detail`` always written). One that comes when a summary
   exists and no content yet becomes content (type text/plain unless given); content that is
@@ -53,6 +54,7 @@ from monitor.parse.fast_names import (
     Names,
 )
 from monitor.parse.fast_values import Values, content_type, detail_lang, lower_attrs
+from monitor.parse.feed import FEED_MARKUP, FEED_MARKUP_HTML_TITLE
 
 DateParser = Callable[[str], datetime | None]
 
@@ -71,6 +73,7 @@ class _State:
     title_depth: int = -1  # feedparser's title_depth: titles at this depth or deeper drop
     stored_depth: dict[str, int] = field(default_factory=dict)  # property_depth_map
     detail_lang: dict[str, str | None] = field(default_factory=dict)
+    title_html: bool = False  # title_detail's type is HTML
     has_content: bool = False
     contents: list[tuple[str, str]] = field(default_factory=list)
     atom_author: bool = False
@@ -125,6 +128,7 @@ class EntryReader:
             published_raw=raw_date,
             language=_clean(values.get("language")) or _clean(language) or feed_language,
             author=_clean(values.get("author")) or None,
+            markup=FEED_MARKUP_HTML_TITLE if state.title_html else FEED_MARKUP,
         )
 
     def _children(self, parent: Any, depth: int, state: _State, *, atom: bool) -> None:
@@ -166,12 +170,16 @@ class EntryReader:
             values[kind] = self.values.text(element)
 
     def _title(self, element: Any, depth: int, state: _State, *, media: bool) -> None:
-        content_type(element, "text/plain")
+        kind = content_type(element, "text/plain")
         text = self.values.text(element)
         if -1 < state.title_depth <= depth:
             return
         self._store(state, "title", text, depth)
         state.detail_lang["title"] = detail_lang(element)
+        state.title_html = kind == "text/html" or (
+            # feedparser sniffs the stripped text before it repairs mojibake
+            not self.atom and self.looks_like_html((element.text or "").strip())
+        )
         if text and not media:  # media:title puts the title depth back as it found it
             state.title_depth = depth
 

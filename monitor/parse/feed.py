@@ -13,11 +13,14 @@ Before feedparser sees the bytes:
   Latin-1) is recognised and decoded as windows-1256, with a warning;
 - a DTD internal subset is removed: feeds never need entity declarations, and this is where
   entity-expansion bombs and external entities (XXE) live. feedparser also disables
-  external entities and expat caps amplification; this makes both moot.
+  external entities and expat caps amplification; this makes both moot;
+- a character reference to what XML cannot hold (``&#0;``, ``&#xD800;``) is dropped or made
+  U+FFFD, as ``parse.clean`` treats the character itself.
 
 feedparser is always given ``io.BytesIO(body)``, never bytes or str: given a string it
 would open it as a path or URL. It is imported on first use. Dates: see ``_published``, the
-one place where a feed's date becomes a datetime.
+one place where a feed's date becomes a datetime. A title is text unless its format makes
+it HTML (``_html_title``); summaries and contents are HTML (``Entry.markup``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,13 @@ _GUESSABLE_CHARSETS = frozenset(
     {"iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252", "us-ascii", "ascii"}
 )
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+# a numeric character reference that may be to a character XML cannot hold: below 100
+# (controls), a surrogate (D800-DFFF), FFFE, FFFF, or five digits and more; the common ones
+# (&#1575;, &#8217;) are never looked at
+_CHAR_REFERENCE = re.compile(
+    rb"&#(?:[xX]0*([0-9a-fA-F]{1,2}|[dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]|[0-9a-fA-F]{6,})"
+    rb"|0*([0-9]{1,2}|[0-9]{5,}));"
+)
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 
 
@@ -82,6 +92,7 @@ def parse_feed(
     if _looks_binary(body):
         raise ParseError(f"not a feed: binary data ({len(body)} bytes)")
     body = _LEADING_JUNK.sub(b"", body, count=1)
+    body = _without_bad_references(body)
     root = _ROOT_ELEMENT.search(body)
     prolog = body[: root.start()] if root else body
     if b"<!entity" in prolog.lower():
@@ -161,7 +172,22 @@ def _entry(e: Any, feed_language: str | None, date_parser: DateParser | None) ->
         published_raw=raw_date,
         language=_clean(get("language")) or _clean(detail.get("language")) or feed_language,
         author=_clean(get("author")) or None,
+        markup=FEED_MARKUP_HTML_TITLE if _title_is_html(e) else FEED_MARKUP,
     )
+
+
+# Summaries and contents are read as HTML whatever their declared type: publishers label
+# HTML as text far more often than they mean a literal "&nbsp;" (45 corpus summaries).
+FEED_MARKUP = frozenset({"summary", "content"})
+FEED_MARKUP_HTML_TITLE = FEED_MARKUP | {"title"}
+
+
+def _title_is_html(e: Any) -> bool:
+    """Whether the title is HTML by its format: Atom's ``type="html"``; in RSS, where a
+    title is text, one that feedparser's conservative sniff finds made of HTML (known
+    entities and common tags only: ``Lover&rsquo;s Eye``, ``How <i>The Pitt</i>…``)."""
+    detail = dict.get(e, "title_detail") or {}
+    return "html" in (detail.get("type") or "")
 
 
 def _published(
@@ -245,6 +271,31 @@ def _is_arabic_1256(body: bytes) -> bool:
     text = body.decode("windows-1256", "replace")
     arabic = len(_ARABIC.findall(text))
     return arabic >= 0.8 * high
+
+
+def _without_bad_references(body: bytes) -> bytes:
+    """Character references to what no XML document holds (``&#0;``, ``&#xD800;``) as
+    ``parse.clean`` treats the characters: a control or noncharacter dropped, a surrogate
+    or an out-of-range code point U+FFFD. Left in, they make the feed not well-formed and
+    feedparser's lenient parser raise on a surrogate: one item would fail the source."""
+    if b"&#" not in body:
+        return body
+    return _CHAR_REFERENCE.sub(_good_reference, body)
+
+
+def _good_reference(found: re.Match[bytes]) -> bytes:
+    hexadecimal, decimal = found.group(1), found.group(2)
+    digits = hexadecimal if hexadecimal is not None else decimal
+    if len(digits) > 8:  # past Unicode, however long (no int() of a megabyte of digits)
+        return b"&#xFFFD;"
+    code = int(hexadecimal, 16) if hexadecimal is not None else int(decimal or b"0")
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD:
+        return found.group()
+    if 0x10000 <= code <= 0x10FFFF:
+        return found.group()
+    if code < 0x20 or code in (0xFFFE, 0xFFFF):
+        return b""
+    return b"&#xFFFD;"  # a surrogate, or past Unicode
 
 
 def _looks_binary(body: bytes) -> bool:

@@ -2,7 +2,12 @@
 
 Every parser (feeds now, listing pages later) hands its entries to ``derive``, and only
 ``derive`` decides identity, plain text, canonical URL and content hash, so no parser can
-change how a release is recognised. Identity modes (per source):
+change how a release is recognised. It first makes every field storable (``clean``: no
+NUL, control character or lone surrogate, NFC), so no parser's output can fail a write.
+Plain text: a field the parser marks as markup (``Entry.markup``: what its format says is
+HTML) is converted once with ``html_to_text``; any other is text already and is never
+read as HTML (a title ``A<B and C>D`` stays so). A title longer than ``clean.MAX_TITLE``
+characters is cut. Identity modes (per source):
 
 - ``auto``    the entry's GUID/id when present, else its canonical link, else content;
 - ``guid``    the GUID (falling back as ``auto`` when an entry has none);
@@ -24,7 +29,8 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from monitor.model import Entry, ParsedFeed
-from monitor.parse.text import html_to_text
+from monitor.parse.clean import MAX_TITLE, bounded_title, clean_entry, storable
+from monitor.parse.text import collapse_whitespace, html_to_text
 
 MODES = ("auto", "guid", "link", "content")
 MAX_IDENTITY = 512
@@ -55,6 +61,23 @@ class ReleaseData:
     language: str | None  # primary subtag, lower case ("ar", "en")
     content_hash: str  # sha256 of the plain title, summary and content
     author: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An item left out of a poll, and why, in one line for the source's warning and the log."""
+
+    where: str  # its link, else its identity
+    reason: str
+
+    @classmethod
+    def of(cls, where: str, what: str, exc: BaseException) -> Skipped:
+        # a database error's own text, not SQLAlchemy's (which quotes the statement and
+        # every parameter: the release itself)
+        cause = getattr(exc, "orig", None) or exc
+        detail = " ".join(str(cause).split())[:200]
+        reason = f"{what}: {type(cause).__name__}" + (f": {detail}" if detail else "")
+        return cls(storable(where)[:300], storable(reason))
 
 
 def canonical_url(url: str) -> str:
@@ -94,14 +117,23 @@ def derive(
     mode: str = "auto",
     feed_url: str,
     feed_language: str | None = None,
+    warnings: list[str] | None = None,
 ) -> ReleaseData:
-    """Identity, plain text and canonical URL of one parsed entry."""
+    """Identity, plain text and canonical URL of one parsed entry, its text made storable
+    first (``clean``). A title cut to ``MAX_TITLE`` characters is told in ``warnings``."""
     if mode not in MODES:
         raise ValueError(f"identity mode must be one of {', '.join(MODES)}, not {mode!r}")
-    title = html_to_text(entry.title)
-    summary = html_to_text(entry.summary)
+    entry = clean_entry(entry)
+    title = _text(entry, "title")
+    if len(title) > MAX_TITLE:
+        if warnings is not None:
+            where = (entry.link or entry.guid or title[:80]).strip()[:200]
+            warnings.append(f"title of {where} cut from {len(title):,} to {MAX_TITLE:,} characters")
+        title = bounded_title(title)
+    summary = _text(entry, "summary")
     # feeds often repeat the body in both fields; convert it once
-    content = summary if entry.content == entry.summary else html_to_text(entry.content)
+    alike = ("summary" in entry.markup) == ("content" in entry.markup)
+    content = summary if alike and entry.content == entry.summary else _text(entry, "content")
     url = canonical_url(urljoin(feed_url, entry.link.strip())) if entry.link else ""
     return ReleaseData(
         identity=_identity(entry, mode, url, title),
@@ -119,18 +151,39 @@ def derive(
     )
 
 
+def _text(entry: Entry, name: str) -> str:
+    """A text field as plain text: markup converted once; text kept as it is (a title
+    ``A<B and C>D`` stays so), its whitespace collapsed as ``html_to_text`` would."""
+    value: str = getattr(entry, name)
+    return html_to_text(value) if name in entry.markup else collapse_whitespace(value)
+
+
 def derive_all(
-    feed: ParsedFeed, *, mode: str = "auto", feed_url: str
+    feed: ParsedFeed,
+    *,
+    mode: str = "auto",
+    feed_url: str,
+    skipped: list[Skipped] | None = None,
 ) -> tuple[tuple[ReleaseData, ...], tuple[str, ...]]:
     """``derive`` every entry of a feed; one release per identity (the first in the feed).
 
     Entries sharing an identity with different text mean the publisher repeats GUIDs (or
     links): they are reported as a warning suggesting another identity mode, and only the
-    first is kept, so one batch never holds an identity twice (an upsert would reject it)."""
+    first is kept, so one batch never holds an identity twice (an upsert would reject it).
+    An entry ``derive`` fails on is left out, and told in ``skipped`` (raised without it)."""
     releases: dict[str, ReleaseData] = {}
     clashes: dict[str, int] = {}  # identity kind -> entries skipped
+    cuts: list[str] = []
     for entry in feed.entries:
-        release = derive(entry, mode=mode, feed_url=feed_url, feed_language=feed.language)
+        try:
+            release = derive(
+                entry, mode=mode, feed_url=feed_url, feed_language=feed.language, warnings=cuts
+            )
+        except Exception as exc:  # one odd entry must not cost the feed's others
+            if skipped is None:
+                raise
+            skipped.append(Skipped.of(entry.link or entry.guid or "", "not read", exc))
+            continue
         kept = releases.setdefault(release.identity, release)
         if kept is not release and kept.content_hash != release.content_hash:
             kind = release.identity.split(":", 1)[0].removesuffix("-sha256")
@@ -140,7 +193,7 @@ def derive_all(
         "this source may need another identity mode (guid, link or content)"
         for kind, count in clashes.items()
     )
-    return tuple(releases.values()), warnings
+    return tuple(releases.values()), (*warnings, *cuts)
 
 
 def _identity(entry: Entry, mode: str, url: str, title: str) -> str:

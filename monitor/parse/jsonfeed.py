@@ -70,7 +70,8 @@ def _entry(item: dict[str, Any], feed_language: str | None, parse: DateParser | 
     # id is required by the spec, but some publishers send numbers; "" means absent
     guid = item.get("id")
     guid_text = str(guid) if isinstance(guid, (str, int)) and not isinstance(guid, bool) else ""
-    content = _text(item.get("content_html")) or _text(item.get("content_text"))
+    html = _text(item.get("content_html"))
+    content = html or _text(item.get("content_text"))
     return Entry(
         guid=guid_text.strip() or None,
         link=_text(item.get("url")) or _text(item.get("external_url")) or None,
@@ -81,7 +82,13 @@ def _entry(item: dict[str, Any], feed_language: str | None, parse: DateParser | 
         published_raw=raw_date,
         language=_text(item.get("language")) or feed_language,
         author=_author(item),
+        # title, summary and content_text are plain text (the spec); content_html is HTML
+        markup=_HTML_CONTENT if html else _NO_MARKUP,
     )
+
+
+_HTML_CONTENT = frozenset({"content"})
+_NO_MARKUP: frozenset[str] = frozenset()
 
 
 def _text(value: object) -> str:

@@ -5,6 +5,8 @@ title, link and optionally date, summary and content. A selector ending in ``@at
 that attribute of the first match (``a@href``; ``@href`` alone is the item's own
 attribute); otherwise the element's visible text. Links are resolved against the page URL,
 or its ``<base href>``. An item without a title or an http(s) link is skipped and counted.
+Every value is text as the page shows it (an escaped ``&lt;script&gt;`` in a title is that
+text), so the entries carry no markup.
 Dates are read with ``parse_date`` in the source's zone; an unreadable one is kept in
 ``published_raw`` and warned about, so the pipeline falls back to the first-seen time.
 
@@ -108,6 +110,7 @@ def parse_listing(
                 content=_all(item, selectors.content),
                 published=published,
                 published_raw=raw_date or None,
+                markup=frozenset(),  # visible text: what the page shows, never read again
             )
         )
 

@@ -6,6 +6,13 @@ shared step, ``identity.derive_all``), fixes dates (the source's zone for zone-l
 Arabic month names, future dates clamped), fills in the language, and computes what the
 store keeps for search and for story detection: the normalised index text and the LSH
 band keys of the body. Everything here is pure: values in, values out, picklable.
+
+One item never costs the others: an item that fails any of these steps is left out and
+returned in ``Prepared.dropped`` with the reason (the pipeline reports it on the source).
+Work is bounded by the input's size, never its content: the full-text index keeps at most
+``MAX_INDEX_CHARS`` characters of distinct words per release (PostgreSQL refuses a tsvector
+over 1 MB; the matcher still reads the whole text), and the story signature is computed
+over the body's first ``MAX_STORY_WORDS`` words.
 """
 
 from __future__ import annotations
@@ -17,10 +24,18 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from monitor.model import RuleMatch, document_of
-from monitor.parse.identity import ReleaseData
+from monitor.parse.identity import ReleaseData, Skipped
 
 if TYPE_CHECKING:  # the matcher's modules load in the workers, not where this is imported
     from monitor.rules.fields import FoldedField
+
+# distinct words a release gives the full-text index, in characters: a tsvector of this
+# many stays under PostgreSQL's 1 MB whatever the script (~9 bytes per word besides its own)
+MAX_INDEX_CHARS = 100_000
+# words of a body its story signature (LSH bands) is computed from: copies are found by
+# their first 20,000 words (a long report's), whatever follows (a body can be 10 MB)
+MAX_STORY_WORDS = 20_000
+_SLICE = 1 << 20  # characters of a long text read at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +50,7 @@ class Prepared:
     # per release, the rules it meets, when the worker had the matcher of ``rules_key``
     matches: tuple[tuple[RuleMatch, ...], ...] | None = None
     rules_key: str | None = None
+    dropped: tuple[Skipped, ...] = ()  # items that could not be prepared, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,19 +89,27 @@ def prepare(
         from monitor.parse.feed import parse_feed
 
         feed = parse_feed(body, headers, url)
-    derived, derive_warnings = derive_all(feed, mode=recipe.identity, feed_url=url)
+    dropped: list[Skipped] = []
+    derived, derive_warnings = derive_all(feed, mode=recipe.identity, feed_url=url, skipped=dropped)
     warnings = [*feed.warnings, *derive_warnings]
-    releases = [finish(r, recipe, zone, now, warnings) for r in derived]
-    texts, bands, matches = [], [], []
-    for release in releases:
-        # each field folded once, for the index, the story signature and the rules
-        document = document_of(recipe.source_id, release)
-        fields = folded_fields(document)
-        texts.append(index_words(_joined(fields, ("title", "summary", "content"))))
-        body_fields = ("content",) if _content_holds_summary(release) else ("summary", "content")
-        bands.append(_bands_of(_joined(fields, body_fields).split()))
-        if matcher is not None:
-            matches.append(tuple(matcher[1].match(document, fields=fields)))
+    releases, texts, bands, matches = [], [], [], []
+    for release in derived:
+        try:
+            release = finish(release, recipe, zone, now, warnings)
+            # each field folded once, for the index, the story signature and the rules
+            document = document_of(recipe.source_id, release)
+            fields = folded_fields(document)
+            text = index_words(_joined(fields, ("title", "summary", "content")))
+            story = ("content",) if _content_holds_summary(release) else ("summary", "content")
+            band = _bands_of(_first_words(_joined(fields, story)))
+            found = tuple(matcher[1].match(document, fields=fields)) if matcher else ()
+        except Exception as exc:  # one odd item must not cost the feed's others
+            dropped.append(Skipped.of(release.url or release.identity, "not prepared", exc))
+            continue
+        releases.append(release)
+        texts.append(text)
+        bands.append(band)
+        matches.append(found)
     return Prepared(
         kind=feed.kind,
         entries=len(feed.entries),
@@ -96,6 +120,7 @@ def prepare(
         bands=tuple(bands),
         matches=tuple(matches) if matcher is not None else None,
         rules_key=matcher[0] if matcher is not None else None,
+        dropped=tuple(dropped),
     )
 
 
@@ -117,6 +142,11 @@ def _bands_of(found: list[str]) -> str | None:
 
     bands = bands_of_words(found)
     return " ".join(bands) if bands else None
+
+
+def _first_words(text: str, count: int = MAX_STORY_WORDS) -> list[str]:
+    """The first ``count`` words of ``text`` (never a list of all of a huge text's)."""
+    return text.split(maxsplit=count)[:count]
 
 
 def finish(
@@ -154,12 +184,29 @@ def index_words(text: str) -> str:
     needs. The archive's pre-filter asks only whether a word (or a word starting with a
     prefix) is there (``rules.prefilter``); phrases and nearness are left to the matcher.
     A third of the words, on the corpus (24 MB of text down to 8.5 MB), and about half the
-    time SQLite spent indexing them on every insert."""
-    return " ".join(dict.fromkeys(text.split()))
+    time SQLite spent indexing them on every insert. At most ``MAX_INDEX_CHARS``; a long
+    text is read a slice at a time, so no list of all its words is ever built."""
+    if len(text) <= _SLICE:
+        joined = " ".join(dict.fromkeys(text.split()))
+    else:
+        seen: dict[str, None] = {}
+        size = start = 0
+        while start < len(text) and size <= MAX_INDEX_CHARS:
+            end = text.find(" ", start + _SLICE) + 1 or len(text)
+            for word in dict.fromkeys(text[start:end].split()):
+                if word not in seen:
+                    seen[word] = None
+                    size += len(word) + 1
+            start = end
+        joined = " ".join(seen)
+    if len(joined) <= MAX_INDEX_CHARS:
+        return joined
+    return joined[: joined.rfind(" ", 0, MAX_INDEX_CHARS + 1)]
 
 
 def story_bands(release: ReleaseData) -> str | None:
-    from monitor.stories import signature, story_body
+    """The LSH band keys of a release's body, as ``prepare`` computes them."""
+    from monitor.rules.normalize import index_text
+    from monitor.stories import story_body
 
-    found = signature(story_body(release.summary, release.content))
-    return " ".join(found.bands) if found else None
+    return _bands_of(_first_words(index_text(story_body(release.summary, release.content))))

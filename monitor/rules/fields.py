@@ -18,8 +18,8 @@ Latin, Greek, Cyrillic and Arabic letters, punctuation, symbols, emoji, harakat.
   (``plain_word_spans``).
 - Any other text falls back to ``word_spans`` (per-chunk folding with offsets).
 
-Word spans are computed once as far as the first hit needs and once more in full if a
-later hit goes further.
+Word spans are computed as far as the first hit needs, and again, at least twice as far,
+each time a later hit goes further.
 """
 
 from __future__ import annotations
@@ -71,11 +71,12 @@ class FoldedField:
         position = self.position(offset)
         spans = self._spans
         if spans is None or len(spans) < position + n_words:
-            # Most documents are long and hits sparse: the first time only as far as the
-            # hit, the second time all of it (never more than twice per field).
-            whole = spans is not None
+            # Most documents are long and hits sparse: only as far as the hit, and each
+            # time at least twice as far as before (the matcher keeps the first hits, so a
+            # 10 MB text never has all its words mapped for them)
             find = plain_word_spans if self._plain else word_spans
-            spans = find(self.text, None if whole else position + n_words + _FIRST_SPANS)
+            want = max(position + n_words + _FIRST_SPANS, 2 * len(spans or ()))
+            spans = find(self.text, want)
             self._spans = spans
         if not spans:  # cannot happen: a hit implies words
             return 0, 0

@@ -10,7 +10,12 @@ How a document is matched:
    Later words of a phrase match as written.
 3. Only rules with a term hit — plus the few that can match without one, e.g.
    ``source:x`` alone — are evaluated; the boolean and NEAR logic runs on those.
-4. For a matching rule each hit is mapped back to offsets in the original field text.
+4. For a matching rule its first hits (``evaluate.MAX_HITS``) are mapped back to offsets
+   in the original field text; ``RuleMatch.total`` counts them all.
+
+Bounded by the input's size, never its content: at most ``KEEP_OCCURRENCES`` occurrences
+of a term are kept per field (the rest are only counted), so a body that says "NATO" a
+million times costs one pass of the automaton, not a million hits and snippets.
 
 A ``Matcher`` never changes after ``compile_rules``; a config reload compiles a new one
 and swaps the reference (one assignment, atomic in CPython).
@@ -34,11 +39,14 @@ from typing import Any
 from monitor.errors import QuerySyntaxError
 from monitor.model import Document, RuleMatch
 from monitor.rules import query as q
-from monitor.rules.evaluate import Evaluation
+from monitor.rules.evaluate import Evaluation, Occurrence
 from monitor.rules.fields import FoldedField
 from monitor.rules.normalize import is_arabic_letter, words
 
 _ARTICLE = "ال"
+# per term and field: what NEAR and the first hits need, and far more than a text has
+# where a term is not repeated on purpose (positions past it are counted, not kept)
+KEEP_OCCURRENCES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +122,11 @@ class Matcher:
         """
         if fields is None:
             fields = folded_fields(doc)
-        found: dict[int, list[tuple[str, int, int]]] = {}
+        found: dict[int, list[Occurrence]] = {}
+        dropped: dict[tuple[int, str], int] = {}
         if self._automaton is not None:
             for name, folded in fields.items():
-                for end, (length, term_ids, n_words) in self._automaton.iter(folded.spaced):
-                    for term_id in term_ids:
-                        occurrence = (name, end - length + 1, n_words)
-                        if term_id in found:
-                            found[term_id].append(occurrence)
-                        else:
-                            found[term_id] = [occurrence]
+                self._find(name, folded.spaced, found, dropped)
         if not found and not self._always:
             return []
         candidates = set(self._always)
@@ -132,16 +135,41 @@ class Matcher:
             candidates.update(by_term[term_id])
         if not candidates:
             return []
-        evaluation = Evaluation(doc, fields, found, self._term_ids)
+        evaluation = Evaluation(doc, fields, found, self._term_ids, dropped)
         matches = []
         for index in sorted(candidates):
             rule = self._rules[index]
             if not ignore_scopes and not _in_scope(rule.spec, doc):
                 continue
-            hits = evaluation.hits(rule.node)
-            if hits is not None:
-                matches.append(RuleMatch(rule.spec.id, hits))
+            result = evaluation.hits(rule.node)
+            if result is not None:
+                hits, total = result
+                matches.append(RuleMatch(rule.spec.id, hits, total if total > len(hits) else None))
         return matches
+
+    def _find(
+        self,
+        field: str,
+        spaced: str,
+        found: dict[int, list[Occurrence]],
+        dropped: dict[tuple[int, str], int],
+    ) -> None:
+        """The occurrences of every term in one field: the first ``KEEP_OCCURRENCES`` of
+        each kept, the others counted in ``dropped``."""
+        here: dict[int, list[Occurrence]] = {}
+        extra: dict[int, int] = {}
+        for end, (length, term_ids, n_words) in self._automaton.iter(spaced):
+            for term_id in term_ids:
+                kept = here.get(term_id)
+                if kept is None:
+                    here[term_id] = [(field, end - length + 1, n_words, term_id)]
+                elif len(kept) < KEEP_OCCURRENCES:
+                    kept.append((field, end - length + 1, n_words, term_id))
+                else:
+                    extra[term_id] = extra.get(term_id, 0) + 1
+        for term_id, kept in here.items():
+            found.setdefault(term_id, []).extend(kept)
+        dropped.update(((term_id, field), n) for term_id, n in extra.items())
 
 
 def check_rules(

@@ -200,7 +200,11 @@ def _match_upsert(dialect: str) -> Any:
     statement = insert(dialect, MATCHES)
     return statement.on_conflict_do_update(
         index_elements=["rule_id", "release_id"],
-        set_={"hits": statement.excluded.hits, "matched_at": statement.excluded.matched_at},
+        set_={
+            "hits": statement.excluded.hits,
+            "hit_count": statement.excluded.hit_count,
+            "matched_at": statement.excluded.matched_at,
+        },
     ).returning(MATCHES.c.id, MATCHES.c.rule_id, MATCHES.c.release_id)
 
 
@@ -214,6 +218,8 @@ def _alert_insert(dialect: str) -> Any:
 
 
 def _hits_json(rule_match: RuleMatch) -> str:
+    """The hits kept (the matcher keeps the first 100) as the JSON list every reader knows;
+    how many there are in all goes to ``matches.hit_count``."""
     return json.dumps(
         [
             {"field": h.field, "term": h.term, "start": h.start, "end": h.end, "snippet": h.snippet}
@@ -237,6 +243,7 @@ async def _record_matches(
                 "release_id": release.id,
                 "story_id": release.story_id,
                 "hits": _hits_json(rule_match),
+                "hit_count": rule_match.hit_count,
                 "matched_at": moment,
             }
             for release, rule_match in found

@@ -16,6 +16,7 @@ from sqlalchemy import Boolean, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
+from monitor.parse.clean import storable
 from monitor.store import leases
 from monitor.store.coalesce import PollState, Row, group_commit, source_reader
 from monitor.store.session import writing
@@ -91,7 +92,8 @@ async def record_success(engine: AsyncEngine, source_id: str, owner: str, outcom
                 "b_parsed": outcome.items_seen is not None,
                 "b_seen": outcome.items_seen,
                 "b_skipped": outcome.items_skipped or 0,
-                "b_warning": outcome.warning,
+                # a warning or an error may quote the feed: it is stored as any text is
+                "b_warning": _storable(outcome.warning),
                 "b_moved_to": outcome.moved_to or None,
             },
         )
@@ -115,11 +117,15 @@ async def record_failure(
                 "b_owner": owner,
                 "b_moment": now(),
                 "b_next": next_poll_at,
-                "b_error": error,
+                "b_error": storable(error),
                 "b_kind": kind,
             },
         )
     )
+
+
+def _storable(text: str | None) -> str | None:
+    return None if text is None else storable(text)
 
 
 def _param(name: str, column: str) -> BindParameter[Any]:

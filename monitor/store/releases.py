@@ -1,4 +1,5 @@
-"""Writing releases: new ones inserted once, revised ones updated, in one statement.
+"""Writing releases: new ones inserted once, revised ones updated, in one statement (per
+1,000 rows).
 
 ``INSERT … ON CONFLICT (source_id, identity) DO UPDATE … WHERE content_hash changed
 RETURNING`` yields exactly the new rows (revision 1) and the revised rows (revision > 1);
@@ -8,24 +9,32 @@ only new and changed releases are sent (a changed feed body mostly repeats store
 Where each version lives: the current one in ``releases`` only; the versions it superseded
 in ``release_revisions``, copied there server-side (``INSERT … SELECT``) just before the
 upsert overwrites them. A new release writes nothing there.
+
+One item never costs the others (``store_releases``): text is made storable where it
+enters (``parse.clean``), but should a row still be refused for what it holds (a data
+error, an encoding error, a database limit such as PostgreSQL's 1 MB tsvector), the batch
+is written again one release at a time, each in a savepoint, and the refused ones are
+skipped and returned with the reason. The common path stays one transaction with one
+upsert; the slow one runs only after a refusal.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.parse.identity import ReleaseData
-from monitor.store.session import insert
+from monitor.parse.identity import ReleaseData, Skipped
+from monitor.store.session import insert, writing
 from monitor.store.tables import RELEASES, REVISIONS
 
-_CHUNK = 1000  # identities or ids per SELECT ... IN (...)
+_CHUNK = 1000  # identities or ids per SELECT ... IN (...), rows per upsert
 _STORED = (
     select(RELEASES.c.identity, RELEASES.c.id, RELEASES.c.content_hash)
     .where(RELEASES.c.source_id == bindparam("b_source"))
@@ -38,6 +47,73 @@ class Saved:
     id: int
     identity: str
     revision: int
+    alertable: bool  # as stored: this poll's say, or an earlier poll's for a revision
+
+
+# what runs in the transaction that stores a poll's releases, after them (the flood guard)
+AfterWrite = Callable[[AsyncConnection, list["Saved"]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    saved: list[Saved]  # the new and revised rows
+    skipped: list[Skipped]  # releases the database refused, with the reason
+
+
+async def store_releases(
+    engine: AsyncEngine,
+    source_id: str,
+    releases: Sequence[ReleaseData],
+    *,
+    moment: datetime,
+    alertable: dict[str, bool],
+    search_text: dict[str, str],
+    bands: dict[str, str | None] | None = None,
+    then: AfterWrite | None = None,
+) -> Stored:
+    """``save_releases`` in a write transaction of its own, and ``then`` in the same one;
+    a release the database refuses for what it holds is skipped, and the others are
+    stored (see the module doc)."""
+    releases = _first_of_each(releases)
+    columns: dict[str, Any] = {
+        "moment": moment,
+        "alertable": alertable,
+        "search_text": search_text,
+        "bands": bands,
+    }
+    try:
+        async with writing(engine) as connection:
+            batch = await save_releases(connection, source_id, releases, **columns)
+            if then is not None:
+                await then(connection, batch)
+            return Stored(batch, [])
+    except Exception as exc:
+        if not refused_for_content(exc):
+            raise
+    saved: list[Saved] = []
+    skipped: list[Skipped] = []
+    async with writing(engine) as connection:
+        for release in releases:
+            try:
+                async with connection.begin_nested():
+                    saved += await save_releases(connection, source_id, [release], **columns)
+            except Exception as exc:
+                if not refused_for_content(exc):
+                    raise
+                skipped.append(Skipped.of(release.url or release.identity, "not stored", exc))
+        if then is not None:
+            await then(connection, saved)
+    return Stored(saved, skipped)
+
+
+def refused_for_content(exc: BaseException) -> bool:
+    """Whether the database refused a row for what it holds (SQLSTATE class 22, data
+    exception; 54, program limit exceeded; or text the driver could not encode), rather
+    than for a reason every row shares (the connection, a lock, the schema)."""
+    if isinstance(exc, UnicodeError | sa_exc.DataError):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return isinstance(exc, sa_exc.DBAPIError) and state[:2] in ("22", "54")
 
 
 async def known_identities(
@@ -70,9 +146,7 @@ async def save_releases(
     bands: dict[str, str | None] | None = None,
 ) -> list[Saved]:
     """Insert new releases and update changed ones; return exactly those rows."""
-    unique: dict[str, ReleaseData] = {}
-    for release in releases:  # a feed that lists an item twice: the first one counts
-        unique.setdefault(release.identity, release)
+    unique = {release.identity: release for release in _first_of_each(releases)}
     stored = await _stored_hashes(connection, source_id, list(unique))
     todo = [  # new, or changed since stored: an unchanged release needs no statement
         r
@@ -84,22 +158,45 @@ async def save_releases(
     superseded = [stored[r.identity][0] for r in todo if r.identity in stored]
     if superseded:
         await _keep_superseded(connection, superseded)
-    rows = [
-        _row(
-            source_id,
-            r,
-            moment,
-            alertable[r.identity],
-            search_text[r.identity],
-            (bands or {}).get(r.identity),
-        )
-        for r in todo
-    ]
     statement = _upsert(connection.dialect.name)
-    # all rows at once: SQLAlchemy splits them into statements of up to 1,000 rows, within
-    # the driver's limit on parameters (32,766 on SQLite, 65,535 with psycopg)
-    result = await connection.execute(statement, rows)
-    return [Saved(r.id, r.identity, r.revision) for r in result.all()]
+    bands = bands or {}
+    saved: list[Saved] = []
+    # a statement per 1,000 rows (as SQLAlchemy would split them: within the driver's limit
+    # on parameters, 32,766 on SQLite and 65,535 with psycopg), each row built just before:
+    # 50,000 rows' parameters at once took 100 MB
+    for start in range(0, len(todo), _CHUNK):
+        rows = [
+            _row(
+                source_id,
+                r,
+                moment,
+                alertable[r.identity],
+                search_text[r.identity],
+                bands.get(r.identity),
+            )
+            for r in todo[start : start + _CHUNK]
+        ]
+        result = await connection.execute(statement, rows)
+        saved += [Saved(r.id, r.identity, r.revision, bool(r.alertable)) for r in result.all()]
+    return saved
+
+
+async def hold_alerts(connection: AsyncConnection, release_ids: Sequence[int]) -> None:
+    """These releases raise no alert when they are matched (the flood guard's hold)."""
+    for start in range(0, len(release_ids), _CHUNK):
+        await connection.execute(
+            update(RELEASES)
+            .where(RELEASES.c.id.in_(release_ids[start : start + _CHUNK]))
+            .values(alertable=False)
+        )
+
+
+def _first_of_each(releases: Sequence[ReleaseData]) -> list[ReleaseData]:
+    """One release per identity: a feed that lists an item twice, the first one counts."""
+    unique: dict[str, ReleaseData] = {}
+    for release in releases:
+        unique.setdefault(release.identity, release)
+    return list(unique.values())
 
 
 @functools.cache
@@ -131,7 +228,7 @@ def _upsert(dialect: str) -> Any:
             "alertable": statement.excluded.alertable | table.c.alertable,
         },
         where=changed,
-    ).returning(table.c.id, table.c.identity, table.c.revision)
+    ).returning(table.c.id, table.c.identity, table.c.revision, table.c.alertable)
 
 
 async def _keep_superseded(connection: AsyncConnection, release_ids: list[int]) -> None:

@@ -169,6 +169,8 @@ class MatchRow(SQLModel, table=True):
     story_id: int | None = Field(default=None, foreign_key="stories.id")
     hits: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of hits
     matched_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # every hit found; ``hits`` holds the first ones (NULL before 0010: as many as it holds)
+    hit_count: int | None = None
 
 
 class AlertRow(SQLModel, table=True):
@@ -229,7 +231,8 @@ BANDS = _tables["story_bands"]
 class AlarmRow(SQLModel, table=True):
     """One episode of a source alarm (``monitor.ops.alarms``): open while ``cleared_at`` is
     NULL. At most one open episode per (source, kind), by a partial unique index, so of
-    several instances only the one whose INSERT wins sends the notice."""
+    several instances only the one whose INSERT wins sends the notice. A flood notice is an
+    event, not a condition: written closed, one row per channel."""
 
     __tablename__ = "alarms"
     __table_args__ = (
@@ -245,7 +248,9 @@ class AlarmRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source_id: str = Field(max_length=100)  # no foreign key: history outlives a removed source
-    kind: str = Field(max_length=20)  # failing | empty | silent
+    kind: str = Field(max_length=20)  # failing | empty | silent | flood
+    # a notice for this channel only (the flood guard's); NULL: the config's alarm_channels
+    channel_id: str | None = Field(default=None, max_length=100)
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
     raised_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     notified_at: datetime | None = _ts()  # NULL: the notice is still to be sent

@@ -75,6 +75,11 @@ def differences(body: bytes, headers: Mapping[str, str]) -> tuple[bool, list[str
     ]
     if len(got.entries) != len(want.entries):
         found.append(f"{len(got.entries)} entries, feedparser {len(want.entries)}")
+    found += [  # which fields are HTML: the title's type (or RSS sniff) as feedparser has it
+        f"entry {index} markup: {sorted(a.markup)} != {sorted(b.markup)}"
+        for index, (a, b) in enumerate(zip(got.entries, want.entries, strict=False))
+        if a.markup != b.markup
+    ]
     for mode in ("auto", "content"):
         ours, our_warnings = derive_all(got, mode=mode, feed_url=URL)
         theirs, their_warnings = derive_all(want, mode=mode, feed_url=URL)

@@ -103,3 +103,31 @@ def test_json_feed_items_are_untrusted(item: bytes, field: str, value: object) -
     body = b'{"version": "https://jsonfeed.org/version/1", "items": [' + item + b"]}"
     (entry,) = parse_feed(body, {}, "https://e/feed.json").entries
     assert getattr(entry, field) == value
+
+
+@pytest.mark.parametrize(
+    ("reference", "text"),
+    [
+        ("&#0;", "a  b"),  # dropped, as the character itself would be
+        ("&#x1b;", "a  b"),
+        ("&#xFFFE;", "a  b"),
+        ("&#xD800;", "a \ufffd b"),  # feedparser's lenient parser raised on this one
+        ("&#55296;", "a \ufffd b"),
+        ("&#1114112;", "a \ufffd b"),  # past Unicode
+        ("&#x110000;&#65535;", "a \ufffd b"),
+        ("&#" + "9" * 5000 + ";", "a \ufffd b"),  # no int() of it
+        (
+            "&#x41;&#65;&#x1F600;&#9;&#1575;&#65533;&#x10FFFF;",
+            "a AA\U0001f600\tا\ufffd\U0010ffff b",
+        ),
+    ],
+)
+def test_references_to_what_xml_cannot_hold(reference: str, text: str) -> None:
+    items = "".join(
+        f"<item><guid>{n}</guid><title>{title}</title></item>"
+        for n, title in enumerate(["one", f"a {reference} b", "three"])
+    )
+    body = f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
+    feed = parse_feed(body, {"content-type": "application/xml"}, "https://m.example/rss")
+    assert [e.title for e in feed.entries] == ["one", text, "three"]
+    assert feed.warnings == ()  # well-formed once they are gone: no lenient reading

@@ -19,6 +19,8 @@ from monitor.parse.text import (
     _LOOKS_LIKE_MARKUP,
     BLOCK_TAGS,
     DROPPED_TAGS,
+    WHITESPACE,
+    collapse_whitespace,
     html_to_text,
 )
 from tests.conftest import FEEDS_DIR
@@ -141,3 +143,14 @@ def _old_text_with_breaks(root: Any) -> str:
             element.text = _BREAK + (element.text or "")
     text = etree.tostring(root, method="text", encoding="unicode")
     return str(text).replace("\n", " ").replace(_BREAK, "\n")
+
+
+def test_whitespace_is_what_str_split_takes() -> None:
+    every = {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert set(WHITESPACE) == every - {" "}
+
+
+@pytest.mark.parametrize("piece", [" a  b\t\u00a0c \u3000 d ", "NATO ", "x", "  ", "ا\u2028ب"])
+def test_a_long_line_collapses_as_a_short_one(piece: str) -> None:
+    line = piece * 20_000  # past the length where lines collapse without a word list
+    assert collapse_whitespace(line) == " ".join(line.split())

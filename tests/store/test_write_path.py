@@ -1,10 +1,12 @@
 """The write path of a poll: where each version of a release lives, batches larger than one
-statement, and stories founded in one batch, each matched back to its founder."""
+statement, stories founded in one batch, each matched back to its founder, and a release
+the database refuses skipped without costing the others."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +17,7 @@ from monitor.config.model import Retention
 from monitor.ops.retention import prune
 from monitor.parse.identity import ReleaseData, content_hash
 from monitor.store.matching import match_pending
-from monitor.store.releases import save_releases
+from monitor.store.releases import Stored, save_releases, store_releases
 from monitor.store.tables import ALERTS
 from tests.support.feeds import seed
 from tests.support.store import release, store_with_sources
@@ -203,3 +205,59 @@ async def test_retention_clears_the_founder_of_a_story_that_outlives_it(
     assert counts.releases == 1 and counts.stories == 0
     assert founder != copy
     assert await _rows(engine, "SELECT id, founder_release_id FROM stories") == [(story, None)]
+
+
+async def _store(engine: AsyncEngine, releases: list[ReleaseData]) -> Stored:
+    return await store_releases(
+        engine,
+        "ministry",
+        releases,
+        moment=T0,
+        alertable={r.identity: True for r in releases},
+        search_text={r.identity: r.content for r in releases},
+    )
+
+
+async def test_a_release_the_database_refuses_is_skipped_and_the_others_stored(
+    engine: AsyncEngine,
+) -> None:
+    # what parse.clean never lets through, as if a parser had forgotten it: no UTF-8
+    # encoder takes a lone surrogate, on SQLite and PostgreSQL alike
+    refused = replace(_release("g2", "نص"), title="three \ud800")
+    stored = await _store(engine, [_release("g1", "أ"), refused, _release("g3", "ب")])
+    assert sorted(s.identity for s in stored.saved) == ["g1", "g3"]
+    [skipped] = stored.skipped
+    assert skipped.where == "https://ministry.example/g2"
+    assert skipped.reason.startswith("not stored: UnicodeEncodeError: ")
+    assert "[SQL" not in skipped.reason and "\ud800" not in skipped.reason
+    assert await _rows(engine, "SELECT identity FROM releases ORDER BY 1") == [("g1",), ("g3",)]
+    # the common path: a batch the database takes is written as it was
+    again = await _store(engine, [_release("g1", "أ"), _release("g4", "ج")])
+    assert [(s.identity, s.revision) for s in again.saved] == [("g4", 1)] and not again.skipped
+
+
+async def test_a_database_limit_on_one_release_skips_only_it(engine: AsyncEngine) -> None:
+    # 1.7 MB of distinct words: more than a PostgreSQL tsvector holds (1 MB); SQLite's FTS5
+    # takes it. prepare.index_words caps what it gives the index far below this.
+    words = " ".join(f"w{i}x{i * 7919 % 1000003:07d}" for i in range(120_000))
+    huge = replace(_release("g2", "نص"), content=words)
+    stored = await _store(engine, [_release("g1", "أ"), huge])
+    postgres = engine.dialect.name == "postgresql"
+    assert [s.identity for s in stored.saved] == (["g1"] if postgres else ["g1", "g2"])
+    if postgres:
+        [skipped] = stored.skipped
+        assert skipped.reason.startswith("not stored: ProgramLimitExceeded: string is too long")
+
+
+async def test_an_error_every_row_shares_is_raised(engine: AsyncEngine) -> None:
+    # an unknown source is a foreign key violation: not about the release's content, so no
+    # release is skipped for it and the poll fails as a whole
+    with pytest.raises(sa.exc.IntegrityError):
+        await store_releases(
+            engine,
+            "nobody",
+            [_release("g1", "أ")],
+            moment=T0,
+            alertable={"g1": True},
+            search_text={"g1": "أ"},
+        )
