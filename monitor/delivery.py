@@ -119,6 +119,12 @@ class Deliverer:
         channel = self.channels[channel_id]
         breaker = self.breaker(channel_id)
         moment = self.clock()
+        if (
+            breaker.opened_at is not None
+            and not breaker.ready(moment)
+            and await outbox.retry_requested(self.engine, channel_id, breaker.opened_at)
+        ):
+            breaker.probe_now(moment)
         if spec.digest is not None:
             room = await self._digest_room(channel_id, spec.max_per_hour, moment)
             if room > 0:

@@ -15,7 +15,9 @@ towards ``dead``. With the breaker:
 - after ``threshold`` failed attempts in a row it opens: nothing is attempted until
   ``probe_at``, then one message is sent alone (half-open, the probe);
 - the probe's success closes it and the backlog flows; its failure opens it again for
-  twice as long, up to ``max_pause`` (the channel's ``retry.initial`` and ``retry.max``).
+  twice as long, up to ``max_pause`` (the channel's ``retry.initial`` and ``retry.max``);
+- an operator's retry of one of the channel's alerts after it opened (``probe_now``) makes
+  the probe due at once: whoever fixed the receiver should not wait up to ``max_pause``.
 
 Alerts not attempted while it is open are left as they are — no attempt counted, no
 retry time moved — so they neither burn attempts nor die early.
@@ -61,6 +63,7 @@ class Breaker:
     width: int = WIDTH
     failures: int = 0  # in a row
     probe_at: datetime | None = None  # set while open
+    opened_at: datetime | None = None  # when it last opened (or opened again)
     probing: bool = False  # the probe is in flight
     _next_pause: timedelta | None = None
 
@@ -82,6 +85,11 @@ class Breaker:
         self.probing = True
         return True
 
+    def probe_now(self, now: datetime) -> None:
+        """Make the probe due now (an operator asked for a retry); nothing if not open."""
+        if self.probe_at is not None and self.probe_at > now:
+            self.probe_at = now
+
     def abandoned(self) -> None:
         """A message that ``start`` allowed was not attempted after all."""
         self.probing = False
@@ -90,6 +98,7 @@ class Breaker:
         """A message was delivered: the receiver works. "closed" if that closed the breaker."""
         was_open = self.probe_at is not None
         self.failures, self.probe_at, self.probing, self._next_pause = 0, None, False, None
+        self.opened_at = None
         return "closed" if was_open else None
 
     def failed(self, now: datetime) -> Literal["opened"] | None:
@@ -97,7 +106,7 @@ class Breaker:
         self.failures += 1
         if self.probing or (self.probe_at is None and self.failures >= self.threshold):
             pause = self._next_pause or self.pause
-            self.probe_at, self.probing = now + pause, False
+            self.probe_at, self.probing, self.opened_at = now + pause, False, now
             self._next_pause = min(pause * 2, self.max_pause)
             return "opened"
         return None

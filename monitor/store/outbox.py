@@ -162,7 +162,7 @@ async def start_attempt(
             result = await connection.execute(
                 update(ALERTS)
                 .where(_owned(alert_ids, owner))
-                .values(attempts=ALERTS.c.attempts + 1, lease_until=until)
+                .values(attempts=ALERTS.c.attempts + 1, lease_until=until, retry_requested_at=None)
             )
             if result.rowcount != len(set(alert_ids)):
                 raise NotHeld
@@ -219,6 +219,19 @@ async def record_failure(
             )
         )
         return bool(result.rowcount)
+
+
+async def retry_requested(engine: AsyncEngine, channel_id: str, since: datetime) -> bool:
+    """Whether an operator asked, at ``since`` or later, to retry one of the channel's alerts
+    that has not been attempted since (``alerts.retry_requested_at``)."""
+    async with engine.connect() as connection:
+        found = await connection.execute(
+            select(ALERTS.c.id)
+            .where(ALERTS.c.channel_id == channel_id)
+            .where(ALERTS.c.retry_requested_at >= since)
+            .limit(1)
+        )
+        return found.first() is not None
 
 
 async def extend_lease(

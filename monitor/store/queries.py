@@ -94,17 +94,27 @@ async def list_alerts(engine: AsyncEngine, status: str | None = None) -> list[Al
     return [AlertRow.model_validate(row._mapping) for row in rows]
 
 
-async def retry_alert(engine: AsyncEngine, alert_id: str) -> str | None:
-    """Make a failed or dead alert due now. Returns its previous status, or None if unknown."""
+async def retry_alert(
+    engine: AsyncEngine, alert_id: str, moment: datetime | None = None
+) -> str | None:
+    """Make a failed or dead alert due now (``moment``). Returns its previous status, or
+    None if unknown. A channel backing off after failures tries again at once."""
     async with writing(engine) as connection:
         current = (
             await connection.execute(select(ALERTS.c.status).where(ALERTS.c.id == alert_id))
         ).scalar_one_or_none()
         if current in ("failed", "dead"):
+            moment = moment or now()
             await connection.execute(
                 update(ALERTS)
                 .where(ALERTS.c.id == alert_id)
-                .values(status="failed", next_attempt_at=now(), lease_owner=None, lease_until=None)
+                .values(
+                    status="failed",
+                    next_attempt_at=moment,
+                    retry_requested_at=moment,  # a backing-off channel probes now
+                    lease_owner=None,
+                    lease_until=None,
+                )
             )
         return current
 

@@ -180,6 +180,14 @@ class AlertRow(SQLModel, table=True):
         Index("ix_alerts_due", "status", "next_attempt_at"),
         Index("ix_alerts_created", "created_at", "id"),  # the console's delivery log
         Index("ix_alerts_story", "story_id"),  # a release's page: its story's alerts
+        # the retries an operator asked for and that are not attempted yet (a handful)
+        Index(
+            "ix_alerts_retry_requested",
+            "channel_id",
+            "retry_requested_at",
+            sqlite_where=text("retry_requested_at IS NOT NULL"),
+            postgresql_where=text("retry_requested_at IS NOT NULL"),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=40)  # stable across retries: webhook-id
@@ -201,6 +209,10 @@ class AlertRow(SQLModel, table=True):
     # the message that carried it when sent on its own: one per story on the channels
     # people read, so several alerts may share one (the rate limit counts messages)
     message_id: str | None = Field(default=None, max_length=40)
+    # an operator asked to try it now (``alerts retry``, the console's Retry): a channel
+    # backing off after failures probes at once instead of at its probe time. Cleared by
+    # the next attempt
+    retry_requested_at: datetime | None = _ts()
 
 
 class StoryBandRow(SQLModel, table=True):

@@ -55,6 +55,17 @@ def test_three_failures_open_it_until_one_probe() -> None:
     assert breaker.failures == 0 and breaker.start(3, T)
 
 
+def test_probe_now_makes_the_probe_due_only_while_open() -> None:
+    breaker = Breaker(pause=MINUTE, max_pause=MINUTE, threshold=1)
+    breaker.probe_now(T)  # closed: nothing to do
+    assert not breaker.is_open and breaker.opened_at is None
+    breaker.failed(T)
+    assert breaker.opened_at == T and not breaker.ready(T + timedelta(seconds=10))
+    breaker.probe_now(T + timedelta(seconds=10))
+    assert breaker.start(0, T + timedelta(seconds=10))
+    assert breaker.succeeded() == "closed" and breaker.opened_at is None
+
+
 def test_a_probe_not_attempted_after_all_leaves_the_breaker_as_it_was() -> None:
     breaker = Breaker(pause=MINUTE, max_pause=MINUTE, threshold=1)
     breaker.failed(T)
@@ -131,6 +142,38 @@ async def test_a_hanging_receiver_gets_a_bounded_number_of_attempts_then_everyth
     assert Counter(receiver.accepted) == Counter(queued)  # each delivered exactly once
     assert set(receiver.tried) == set(queued)
     assert set(receiver.tried[6:]) == set(queued)  # after recovery, one request each
+
+
+async def test_an_operators_retry_makes_a_backing_off_channel_try_at_once(
+    tmp_path: Path, db_url: str, http_server: LoopbackServer, client: httpx.AsyncClient
+) -> None:
+    """Whoever fixed the receiver and pressed Retry must not wait for the probe time (up to
+    ``retry.max``, an hour here): the retry makes the probe due, and its success lets the
+    backlog flow."""
+    receiver = Receiver()
+    http_server.route("/hook", receiver)
+    retry = "retry: {initial: 1h, max: 1h, give_up_after: 1d}"
+    config = write_config(tmp_path, db_url, webhook_hook(http_server, "timeout: 1s", retry))
+    async with delivering(config, client) as (store, run):
+        queued = [await store.queue("nato", "hook") for _ in range(6)]
+        assert (await run.deliver_all()).failed == 4  # the breaker opens for an hour
+        receiver.hang = False  # the operator fixes the receiver
+        store.clock.advance(MINUTE)
+        assert await run.deliver_all() == DeliveryCounts()  # backing off: nothing is tried
+        failed = sorted(a for a, (status, _) in (await rows(store)).items() if status == "failed")
+        assert await queries.retry_alert(store.engine, failed[0], store.clock()) == "failed"
+
+        counts = await run.deliver_all()  # an hour early: the probe, then the rest that is due
+        assert counts.sent == 3 and counts.failed == 0
+        state = await rows(store)
+        assert state[failed[0]] == ("sent", 2)
+        assert [a for a in queued if state[a][0] == "pending"] == []
+        async with store.engine.connect() as conn:
+            requested = await conn.execute(
+                select(ALERTS.c.id).where(ALERTS.c.retry_requested_at.is_not(None))
+            )
+            assert requested.all() == []  # the attempt cleared the request
+    assert set(receiver.accepted) == {failed[0]} | {a for a in queued if a not in failed}
 
 
 async def test_alerts_held_back_by_an_open_breaker_keep_their_attempts_and_do_not_die(
