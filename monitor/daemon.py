@@ -8,6 +8,11 @@ once, so an alert leaves well under a second after the poll that saw its release
 SIGTERM/SIGINT: stop taking work, give in-flight polls a few seconds, cancel the rest
 (their leases are released, so nothing is stuck), exit 0 within 10 s. SIGHUP: reload the
 config, validating it first; an invalid one is logged and the old one kept.
+
+When the database is unreachable or cannot write, every tick would fail every second:
+``ops.health.DatabaseHealth`` makes that one logged episode, during which the ticks skip
+their work and one probe tries the database at a backoff (``_failed`` sends it each
+failure; errors that are not the database's keep their traceback).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from monitor.errors import ConfigError
 from monitor.runtime import Runtime
 
 if TYPE_CHECKING:
+    from monitor.notify.payload import AlertView
+    from monitor.ops.health import DatabaseHealth
     from monitor.ops.leader import Leadership
     from monitor.ops.metrics import Metrics
 
@@ -46,6 +53,8 @@ class Daemon:
         self.runtime: Runtime | None = None
         self.metrics: Metrics
         self.leadership: Leadership
+        self.health: DatabaseHealth
+        self.notice: asyncio.Task[None] | None = None  # the database alarm's, being sent
 
     async def run(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -61,6 +70,9 @@ class Daemon:
         from monitor.ops.leader import Leadership
 
         self.leadership = Leadership(runtime.engine)
+        from monitor.ops.health import DatabaseHealth
+
+        self.health = DatabaseHealth(runtime.engine, runtime.owner)
         runtime.deliverer.observe = self.metrics.record_alert_count
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -110,7 +122,7 @@ class Daemon:
         listen = runtime.config.http.listen
         server = await start_http(
             listen,
-            readiness(runtime.engine, scheduler_running),
+            readiness(runtime.engine, scheduler_running, self.health.problem),
             lambda: self.metrics.scrape(runtime.engine),
         )
         log.info("http endpoint on %s", listen, extra={"action": "http"})
@@ -123,12 +135,12 @@ class Daemon:
         runtime = self.runtime
         if runtime is None or self.stopping.is_set() or not runtime.config.alarm_channels:
             return
-        if not await self.leadership.is_leader():
+        if self.health.down or not await self.leadership.is_leader():
             return
         try:
             await check_alarms(runtime.engine, runtime.config, runtime.deliverer.channels, now())
-        except Exception:
-            log.exception("alarm check failed", extra={"action": "alarms"})
+        except Exception as exc:
+            self._failed(exc, "alarm check failed", action="alarms")
 
     async def retention_tick(self) -> None:
         from monitor.ops.retention import prune
@@ -140,12 +152,12 @@ class Daemon:
         retention = runtime.config.retention
         if retention.releases is None and retention.alerts is None:
             return
-        if not await self.leadership.is_leader():
+        if self.health.down or not await self.leadership.is_leader():
             return
         try:
             counts = await prune(runtime.engine, retention, now())
-        except Exception:
-            log.exception("retention failed", extra={"action": "retention"})
+        except Exception as exc:
+            self._failed(exc, "retention failed", action="retention")
             return
         if counts:
             log.info("pruned: %s", counts, extra={"action": "retention"})
@@ -157,6 +169,9 @@ class Daemon:
         runtime = self.runtime
         if runtime is None or self.stopping.is_set():
             return
+        self._tell_alarm_channels()
+        if not await self.health.usable():
+            return
         room = MAX_CONCURRENT_POLLS - len(self.polls)
         if room <= 0:
             return
@@ -166,8 +181,8 @@ class Daemon:
             due = await claim_due_sources(
                 runtime.engine, runtime.owner, lease=lease, limit=room, only=configured
             )
-        except Exception:
-            log.exception("could not claim due sources", extra={"action": "claim"})
+        except Exception as exc:
+            self._failed(exc, "could not claim due sources", action="claim")
             return
         for source_id in due:
             self.polls[source_id] = asyncio.create_task(
@@ -189,17 +204,20 @@ class Daemon:
         except asyncio.CancelledError:
             await asyncio.shield(release_source(runtime.engine, source_id, runtime.owner))
             raise
-        except Exception:
+        except Exception as exc:
             # a bug must not take the daemon down; the lease expires and the source retries
-            log.exception("poll crashed", extra={"source": source_id, "action": "poll"})
-            await release_source(runtime.engine, source_id, runtime.owner)
+            self._failed(exc, "poll crashed", source=source_id, action="poll")
+            try:
+                await release_source(runtime.engine, source_id, runtime.owner)
+            except Exception as again:  # the database is gone: the lease will expire
+                self._failed(again, "could not release the source", source=source_id)
             return None
         finally:
             self.polls.pop(source_id, None)
 
     async def deliver_tick(self) -> None:
         runtime = self.runtime
-        if runtime is None or self.stopping.is_set():
+        if runtime is None or self.stopping.is_set() or not await self.health.usable():
             return
         for channel_id in runtime.deliverer.channels:
             task = self.workers.get(channel_id)
@@ -215,9 +233,43 @@ class Daemon:
             return await runtime.deliverer.deliver_channel(channel_id)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("delivery crashed", extra={"channel": channel_id, "action": "deliver"})
+        except Exception as exc:
+            self._failed(exc, "delivery crashed", channel=channel_id, action="deliver")
             return None
+
+    def _failed(self, exc: Exception, message: str, **extra: str) -> None:
+        """A tick's failure: the database's goes to the outage, anything else is a bug."""
+        if not self.health.failed(exc):
+            log.error(message, exc_info=exc, extra=extra)
+
+    def _tell_alarm_channels(self) -> None:
+        """Start sending the database alarm's notice when one is due (``ops.health``), on a
+        task of its own: a hanging channel must not hold up the ticks."""
+        if self.runtime is None or (self.notice is not None and not self.notice.done()):
+            return
+        view = self.health.notice_due()
+        if view is not None:
+            self.notice = asyncio.create_task(self._send_notice(view), name="notice:database")
+
+    async def _send_notice(self, view: AlertView) -> None:
+        runtime = self.runtime
+        assert runtime is not None
+        log.warning("%s", view.title, extra={"action": view.rule_id})
+        delivered = True
+        for channel_id in runtime.config.alarm_channels:
+            channel = runtime.deliverer.channels.get(channel_id)
+            if channel is None:
+                continue
+            try:
+                await channel.send(view)
+            except Exception as exc:  # DeliveryError, or a channel's bug: tried again later
+                delivered = False
+                log.warning(
+                    "alarm not delivered: %s",
+                    " ".join(str(exc).split())[:200],
+                    extra={"channel": channel_id, "action": view.rule_id},
+                )
+        self.health.notice_tried(view, delivered)
 
     async def reload(self) -> None:
         from monitor.config.load import load_config
@@ -237,6 +289,8 @@ class Daemon:
 
     async def shutdown(self) -> None:
         tasks = [*self.polls.values(), *self.workers.values()]
+        if self.notice is not None:
+            tasks.append(self.notice)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=GRACE_SECONDS)
             for task in pending:
