@@ -19,6 +19,7 @@ from monitor.cli.common import (
     since as since_time,
 )
 from monitor.config.model import Config
+from monitor.ops.health import overdue
 from monitor.store import queries
 from monitor.store.session import open_store
 from monitor.store.sources import list_sources, sync_sources
@@ -43,6 +44,7 @@ def sources_command(config: Config, *, as_json: bool) -> None:
         finally:
             await engine.dispose()
         out: list[dict[str, object]] = []
+        moment = now()
         for source in config.sources:
             row = rows[source.id]
             out.append(
@@ -57,6 +59,7 @@ def sources_command(config: Config, *, as_json: bool) -> None:
                     "last_poll_at": iso(row.last_poll_at),
                     "last_success_at": iso(row.last_success_at),
                     "next_poll_at": iso(row.next_poll_at),
+                    "overdue": overdue(row.next_poll_at, moment),
                     "releases": totals.get(source.id, 0),
                     "new_24h": recent.get(source.id, 0),
                     "items_seen": row.items_seen,
@@ -75,7 +78,7 @@ def sources_command(config: Config, *, as_json: bool) -> None:
         [
             [
                 str(s["id"]),
-                str(s["status"]),
+                f"{s['status']}, overdue" if s["overdue"] else str(s["status"]),
                 _short(s["last_success_at"]),
                 _short(s["next_poll_at"]),
                 str(s["releases"]),

@@ -20,6 +20,8 @@ saying one thing. ``DatabaseHealth`` makes it one episode:
   (``notice_due``): the alarms of ``ops.alarms`` live in the database, which cannot take
   them now, so this notice is the instance's own and travels as an ``AlertView`` of kind
   ``database`` straight to the channels.
+
+``overdue`` is what ``monitor sources`` shows of the same trouble from the outside.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ PROBATION = 5.0  # seconds of working ticks after a successful probe that end an
 REPORT_FIRST = 60.0
 REPORT_CAP = 600.0
 ALARM_AFTER = timedelta(minutes=5)
+OVERDUE_AFTER = timedelta(minutes=5)
 # SQLite messages of a database that is there but cannot be written
 _UNWRITABLE = ("full", "readonly", "read-only", "disk i/o", "locked", "no space", "could not")
 
@@ -80,6 +83,13 @@ def _kind(exc: BaseException, dialect: str) -> str:
     if any(mark in message for mark in ("read-only", "no space", "could not extend")):
         return "unwritable"
     return "unreachable"
+
+
+def overdue(next_poll_at: datetime | None, moment: datetime) -> bool:
+    """A source whose poll is ``OVERDUE_AFTER`` late: nothing is polling it (no daemon, or
+    one whose database cannot be written). A poll in progress is never this late: its
+    deadlines are seconds, and a due source is claimed within a tick."""
+    return next_poll_at is not None and moment - next_poll_at > OVERDUE_AFTER
 
 
 def seconds(value: float) -> str:
