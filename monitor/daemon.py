@@ -70,9 +70,11 @@ class Daemon:
         from monitor.ops.leader import Leadership
 
         self.leadership = Leadership(runtime.engine)
-        from monitor.ops.health import DatabaseHealth
+        from monitor.ops import health
 
-        self.health = DatabaseHealth(runtime.engine, runtime.owner)
+        self.health = health.DatabaseHealth(
+            runtime.engine, runtime.owner, alarm_after=health.ALARM_AFTER
+        )
         runtime.deliverer.observe = self.metrics.record_alert_count
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
