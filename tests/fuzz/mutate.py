@@ -107,8 +107,8 @@ def small_corpus_feeds(limit: int = 8000) -> list[bytes]:
 
 
 @st.composite
-def mutated(draw: st.DrawFn, pool: list[bytes]) -> bytes:
-    """A seed from ``pool`` after 0-6 random edits."""
+def mutated(draw: st.DrawFn, pool: list[bytes], tokens: list[bytes] | None = None) -> bytes:
+    """A seed from ``pool`` after 0-6 random edits (``tokens``: the dictionary to insert)."""
     data = bytearray(draw(st.sampled_from(pool)))
     for _ in range(draw(st.integers(0, 6))):
         at = draw(st.integers(0, len(data)))
@@ -119,7 +119,7 @@ def mutated(draw: st.DrawFn, pool: list[bytes]) -> bytes:
         elif op == "insert":
             data[at:at] = draw(st.binary(max_size=16))
         elif op == "token":
-            data[at:at] = draw(st.sampled_from(TOKENS)) * draw(st.integers(1, 3))
+            data[at:at] = draw(st.sampled_from(tokens or TOKENS)) * draw(st.integers(1, 3))
         elif op == "delete":
             del data[at : at + draw(st.integers(1, 64))]
         elif op == "dup":
