@@ -18,13 +18,12 @@ failure; errors that are not the database's keep their traceback).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from monitor.config.model import Config
 from monitor.errors import ConfigError
@@ -41,6 +40,7 @@ log = logging.getLogger("monitor.daemon")
 TICK_SECONDS = 1.0
 MAX_CONCURRENT_POLLS = 32
 GRACE_SECONDS = 5.0
+CANCEL_ROUNDS, CANCEL_WAIT = 3, 0.5  # after the grace: SIGTERM to exit within 10 s (SPEC 1)
 
 
 class Daemon:
@@ -50,6 +50,8 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.polls: dict[str, asyncio.Task[object]] = {}
         self.workers: dict[str, asyncio.Task[object]] = {}
+        self.ticks: set[asyncio.Task[object]] = set()  # scheduler jobs running now
+        self._grace_ends = float("inf")  # (loop time) when shutdown stops waiting for work
         self.runtime: Runtime | None = None
         self.metrics: Metrics
         self.leadership: Leadership
@@ -63,6 +65,7 @@ class Daemon:
         from monitor.ops.metrics import Metrics
         from monitor.store.matching import match_pending
 
+        others = asyncio.all_tasks()  # not the daemon's: never cancelled at its shutdown
         # SQLite is the single-instance default: a second `run` on the same file is refused
         lock = acquire_instance_lock(self.config.database)
         self.metrics = Metrics()
@@ -83,14 +86,11 @@ class Daemon:
         ctx = runtime.context()
         await match_pending(runtime.engine, ctx.match, ctx.channels_of)  # what a crash left
         scheduler = AsyncIOScheduler(event_loop=loop)
-        scheduler.add_job(
-            self.poll_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True
-        )
-        scheduler.add_job(
-            self.deliver_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True
-        )
-        scheduler.add_job(self.alarm_tick, "interval", seconds=60, max_instances=1, coalesce=True)
-        scheduler.add_job(self.retention_tick, "interval", hours=1, max_instances=1, coalesce=True)
+        every = {"max_instances": 1, "coalesce": True}
+        scheduler.add_job(self._job(self.poll_tick), "interval", seconds=TICK_SECONDS, **every)
+        scheduler.add_job(self._job(self.deliver_tick), "interval", seconds=TICK_SECONDS, **every)
+        scheduler.add_job(self._job(self.alarm_tick), "interval", seconds=60, **every)
+        scheduler.add_job(self._job(self.retention_tick), "interval", hours=1, **every)
         scheduler.start()
         server = await self._start_http(lambda: bool(scheduler.running))
         await self.retention_tick()
@@ -106,6 +106,7 @@ class Daemon:
             await self.stopping.wait()
         finally:
             scheduler.shutdown(wait=False)
+            await self._settle_ticks()
             if server is not None:
                 server.close()
                 await server.wait_closed()
@@ -114,6 +115,28 @@ class Daemon:
             if lock is not None:
                 lock.release()
             log.info("stopped", extra={"action": "stop"})
+            # what a stuck shielded clean-up left behind would keep asyncio.run from ending
+            await _finish(asyncio.all_tasks() - others - {asyncio.current_task()}, 0.0)
+
+    def _job(self, tick: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """``tick`` as a scheduler job that shutdown can wait for: a job the event loop
+        cancels on its way out (in a query, say) would be logged by APScheduler as a
+        crash, with its traceback."""
+
+        async def job() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self.ticks.add(task)
+            try:
+                await tick()
+            except asyncio.CancelledError:
+                if not self.stopping.is_set():
+                    raise  # stopping: the next start does what this tick did not
+            finally:
+                self.ticks.discard(task)
+
+        job.__qualname__ = getattr(tick, "__qualname__", "tick")
+        return job
 
     async def _start_http(self, scheduler_running: Callable[[], bool]) -> asyncio.Server | None:
         from monitor.ops.http import readiness, start_http
@@ -289,15 +312,36 @@ class Daemon:
         self.config = config
         log.info("configuration reloaded", extra={"action": "reload"})
 
+    async def _settle_ticks(self) -> None:
+        """Let the jobs in flight finish (one may still start polls); ``shutdown`` then
+        waits for those in what is left of the grace period, and cancels what remains."""
+        self._grace_ends = asyncio.get_running_loop().time() + GRACE_SECONDS
+        if self.ticks:
+            await asyncio.wait(list(self.ticks), timeout=GRACE_SECONDS)
+
     async def shutdown(self) -> None:
-        tasks = [*self.polls.values(), *self.workers.values()]
+        tasks = [*self.ticks, *self.polls.values(), *self.workers.values()]
         if self.notice is not None:
             tasks.append(self.notice)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=GRACE_SECONDS)
-            for task in pending:
-                task.cancel()
-            with contextlib.suppress(Exception):
-                await asyncio.wait(pending, timeout=2.0)
+        left = self._grace_ends - asyncio.get_running_loop().time()
+        await _finish(tasks, min(max(left, 0.0), GRACE_SECONDS))
         if self.runtime is not None:
             await self.runtime.close()
+
+
+async def _finish(tasks: Iterable[asyncio.Task[Any]], grace: float) -> None:
+    """Wait ``grace`` seconds for ``tasks``, then cancel what is left, a few times: a task
+    stuck on a database that stopped answering takes one cancellation to leave its query
+    (which the driver spends trying to cancel it on the server) and another to leave a
+    shielded clean-up (giving back a lease) that is stuck the same way."""
+    pending = {task for task in tasks if not task.done()}
+    if pending:
+        _, pending = await asyncio.wait(pending, timeout=grace)
+    for _ in range(CANCEL_ROUNDS):
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_WAIT)
+    for task in pending:
+        log.warning("abandoned at shutdown: %s", task.get_name(), extra={"action": "stop"})

@@ -4,7 +4,9 @@ stopping the (shared) database server.
 The daemon is given the proxy's port instead of the server's. ``cut()`` drops every
 connection through it and, until ``restore()``, closes each new one as soon as it is
 accepted — what a client sees of a server that went away ("server closed the connection
-unexpectedly"). Each connection is two threads copying bytes, one per direction.
+unexpectedly"). ``stall()`` is the other kind of outage: connections stay open and every
+byte is held until ``restore()`` — a server that stopped answering, where queries hang.
+Each connection is two threads copying bytes, one per direction.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ class TcpProxy:
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._cut = threading.Event()
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self.holding = 0  # pumps holding bytes back while stalled
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self.accepted = 0
@@ -36,6 +41,7 @@ class TcpProxy:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._flowing.set()
         self._thread.join(timeout=5)
         self._listener.close()
         self._drop_all()
@@ -44,8 +50,12 @@ class TcpProxy:
         self._cut.set()
         self._drop_all()
 
+    def stall(self) -> None:
+        self._flowing.clear()
+
     def restore(self) -> None:
         self._cut.clear()
+        self._flowing.set()
 
     def connections(self) -> int:
         with self._lock:
@@ -86,6 +96,14 @@ class TcpProxy:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                if not self._flowing.is_set():
+                    with self._lock:
+                        self.holding += 1
+                    self._flowing.wait()
+                    with self._lock:
+                        self.holding -= 1
+                if self._stopping.is_set():
+                    return
                 sink.sendall(data)
         except OSError:
             pass
