@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from tests.support.feeds import Item, rss
 from tests.support.http_server import LoopbackServer, Request, Response
@@ -79,23 +80,23 @@ class Receiver:
         for channel in channels:
             server.route(f"/hook/{channel}", self._handler(channel))
 
-    def url(self, channel: str) -> str:
-        return self.server.url(f"/hook/{channel}")
+    def url(self, channel: str, generation: int | None = None) -> str:
+        """The channel's URL; with ``generation``, one that names the daemon sending."""
+        query = "" if generation is None else f"?g={generation}"
+        return self.server.url(f"/hook/{channel}{query}")
 
     def _handler(self, channel: str):  # type: ignore[no-untyped-def]
         def handle(request: Request) -> Response:
+            # the daemon that sent it: its config's URL says (``?g=``), else the one running
+            arrived = time.monotonic()
+            query = parse_qs(urlsplit(request.path).query)
+            generation = int(query["g"][0]) if "g" in query else self.generation
             body = json.loads(request.body)
             url = body["release"]["url"] if body.get("type") == "release.matched" else ""
             self.before_answer(channel)
             with self.lock:
                 self.received.append(
-                    Delivery(
-                        request.headers["webhook-id"],
-                        channel,
-                        url,
-                        time.monotonic(),
-                        self.generation,
-                    )
+                    Delivery(request.headers["webhook-id"], channel, url, arrived, generation)
                 )
             return Response(200)
 
@@ -121,12 +122,14 @@ def write_config(
     *,
     http_port: int | None = None,
     extra: str = "",
+    generation: int | None = None,
 ) -> Path:
-    """A config polling the ministry every 2 s and sending rule ``nato`` to every channel."""
+    """A config polling the ministry every 2 s and sending rule ``nato`` to every channel
+    (with ``generation``: at URLs that tell the receiver which daemon sent a request)."""
     channels = "\n".join(
         f"""  - id: {channel}
     type: webhook
-    url: {receiver.url(channel)}
+    url: "{receiver.url(channel, generation)}"
     timeout: 2s
     retry: {{initial: 1s, max: 2s}}"""
         for channel in receiver.channels
