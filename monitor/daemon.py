@@ -8,24 +8,30 @@ once, so an alert leaves well under a second after the poll that saw its release
 SIGTERM/SIGINT: stop taking work, give in-flight polls a few seconds, cancel the rest
 (their leases are released, so nothing is stuck), exit 0 within 10 s. SIGHUP: reload the
 config, validating it first; an invalid one is logged and the old one kept.
+
+When the database is unreachable or cannot write, every tick would fail every second:
+``ops.health.DatabaseHealth`` makes that one logged episode, during which the ticks skip
+their work and one probe tries the database at a backoff (``_failed`` sends it each
+failure; errors that are not the database's keep their traceback).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from monitor.config.model import Config
 from monitor.errors import ConfigError
 from monitor.runtime import Runtime
 
 if TYPE_CHECKING:
+    from monitor.notify.payload import AlertView
+    from monitor.ops.health import DatabaseHealth
     from monitor.ops.leader import Leadership
     from monitor.ops.metrics import Metrics
 
@@ -34,6 +40,7 @@ log = logging.getLogger("monitor.daemon")
 TICK_SECONDS = 1.0
 MAX_CONCURRENT_POLLS = 32
 GRACE_SECONDS = 5.0
+CANCEL_ROUNDS, CANCEL_WAIT = 3, 0.5  # after the grace: SIGTERM to exit within 10 s (SPEC 1)
 
 
 class Daemon:
@@ -43,9 +50,13 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.polls: dict[str, asyncio.Task[object]] = {}
         self.workers: dict[str, asyncio.Task[object]] = {}
+        self.ticks: set[asyncio.Task[object]] = set()  # scheduler jobs running now
+        self._grace_ends = float("inf")  # (loop time) when shutdown stops waiting for work
         self.runtime: Runtime | None = None
         self.metrics: Metrics
         self.leadership: Leadership
+        self.health: DatabaseHealth
+        self.notice: asyncio.Task[None] | None = None  # the database alarm's, being sent
 
     async def run(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -54,6 +65,7 @@ class Daemon:
         from monitor.ops.metrics import Metrics
         from monitor.store.matching import match_pending
 
+        others = asyncio.all_tasks()  # not the daemon's: never cancelled at its shutdown
         # SQLite is the single-instance default: a second `run` on the same file is refused
         lock = acquire_instance_lock(self.config.database)
         self.metrics = Metrics()
@@ -61,6 +73,11 @@ class Daemon:
         from monitor.ops.leader import Leadership
 
         self.leadership = Leadership(runtime.engine)
+        from monitor.ops import health
+
+        self.health = health.DatabaseHealth(
+            runtime.engine, runtime.owner, alarm_after=health.ALARM_AFTER
+        )
         runtime.deliverer.observe = self.metrics.record_alert_count
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -73,14 +90,11 @@ class Daemon:
         # before the scheduler: an address in use stops `run` before any job has started
         console = await start_console(runtime, self.deliver_tick)
         scheduler = AsyncIOScheduler(event_loop=loop)
-        scheduler.add_job(
-            self.poll_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True
-        )
-        scheduler.add_job(
-            self.deliver_tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True
-        )
-        scheduler.add_job(self.alarm_tick, "interval", seconds=60, max_instances=1, coalesce=True)
-        scheduler.add_job(self.retention_tick, "interval", hours=1, max_instances=1, coalesce=True)
+        every = {"max_instances": 1, "coalesce": True}
+        scheduler.add_job(self._job(self.poll_tick), "interval", seconds=TICK_SECONDS, **every)
+        scheduler.add_job(self._job(self.deliver_tick), "interval", seconds=TICK_SECONDS, **every)
+        scheduler.add_job(self._job(self.alarm_tick), "interval", seconds=60, **every)
+        scheduler.add_job(self._job(self.retention_tick), "interval", hours=1, **every)
         scheduler.start()
         server = await self._start_http(lambda: bool(scheduler.running))
         await self.retention_tick()
@@ -96,6 +110,7 @@ class Daemon:
             await self.stopping.wait()
         finally:
             scheduler.shutdown(wait=False)
+            await self._settle_ticks()
             if console is not None:
                 await console.stop()
             if server is not None:
@@ -106,6 +121,28 @@ class Daemon:
             if lock is not None:
                 lock.release()
             log.info("stopped", extra={"action": "stop"})
+            # what a stuck shielded clean-up left behind would keep asyncio.run from ending
+            await _finish(asyncio.all_tasks() - others - {asyncio.current_task()}, 0.0)
+
+    def _job(self, tick: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """``tick`` as a scheduler job that shutdown can wait for: a job the event loop
+        cancels on its way out (in a query, say) would be logged by APScheduler as a
+        crash, with its traceback."""
+
+        async def job() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self.ticks.add(task)
+            try:
+                await tick()
+            except asyncio.CancelledError:
+                if not self.stopping.is_set():
+                    raise  # stopping: the next start does what this tick did not
+            finally:
+                self.ticks.discard(task)
+
+        job.__qualname__ = getattr(tick, "__qualname__", "tick")
+        return job
 
     async def _start_http(self, scheduler_running: Callable[[], bool]) -> asyncio.Server | None:
         from monitor.ops.http import readiness, start_http
@@ -116,7 +153,7 @@ class Daemon:
         listen = runtime.config.http.listen
         server = await start_http(
             listen,
-            readiness(runtime.engine, scheduler_running),
+            readiness(runtime.engine, scheduler_running, self.health.problem),
             lambda: self.metrics.scrape(runtime.engine),
         )
         log.info("http endpoint on %s", listen, extra={"action": "http"})
@@ -129,12 +166,12 @@ class Daemon:
         runtime = self.runtime
         if runtime is None or self.stopping.is_set() or not runtime.config.alarm_channels:
             return
-        if not await self.leadership.is_leader():
+        if self.health.down or not await self.leadership.is_leader():
             return
         try:
             await check_alarms(runtime.engine, runtime.config, runtime.deliverer.channels, now())
-        except Exception:
-            log.exception("alarm check failed", extra={"action": "alarms"})
+        except Exception as exc:
+            self._failed(exc, "alarm check failed", action="alarms")
 
     async def retention_tick(self) -> None:
         from monitor.ops.retention import prune
@@ -146,12 +183,12 @@ class Daemon:
         retention = runtime.config.retention
         if retention.releases is None and retention.alerts is None:
             return
-        if not await self.leadership.is_leader():
+        if self.health.down or not await self.leadership.is_leader():
             return
         try:
             counts = await prune(runtime.engine, retention, now())
-        except Exception:
-            log.exception("retention failed", extra={"action": "retention"})
+        except Exception as exc:
+            self._failed(exc, "retention failed", action="retention")
             return
         if counts:
             log.info("pruned: %s", counts, extra={"action": "retention"})
@@ -163,6 +200,9 @@ class Daemon:
         runtime = self.runtime
         if runtime is None or self.stopping.is_set():
             return
+        self._tell_alarm_channels()
+        if not await self.health.usable():
+            return
         room = MAX_CONCURRENT_POLLS - len(self.polls)
         if room <= 0:
             return
@@ -172,8 +212,8 @@ class Daemon:
             due = await claim_due_sources(
                 runtime.engine, runtime.owner, lease=lease, limit=room, only=configured
             )
-        except Exception:
-            log.exception("could not claim due sources", extra={"action": "claim"})
+        except Exception as exc:
+            self._failed(exc, "could not claim due sources", action="claim")
             return
         for source_id in due:
             self.polls[source_id] = asyncio.create_task(
@@ -195,17 +235,20 @@ class Daemon:
         except asyncio.CancelledError:
             await asyncio.shield(release_source(runtime.engine, source_id, runtime.owner))
             raise
-        except Exception:
+        except Exception as exc:
             # a bug must not take the daemon down; the lease expires and the source retries
-            log.exception("poll crashed", extra={"source": source_id, "action": "poll"})
-            await release_source(runtime.engine, source_id, runtime.owner)
+            self._failed(exc, "poll crashed", source=source_id, action="poll")
+            try:
+                await release_source(runtime.engine, source_id, runtime.owner)
+            except Exception as again:  # the database is gone: the lease will expire
+                self._failed(again, "could not release the source", source=source_id)
             return None
         finally:
             self.polls.pop(source_id, None)
 
     async def deliver_tick(self) -> None:
         runtime = self.runtime
-        if runtime is None or self.stopping.is_set():
+        if runtime is None or self.stopping.is_set() or not await self.health.usable():
             return
         for channel_id in runtime.deliverer.channels:
             task = self.workers.get(channel_id)
@@ -221,9 +264,43 @@ class Daemon:
             return await runtime.deliverer.deliver_channel(channel_id)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("delivery crashed", extra={"channel": channel_id, "action": "deliver"})
+        except Exception as exc:
+            self._failed(exc, "delivery crashed", channel=channel_id, action="deliver")
             return None
+
+    def _failed(self, exc: Exception, message: str, **extra: str) -> None:
+        """A tick's failure: the database's goes to the outage, anything else is a bug."""
+        if not self.health.failed(exc):
+            log.error(message, exc_info=exc, extra=extra)
+
+    def _tell_alarm_channels(self) -> None:
+        """Start sending the database alarm's notice when one is due (``ops.health``), on a
+        task of its own: a hanging channel must not hold up the ticks."""
+        if self.runtime is None or (self.notice is not None and not self.notice.done()):
+            return
+        view = self.health.notice_due()
+        if view is not None:
+            self.notice = asyncio.create_task(self._send_notice(view), name="notice:database")
+
+    async def _send_notice(self, view: AlertView) -> None:
+        runtime = self.runtime
+        assert runtime is not None
+        log.warning("%s", view.title, extra={"action": view.rule_id})
+        delivered = True
+        for channel_id in runtime.config.alarm_channels:
+            channel = runtime.deliverer.channels.get(channel_id)
+            if channel is None:
+                continue
+            try:
+                await channel.send(view)
+            except Exception as exc:  # DeliveryError, or a channel's bug: tried again later
+                delivered = False
+                log.warning(
+                    "alarm not delivered: %s",
+                    " ".join(str(exc).split())[:200],
+                    extra={"channel": channel_id, "action": view.rule_id},
+                )
+        self.health.notice_tried(view, delivered)
 
     async def reload(self) -> None:
         from monitor.config.load import load_config
@@ -241,13 +318,36 @@ class Daemon:
         self.config = config
         log.info("configuration reloaded", extra={"action": "reload"})
 
+    async def _settle_ticks(self) -> None:
+        """Let the jobs in flight finish (one may still start polls); ``shutdown`` then
+        waits for those in what is left of the grace period, and cancels what remains."""
+        self._grace_ends = asyncio.get_running_loop().time() + GRACE_SECONDS
+        if self.ticks:
+            await asyncio.wait(list(self.ticks), timeout=GRACE_SECONDS)
+
     async def shutdown(self) -> None:
-        tasks = [*self.polls.values(), *self.workers.values()]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=GRACE_SECONDS)
-            for task in pending:
-                task.cancel()
-            with contextlib.suppress(Exception):
-                await asyncio.wait(pending, timeout=2.0)
+        tasks = [*self.ticks, *self.polls.values(), *self.workers.values()]
+        if self.notice is not None:
+            tasks.append(self.notice)
+        left = self._grace_ends - asyncio.get_running_loop().time()
+        await _finish(tasks, min(max(left, 0.0), GRACE_SECONDS))
         if self.runtime is not None:
             await self.runtime.close()
+
+
+async def _finish(tasks: Iterable[asyncio.Task[Any]], grace: float) -> None:
+    """Wait ``grace`` seconds for ``tasks``, then cancel what is left, a few times: a task
+    stuck on a database that stopped answering takes one cancellation to leave its query
+    (which the driver spends trying to cancel it on the server) and another to leave a
+    shielded clean-up (giving back a lease) that is stuck the same way."""
+    pending = {task for task in tasks if not task.done()}
+    if pending:
+        _, pending = await asyncio.wait(pending, timeout=grace)
+    for _ in range(CANCEL_ROUNDS):
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_WAIT)
+    for task in pending:
+        log.warning("abandoned at shutdown: %s", task.get_name(), extra={"action": "stop"})

@@ -25,6 +25,7 @@ from monitor.cli.common import (
     since as since_time,
 )
 from monitor.config.model import Config
+from monitor.ops.health import overdue
 from monitor.redact import redact_text, redact_url
 from monitor.store import queries
 from monitor.store.session import open_store
@@ -49,6 +50,7 @@ def sources_command(config: Config, *, as_json: bool) -> None:
         finally:
             await engine.dispose()
         out: list[dict[str, object]] = []
+        moment = now()
         for source in config.sources:
             row = rows[source.id]
             out.append(
@@ -63,6 +65,7 @@ def sources_command(config: Config, *, as_json: bool) -> None:
                     "last_poll_at": iso(row.last_poll_at),
                     "last_success_at": iso(row.last_success_at),
                     "next_poll_at": iso(row.next_poll_at),
+                    "overdue": overdue(row.next_poll_at, moment),
                     "releases": totals.get(source.id, 0),
                     "new_24h": recent.get(source.id, 0),
                     "items_seen": row.items_seen,
@@ -82,7 +85,7 @@ def sources_command(config: Config, *, as_json: bool) -> None:
         [
             [
                 str(s["id"]),
-                str(s["status"]),
+                f"{s['status']}, overdue" if s["overdue"] else str(s["status"]),
                 _local(s["last_success_at"], zone),
                 _local(s["next_poll_at"], zone),
                 str(s["releases"]),

@@ -1,8 +1,8 @@
 """The opt-in HTTP endpoint (``http: {listen: "127.0.0.1:9464"}``), on plain asyncio.
 
 - ``GET /healthz``  200 ``ok`` while the process lives and its event loop turns.
-- ``GET /readyz``   200 ``ready`` when ``ready()`` says so (database reachable, scheduler
-  running), else 503 with the reason on one line.
+- ``GET /readyz``   200 ``ready`` when ``ready()`` says so (scheduler running, the daemon's
+  writes working, database reachable), else 503 with the reason on one line.
 - ``GET /metrics``  the Prometheus text format (``CONTENT_TYPE_LATEST``).
 
 Anything else is 404; a method other than GET or HEAD is 405. One request per connection
@@ -159,12 +159,21 @@ async def database_ready(engine: AsyncEngine, limit: float = 2.0) -> tuple[bool,
     return True, ""
 
 
-def readiness(engine: AsyncEngine, scheduler_running: Callable[[], bool]) -> ReadyCheck:
-    """The daemon's ``ready()``: the scheduler runs and the database answers."""
+def readiness(
+    engine: AsyncEngine,
+    scheduler_running: Callable[[], bool],
+    problem: Callable[[], str | None] = lambda: None,
+) -> ReadyCheck:
+    """The daemon's ``ready()``: the scheduler runs, the daemon's own work finds the
+    database usable (``problem()``, from ``ops.health``: writes fail on a full disk while
+    ``SELECT 1`` still answers) and the database answers."""
 
     async def ready() -> tuple[bool, str]:
         if not scheduler_running():
             return False, "scheduler not running"
+        trouble = problem()
+        if trouble is not None:
+            return False, trouble
         ok, reason = await database_ready(engine)
         return (True, "ready") if ok else (False, reason)
 
