@@ -31,7 +31,7 @@ def _ids(items: list[Any]) -> set[str]:
 def _zone(raw: dict[str, Any]) -> ZoneInfo:
     try:
         return ZoneInfo(str(raw.get("timezone") or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return ZoneInfo("UTC")
 
 
@@ -103,7 +103,7 @@ def _check_source(index: int, source: dict[str, Any], zone: ZoneInfo) -> Iterato
 
         for key, selector in select.items():
             if isinstance(selector, str):
-                problem = validate_selector(selector)
+                problem = validate_selector(selector, item=key == "item")
                 if problem:
                     yield Problem(("sources", index, "select", key), problem)
 

@@ -73,7 +73,8 @@ def time_zone(value: Any) -> Any:
         return value
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: "Asia" names a directory of the tz database, and ZoneInfo opens it
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         close = difflib.get_close_matches(value, _zones(), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ": use a name such as Asia/Qatar"
         raise ValueError(f"unknown time zone {value!r}{hint}") from None

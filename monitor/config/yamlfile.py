@@ -77,8 +77,19 @@ def read_yaml(path: Path) -> YamlFile:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
         raise ConfigError([f"{path}: {where}: {exc.problem or exc}"]) from None
+    except yaml.reader.ReaderError as exc:
+        # a character YAML does not allow (NUL, a control character, U+FFFE): PyYAML's
+        # message spans two lines and counts characters from the start of the file
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        raise ConfigError(
+            [
+                f"{path}: line {line}, column {column}: character U+{exc.character:04X} is not "
+                "allowed in a YAML file: remove it"
+            ]
+        ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: {exc}"]) from None
+        raise ConfigError([f"{path}: {' '.join(str(exc).split())}"]) from None
     except RecursionError:  # the pure-Python composer has no nesting limit of its own
         raise ConfigError([f"{path}: nests more than {MAX_NESTING} levels deep"]) from None
     return YamlFile(data, builder.lines, tuple(builder.duplicates))

@@ -124,12 +124,17 @@ def _parse_xml(
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     # Sanitising and URI resolution would triple the parse time (measured on the corpus);
     # the raw text is kept raw, plain text comes from html_to_text, links from identity.
-    result = feedparser.parse(
-        io.BytesIO(body),
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    # feedparser's own bugs on odd input (a stray </width>, a non-ASCII encoding name)
+    # escape as TypeError or UnicodeDecodeError: this body is unusable, not our crash
+    except Exception as exc:
+        raise ParseError(f"not a usable feed: the parser failed ({type(exc).__name__})") from None
     version = result.get("version") or ""
     entries = result.get("entries") or []
     if not version and not entries:

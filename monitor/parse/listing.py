@@ -53,11 +53,14 @@ class ListingResult:
     skipped: int  # items without a title or a link
 
 
-def validate_selector(sel: str) -> str | None:
-    """An error message for a selector that cannot work, else None. Cheap: no page needed."""
+def validate_selector(sel: str, *, item: bool = False) -> str | None:
+    """An error message for a selector that cannot work, else None. Cheap: no page needed.
+    ``item``: the item selector, which picks elements and so takes no ``@attribute``."""
     css, attr = _split(sel)
     if not sel.strip():
         return "empty selector"
+    if item and attr is not None:
+        return f"the item selector picks elements: drop '@{attr}' (use it on title, link, …)"
     if attr is not None and not re.fullmatch(r"[A-Za-z_:][-\w:.]*", attr):
         return f"invalid attribute name {attr!r} after '@'"
     if not css:
@@ -77,6 +80,8 @@ def parse_listing(
     tz: ZoneInfo,
 ) -> ListingResult:
     """Read the releases listed on a page. Raises ParseError for a body that is not HTML."""
+    if problem := validate_selector(selectors.item, item=True):
+        raise ParseError(f"selector {selectors.item!r}: {problem}")
     every = (selectors.item, selectors.title, selectors.link)
     for sel in (*every, selectors.date, selectors.summary, selectors.content):
         if sel is None:

@@ -11,29 +11,20 @@ Contracts, for any bytes:
 - each within a few seconds (a Hypothesis deadline) for bodies of a few kilobytes: no
   input makes a parse unbounded.
 
-Bugs these targets found that other work owns, each held by an xfail test below and
-passed over by the random search (``known_bug``) so that a long run finds the next one:
-
-- a character reference to a lone surrogate (``&#xD800;``) in a title: feedparser raises
-  ``UnicodeEncodeError`` ("surrogates not allowed") — issue 22 item 1 (poison items);
-- NEW: feedparser's own exceptions escape ``parse_feed``, so the poll fails as
-  "internal error: ..." instead of a one-line ParseError: a byte that is not ASCII in the
-  XML declaration's encoding name (``encoding="\x80tf-8"``: ``UnicodeDecodeError`` in
-  ``convert_to_utf8``; ``"\x00tf-8"`` gives ``ValueError`` on the feedparser path, which
-  ``parse_feed`` guards with its binary check), and a
-  stray ``</width>`` or ``</height>`` anywhere in an RSS feed (``TypeError: int() argument
-  must be ... not 'NoneType'`` in feedparser's ``_end_width``). A fix in ``parse.feed``:
-  any exception out of ``feedparser.parse`` becomes a ``ParseError``.
+Bugs these targets found, fixed and kept below as regression tests: a character reference
+to a lone surrogate (``&#xD800;``) in a title failed feedparser ("surrogates not
+allowed"); feedparser's own exceptions escaped ``parse_feed`` (a byte that is not ASCII in
+the XML declaration's encoding name, a stray ``</width>`` or ``</height>`` in an RSS feed),
+so the poll failed as "internal error" instead of a one-line ``ParseError``.
 """
 
 from __future__ import annotations
 
 import contextlib
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-from hypothesis import given, reject
+from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.errors import ParseError
@@ -57,30 +48,10 @@ CONTENT_TYPES = st.sampled_from(
 )
 
 
-def known_bug(exc: BaseException) -> str | None:
-    """Which known bug ``exc`` is (see the module doc), or None."""
-    if isinstance(exc, UnicodeEncodeError) and "surrogates not allowed" in str(exc):
-        return "issue 22 item 1: a lone surrogate"
-    files = []
-    tb = exc.__traceback__
-    while tb is not None:
-        files.append(tb.tb_frame.f_code.co_filename)
-        tb = tb.tb_next
-    if any("feedparser" in Path(f).parent.name for f in files):
-        return "found by fuzzing: feedparser's own exception escapes parse_feed"
-    return None
-
-
 def parse_or_known(parse, *args):  # type: ignore[no-untyped-def]
-    """``parse(*args)``; a known bug's exception makes Hypothesis pass over the input."""
-    try:
-        return parse(*args)
-    except ParseError:
-        raise
-    except Exception as exc:
-        if known_bug(exc) is None:
-            raise
-        reject()
+    """``parse(*args)``: the fuzzers once passed over inputs of known bugs here; those are
+    fixed, so every exception but the contract's is a finding again."""
+    return parse(*args)
 
 
 def well_typed(feed: ParsedFeed) -> None:
@@ -126,14 +97,12 @@ def test_feedparser_path_returns_a_feed_or_a_parse_error(body: bytes) -> None:
     well_typed(feed)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 22 item 1: a lone surrogate fails the parse")
 def test_a_lone_surrogate_reference_is_a_feed_or_a_parse_error() -> None:
     body = FEEDS[0].replace(b"<title>", b"<title>&#xD800;", 1)
     with contextlib.suppress(ParseError):
         well_typed(parse_feed(body, {}, URL))
 
 
-@pytest.mark.xfail(strict=False, reason="found by fuzzing: feedparser's exception escapes")
 @pytest.mark.parametrize(
     "body",
     [

@@ -88,9 +88,6 @@ def test_listing_with_any_valid_selectors(body: bytes, item: str, title: str, li
         assert str(exc) and "\n" not in str(exc)
 
 
-@pytest.mark.xfail(
-    strict=False, reason="found by fuzzing: an item selector with @attr passes validation"
-)
 @pytest.mark.parametrize("item", ["@href", "div@href", "div.news-item@data-id"])
 def test_an_item_selector_with_an_attribute_is_refused(item: str) -> None:
     body = seeds("listing")[0]

@@ -108,7 +108,6 @@ def test_a_query_that_parses_compiles_and_matches(text: str, title: str, body: s
     matcher.match(Document(title=title, summary="", content=body, source="s", url="", lang=""))
 
 
-@pytest.mark.xfail(strict=False, reason="issue 22 item 5: deep nesting raises RecursionError")
 def test_deep_nesting_is_a_syntax_error() -> None:
     depth = sys.getrecursionlimit() * 5
     with pytest.raises(QuerySyntaxError):
