@@ -38,7 +38,8 @@ class Clock:
 
 @pytest.fixture
 def volume(tmp_path: Path) -> Iterator[Volume]:
-    with mounted_volume(tmp_path / "vol", "2m") as mounted:
+    # room for the schema and its write-ahead log, so the ballast decides when it is full
+    with mounted_volume(tmp_path / "vol", "4m") as mounted:
         yield mounted
 
 

@@ -30,13 +30,14 @@ class Volume:
 
     def fill(self, leave: int = 0) -> None:
         """Take every free byte but ``leave`` (roughly: tmpfs allocates whole pages)."""
-        with open(self.ballast, "ab") as out:
+        # ENOSPC anywhere, even on creating the ballast (the database's write-ahead log
+        # may have taken the volume already), means the volume is full: what was asked
+        with contextlib.suppress(OSError), open(self.ballast, "ab") as out:
             chunk = b"\0" * 65536
-            with contextlib.suppress(OSError):
-                while True:
-                    out.write(chunk)
-                    out.flush()
-        if leave:
+            while True:
+                out.write(chunk)
+                out.flush()
+        if leave and self.ballast.exists():
             size = self.ballast.stat().st_size
             os.truncate(self.ballast, max(size - leave, 0))
 
