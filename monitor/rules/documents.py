@@ -98,19 +98,21 @@ def html_document(body: bytes) -> Document:
 
 
 def feed_documents(feed: ParsedFeed, name: str) -> list[Named]:
-    """One document per feed item, its HTML turned into plain text."""
-    from monitor.parse.text import html_to_text
+    """One document per feed item, in the text the pipeline stores: ``identity.derive``
+    reads a field as HTML only where its format says it is, so a title ``A<B and C>D``
+    stays that text here too."""
+    from monitor.parse.identity import derive
 
     documents: list[Named] = []
     for number, entry in enumerate(feed.entries, start=1):
-        summary = html_to_text(entry.summary)
-        content = html_to_text(entry.content)
+        release = derive(entry, feed_url=entry.link or "", feed_language=feed.language)
+        summary, content = release.summary, release.content
         doc = Document(
-            title=html_to_text(entry.title).replace("\n", " "),
+            title=release.title.replace("\n", " "),
             summary="" if summary == content else summary,
             content=content,
             url=entry.link or "",
-            lang=entry.language or feed.language or "",
+            lang=release.language or "",
         )
         documents.append((entry.link or f"{name}#{number}", doc))
     return documents

@@ -62,6 +62,22 @@ def test_feed_file_gives_one_document_per_item() -> None:
     assert all("<" not in doc.content for _, doc in docs)
 
 
+def test_feed_titles_are_text_as_the_pipeline_stores_them() -> None:
+    # SPEC section 4: a title is text; `rules test` on a feed shows what `poll` stores
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>A&lt;B and C&gt;D NATO</title><link>https://x.example/1</link>"
+        b"<description>&lt;p&gt;About &lt;b&gt;NATO&lt;/b&gt;&lt;/p&gt;</description></item>"
+        b"</channel></rss>"
+    )
+    [(name, doc)] = documents_from_bytes(
+        body, {"content-type": "application/rss+xml"}, "https://x.example/feed.xml"
+    )
+    assert doc.title == "A<B and C>D NATO"
+    assert f"{doc.summary} {doc.content}".strip() == "About NATO"  # a description is HTML
+    assert name == "https://x.example/1"
+
+
 def test_fetched_html_body_is_one_document() -> None:
     docs = documents_from_bytes(
         b"<html><title>NATO</title><p>x</p></html>", {"Content-Type": "text/html"}, "https://x/"
