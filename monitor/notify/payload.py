@@ -23,6 +23,7 @@ matched release::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -142,12 +143,43 @@ def _alarm_payload(alert: AlertView, alarm: AlarmNotice) -> dict[str, Any]:
 
 
 def build_digest_payload(digest_id: str, alerts: Sequence[AlertView]) -> dict[str, Any]:
-    """The ``digest`` webhook body: the alerts' payloads, in order, summaries cut to 600
-    characters and each within its share of ``WEBHOOK_BYTES`` (1 KB at least: a digest of
-    more than 64 alerts may pass 64 KB, by 1 KB an alert at most)."""
-    share = max((WEBHOOK_BYTES - 256) // max(len(alerts), 1), DIGEST_ENTRY_BYTES)
-    return {
-        "type": "digest",
-        "id": digest_id,
-        "alerts": [build_payload(a, share, SUMMARY_CHARS) for a in alerts],
-    }
+    """The ``digest`` webhook body of a digest that fits one body (``digest_parts`` says)."""
+    parts = digest_parts(digest_id, alerts)
+    if len(parts) != 1:
+        raise ValueError(f"digest {digest_id} takes {len(parts)} bodies: use digest_parts")
+    return parts[0][1]
+
+
+# what a body holds besides its alerts: {"type":"digest","id":…,"part":…,"parts":…,"alerts":[]}
+_ENVELOPE = 512
+
+
+def digest_parts(digest_id: str, alerts: Sequence[AlertView]) -> list[tuple[str, dict[str, Any]]]:
+    """The ``digest`` webhook bodies of a digest, each under ``WEBHOOK_BYTES``, with the
+    ``webhook-id`` of each: the alerts' payloads in order, summaries cut to 600 characters,
+    each within its share of a body (1 KB at least). A digest that fits one body is the
+    SPEC's ``{"type": "digest", "id", "alerts"}`` under the digest's id; a larger one (a
+    busy day's digest of hundreds) is sent as ``parts`` bodies, each with ``"part": k`` and
+    ``"parts": n``, under the ids ``<digest id>.k`` — stable across retries, as the packing
+    depends only on the digest's alerts."""
+    room = WEBHOOK_BYTES - _ENVELOPE
+    share = max(room // max(len(alerts), 1), DIGEST_ENTRY_BYTES)
+    packed: list[list[dict[str, Any]]] = [[]]
+    used = 0
+    for alert in alerts:
+        entry = build_payload(alert, share, SUMMARY_CHARS)
+        size = len(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()) + 1
+        if packed[-1] and used + size > room:
+            packed.append([])
+            used = 0
+        packed[-1].append(entry)
+        used += size
+    if len(packed) == 1:
+        return [(digest_id, {"type": "digest", "id": digest_id, "alerts": packed[0]})]
+    return [
+        (
+            f"{digest_id}.{k}",
+            {"type": "digest", "id": digest_id, "part": k, "parts": len(packed), "alerts": part},
+        )
+        for k, part in enumerate(packed, start=1)
+    ]

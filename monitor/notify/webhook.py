@@ -35,7 +35,7 @@ import httpx
 from monitor.errors import DeliveryError
 from monitor.notify.base import one_line
 from monitor.notify.bounds import json_text
-from monitor.notify.payload import AlertView, build_digest_payload, build_payload
+from monitor.notify.payload import AlertView, build_payload, digest_parts
 
 if TYPE_CHECKING:
     from monitor.notify.render import Renderer
@@ -145,13 +145,17 @@ class WebhookChannel:
         await self._post(message_id, self._render(lambda chat: chat_payload(chat, alerts)))
 
     async def send_digest(self, digest_id: str, alerts: Sequence[AlertView]) -> None:
-        if self._chat is None:
-            payload = build_digest_payload(digest_id, alerts)
-        else:
+        if self._chat is not None:
             from monitor.notify.slack import chat_digest_payload
 
-            payload = self._render(lambda chat: chat_digest_payload(chat, alerts))
-        await self._post(digest_id, payload)
+            await self._post(
+                digest_id, self._render(lambda chat: chat_digest_payload(chat, alerts))
+            )
+            return
+        # each part under 64 KB; a failed part fails the digest, and its retry sends every
+        # part again under the same ids (receivers deduplicate by webhook-id)
+        for part_id, payload in digest_parts(digest_id, alerts):
+            await self._post(part_id, payload)
 
     def _render(self, build: Callable[[ChatRenderer], dict[str, Any]]) -> dict[str, Any]:
         import jinja2

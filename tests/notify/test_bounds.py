@@ -29,7 +29,7 @@ from monitor.notify.bounds import (
 )
 from monitor.notify.email import build_digest_email, build_email, message_bytes
 from monitor.notify.log import story_line
-from monitor.notify.payload import AlertView, build_digest_payload, build_payload
+from monitor.notify.payload import AlertView, build_digest_payload, build_payload, digest_parts
 from monitor.notify.render import Renderer
 from monitor.notify.slack import ChatRenderer, chat_digest_payload, chat_payload
 from monitor.notify.webhook import encode_body
@@ -125,7 +125,14 @@ def test_digest_bodies_are_bounded(hostile: Callable[..., AlertView]) -> None:
     assert len(body) < 64 * 1024
     assert all(len(a["matches"]) == 3 for a in json.loads(body)["alerts"])
     many = [hostile(alert_id=f"b{i}", release_id=f"s{i}") for i in range(200)]
-    assert len(encode_body(build_digest_payload("d2", many))) <= 200 * 1024 + 256
+    parts = digest_parts("d2", many)  # too many for one body: parts, each under 64 KB
+    assert len(parts) > 1
+    assert [part_id for part_id, _ in parts] == [f"d2.{k}" for k in range(1, len(parts) + 1)]
+    assert all(len(encode_body(body)) < 64 * 1024 for _, body in parts)
+    assert all(body["parts"] == len(parts) and body["id"] == "d2" for _, body in parts)
+    sent = [alert["id"] for _, body in parts for alert in body["alerts"]]
+    assert sent == [f"b{i}" for i in range(200)]  # every alert once, in order
+    assert digest_parts("d2", many) == parts  # the same ids on a retry
     raw = message_bytes(
         build_digest_email("d3", alerts[:10], "m@example.org", ["o@example.org"], Renderer())
     )

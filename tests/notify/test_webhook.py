@@ -116,6 +116,28 @@ async def test_digest(
     assert Webhook(SECRET).verify(request.body, headers) == build_digest_payload("d-1", alerts)
 
 
+async def test_a_large_digest_is_parts_each_under_64_kb(
+    http_server: Hooks, client: httpx.AsyncClient, make_alert: Callable[..., AlertView]
+) -> None:
+    # a busy day's digest: 300 alerts with long Arabic summaries and titles
+    alerts = [
+        make_alert(alert_id=f"a{i}", title="قطر والناتو " * 40, summary="الأمن السيبراني " * 400)
+        for i in range(300)
+    ]
+    http_server.route("/hook", Response(200))
+    channel = WebhookChannel("soc", http_server.url("/hook"), client, SECRET)
+    await channel.send_digest("d-9", alerts)
+    requests = http_server.requests_to("/hook")
+    assert len(requests) > 1
+    bodies = [Webhook(SECRET).verify(r.body, lower(r.headers)) for r in requests]
+    assert all(len(r.body) < 64 * 1024 for r in requests)
+    assert [lower(r.headers)["webhook-id"] for r in requests] == [
+        f"d-9.{k}" for k in range(1, len(requests) + 1)
+    ]
+    assert {(b["type"], b["id"], b["parts"]) for b in bodies} == {("digest", "d-9", len(bodies))}
+    assert [a["id"] for b in bodies for a in b["alerts"]] == [f"a{i}" for i in range(300)]
+
+
 @pytest.mark.parametrize(
     ("response", "message"),
     [
