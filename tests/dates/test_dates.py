@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.parse.dates import clamp_future, parse_date, read_date
+from monitor.parse.dates import clamp_future, parse_date
 
 QATAR = "Asia/Qatar"  # UTC+3 all year
 BERLIN = "Europe/Berlin"  # CET/CEST
