@@ -82,6 +82,17 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def shown_targets(urls: Sequence[str]) -> str:
+    """What an apprise channel reaches, safe to show (the console's channel list): each
+    URL's service name (``Telegram, ntfy``), never the URL."""
+    names = []
+    for url in urls:
+        plugin = _instantiate(url)
+        name = getattr(plugin, "service_name", None) if plugin is not None else None
+        names.append(one_line(str(name), 40) if name else "not understood")
+    return ", ".join(names)
+
+
 def _instantiate(url: str) -> Any:
     import apprise
 

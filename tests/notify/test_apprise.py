@@ -15,7 +15,13 @@ import pytest
 
 from monitor.config.load import load_config
 from monitor.errors import ConfigError, DeliveryError
-from monitor.notify.apprise import AppriseChannel, scrub, url_problem, url_secrets
+from monitor.notify.apprise import (
+    AppriseChannel,
+    scrub,
+    shown_targets,
+    url_problem,
+    url_secrets,
+)
 from monitor.notify.payload import AlertView
 from monitor.notify.render import Renderer, sample_alerts
 from tests.notify.smtp_server import refused_port
@@ -175,6 +181,16 @@ def test_url_problems_name_the_scheme_never_the_url() -> None:
     assert "topsecret" not in unknown
     assert url_problem("tgram://") is not None  # a known service with its token missing
     assert url_problem("just text") is not None
+
+
+def test_shown_targets_name_services_only() -> None:
+    urls = [
+        "tgram://123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ/-100123",
+        "ntfys://ntfy.example.org/desk-alerts",
+        "nosuch://secret",
+    ]
+    shown = shown_targets(urls)
+    assert shown == "Telegram, ntfy, not understood"
 
 
 def test_scrub_removes_every_piece_of_the_url() -> None:
