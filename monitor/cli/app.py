@@ -20,9 +20,13 @@ app = typer.Typer(
 rules_app = typer.Typer(help="Try watch rules without sending anything.", no_args_is_help=True)
 alerts_app = typer.Typer(help="The alert delivery log.", invoke_without_command=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+sources_app = typer.Typer(
+    help="Health of each source (export, import: OPML).", invoke_without_command=True
+)
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
+app.add_typer(sources_app, name="sources")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 
@@ -120,14 +124,40 @@ def rules_test(
     rules_test_command(load(), targets or [], rules=rule or [], since=since, as_json=json_output)
 
 
-@app.command()
+@sources_app.callback()
 def sources(
+    ctx: typer.Context,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Health of each source: last poll, last success, error, next poll."""
+    if ctx.invoked_subcommand is not None:
+        return
     from monitor.cli.reports import sources_command
 
     sources_command(load(), as_json=json_output)
+
+
+@sources_app.command("export")
+def sources_export(
+    opml: Annotated[bool, typer.Option("--opml", help="As OPML 2.0 (feed readers).")] = False,
+) -> None:
+    """Print every source, for another tool: --opml gives an OPML subscription list."""
+    from monitor.cli.opml_cmd import export_command
+
+    export_command(load(), opml=opml)
+
+
+@sources_app.command("import")
+def sources_import(
+    path: Annotated[Path, typer.Argument(help="An OPML file (a feed reader's export).")],
+    as_yaml: Annotated[
+        bool, typer.Option("--yaml", help="Print config YAML for its feeds.")
+    ] = False,
+) -> None:
+    """Read an OPML subscription list: --yaml prints its feeds as config sources."""
+    from monitor.cli.opml_cmd import import_command
+
+    import_command(load(), path, as_yaml=as_yaml)
 
 
 @app.command()

@@ -15,7 +15,15 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from monitor.config.durations import parse_duration
 from monitor.config.values import email_address, language_code, time_zone
@@ -181,7 +189,26 @@ class LogChannel(ChannelBase):
     type: Literal["log"]
 
 
-Channel = Annotated[EmailChannel | WebhookChannel | LogChannel, Field(discriminator="type")]
+def _apprise_url(value: Any) -> Any:
+    if isinstance(value, str):
+        from monitor.notify.apprise import url_problem  # loads Apprise: only for these channels
+
+        problem = url_problem(value)
+        if problem:
+            raise ValueError(problem)
+    return value
+
+
+class AppriseChannel(ChannelBase):
+    """Teams, Telegram, Matrix, ntfy, ... through Apprise URLs (secrets: ``${VAR}``)."""
+
+    type: Literal["apprise"]
+    urls: tuple[Annotated[str, AfterValidator(_apprise_url)], ...] = Field(min_length=1, repr=False)
+    timeout: Duration = timedelta(seconds=30)  # the overall deadline of one message
+
+
+AnyChannel = EmailChannel | WebhookChannel | AppriseChannel | LogChannel
+Channel = Annotated[AnyChannel, Field(discriminator="type")]
 
 
 class Http(Frozen):
@@ -270,7 +297,7 @@ class Config(Frozen):
     def source(self, source_id: str) -> Source:
         return next(s for s in self.sources if s.id == source_id)
 
-    def channel(self, channel_id: str) -> EmailChannel | WebhookChannel | LogChannel:
+    def channel(self, channel_id: str) -> AnyChannel:
         return next(c for c in self.channels if c.id == channel_id)
 
     def rule(self, rule_id: str) -> Rule:

@@ -86,7 +86,7 @@ _LIST_OF = {
     "no_proxy": "host names",
 }
 _TOP_LISTS = {"sources", "rules", "channels"}
-_CHANNEL_TYPES = "email, webhook or log"
+_CHANNEL_TYPES = "email, webhook, apprise or log"
 
 
 def _plain(error: ErrorDetails, loc: Loc, model: type[BaseModel], raw: Any) -> str:

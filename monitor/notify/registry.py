@@ -14,6 +14,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor.config.model import AppriseChannel as AppriseSpec
 from monitor.config.model import Config
 from monitor.config.model import EmailChannel as EmailSpec
 from monitor.config.model import LogChannel as LogSpec
@@ -29,6 +30,7 @@ CHANNEL_TYPES: dict[str, tuple[str, str]] = {  # type: (module, class)
     "email": ("monitor.notify.email", "EmailChannel"),
     "webhook": ("monitor.notify.webhook", "WebhookChannel"),
     "log": ("monitor.notify.log", "LogChannel"),
+    "apprise": ("monitor.notify.apprise", "AppriseChannel"),
 }
 
 
@@ -92,4 +94,9 @@ def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Chann
             )
         elif isinstance(spec, LogSpec):
             channels[spec.id] = build_channel("log", id=spec.id, zone=config.zone)
+        elif isinstance(spec, AppriseSpec):
+            timeout = spec.timeout.total_seconds()
+            channels[spec.id] = build_channel(
+                "apprise", id=spec.id, urls=spec.urls, renderer=templates(), timeout=timeout
+            )
     return channels

@@ -19,19 +19,31 @@ Arabic comma, harakat, tatweel and invisible marks ignored):
   spelling variants; the doubled form ``آذار/مارس`` or ``آذار (مارس)`` must agree.
 - Weekday names (English and Arabic) are ignored; ``2019م`` (Gregorian year mark) is fine.
 - Times ``10:30``, ``10:30:15``, with ``am``/``pm``, ``ص``/``م``, ``صباحا``/``مساء``/``ظهرا``.
-  A Hijri date is skipped only when ``الموافق`` introduces its Gregorian equivalent.
+- Hijri dates (Umm al-Qura, through ``hijridate``), as Saudi and Gulf sites write them:
+  ``15 رجب 1440 هـ`` (a Hijri month name makes the ``هـ`` optional; spelling variants such
+  as ربيع الأول/الاول/ربيع أول, جمادى الأولى/الاولى, ذو القعدة/ذي القعدة), ``1440/07/15 هـ``
+  and ``15/7/1440هـ`` (numeric forms need the ``هـ``, ``هجري`` or ``AH`` mark). A page that
+  gives both calendars (``15 رجب 1440 هـ الموافق 22 مارس 2019 م``, in either order) is read
+  by its Gregorian date; when the two are more than ``HIJRI_SLACK`` apart, ``read_date``
+  says so in a warning. A Hijri date outside the table (1343–1500 AH) or impossible (month
+  13, day 30 of a 29-day month) is not understood.
 
 Dates without a zone are read in ``tz``; a date without a time is midnight in ``tz``. A
 local time that does not exist or occurs twice (DST changes) is refused, as is any string
 with an unknown zone abbreviation (``AST`` is both UTC+3 and UTC-4), a stray number, two
 different dates, or a year outside 1970–2100.
+
+``read_date`` is ``parse_date`` with the one warning a date can deserve (the calendars
+disagree); ``parse_date`` keeps the plain contract for callers that only want the instant.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 _DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
@@ -59,10 +71,75 @@ _MONTHS: dict[int, tuple[str, ...]] = {
     11: ("november", "nov", "تشرين الثاني", "نوفمبر", "نونبر"),
     12: ("december", "dec", "كانون الاول", "ديسمبر", "دجنبر"),
 }
-_HIJRI = re.compile(
-    r"(?<!\w)(محرم|صفر|ربيع الاول|ربيع الثاني|ربيع الاخر|جمادي الاولي|جمادي الاخره"
-    r"|جمادي الثانيه|رجب|شعبان|رمضان|شوال|ذو القعده|ذو الحجه)(?!\w)|\d\s*ه(?!\w)"
+# Hijri months as written after folding (أ→ا, ى→ي, ة→ه): with and without the article,
+# ربيع الآخر for ربيع الثاني, جمادى الآخرة for جمادى الثانية, ذي for ذو; and transliterated.
+_HIJRI_MONTHS: dict[int, tuple[str, ...]] = {
+    1: ("محرم", "المحرم", "muharram"),
+    2: ("صفر", "safar"),
+    3: ("ربيع الاول", "ربيع اول", "rabi al-awwal", "rabi al awwal", "rabi i"),
+    4: (
+        "ربيع الثاني",
+        "ربيع ثاني",
+        "ربيع الاخر",
+        "ربيع اخر",
+        "rabi al-thani",
+        "rabi al-akhir",
+        "rabi ii",
+    ),
+    5: (
+        "جمادي الاولي",
+        "جمادي الاول",
+        "جمادي اولي",
+        "جمادي الاولى",
+        "jumada al-ula",
+        "jumada al-awwal",
+        "jumada i",
+    ),
+    6: (
+        "جمادي الاخره",
+        "جمادي الاخر",
+        "جمادي الثانيه",
+        "جمادي الثاني",
+        "جمادي ثاني",
+        "jumada al-akhirah",
+        "jumada al-thani",
+        "jumada ii",
+    ),
+    7: ("رجب", "rajab"),
+    8: ("شعبان", "shaban", "sha'ban"),
+    9: ("رمضان", "ramadan", "ramadhan"),
+    10: ("شوال", "shawwal"),
+    11: (
+        "ذو القعده",
+        "ذي القعده",
+        "ذوالقعده",
+        "dhu al-qadah",
+        "dhul-qadah",
+        "dhu al-qidah",
+        "dhu al-qi'dah",
+    ),
+    12: ("ذو الحجه", "ذي الحجه", "ذوالحجه", "dhu al-hijjah", "dhul-hijjah"),
+}
+_HIJRI_NAME = re.compile(
+    r"(?<!\w)("
+    + "|".join(
+        sorted(
+            (re.escape(n) for names in _HIJRI_MONTHS.values() for n in names), key=len, reverse=True
+        )
+    )
+    + r")(?!\w)"
 )
+_HIJRI_OF = {name: month for month, names in _HIJRI_MONTHS.items() for name in names}
+_HIJRI_MARK = r"(?:ه|هجريه|هجري|ah|a\.h\.?)(?!\w)"
+_H_D_MON_Y = re.compile(
+    rf"(?<!\d)(\d{{1,2}})[\s,.\-/]*@H(\d\d)@[\s,.\-/]*(\d{{4}})(?!\d)\s*(?:{_HIJRI_MARK})?"
+)
+_H_YMD = re.compile(rf"(?<![\d.])(\d{{4}})([-/.])(\d{{1,2}})\2(\d{{1,2}})(?![\d])\s*{_HIJRI_MARK}")
+_H_DMY = re.compile(rf"(?<![\d.])(\d{{1,2}})([-/.])(\d{{1,2}})\2(\d{{4}})(?![\d])\s*{_HIJRI_MARK}")
+_EQUALS = re.compile(r"(?<!\w)(?:ال)?موافق(?:\s+ل)?(?!\w)|(?<!\w)corresponding\s+to(?!\w)")
+# days a Hijri date may differ from the Gregorian beside it: sites that follow the moon
+# sighting rather than Umm al-Qura's table are a day or two off
+HIJRI_SLACK = timedelta(days=2)
 _WEEKDAYS = re.compile(
     r"(?<!\w)(?:يوم\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday"
     r"|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun"
@@ -91,7 +168,7 @@ _NAMED_OFFSET = re.compile(
 )
 _ZONE_WORD = re.compile(r"توقيت|(?<!\w)time(?!\w)|(?<!\w)hora(?!\w)|(?<!\w)heure(?!\w)")
 _UPPER_ABBREV = re.compile(r"(?<![A-Za-z])[A-Z]{2,5}(?![A-Za-z])")
-_KNOWN_UPPER = {"AM", "PM", "GMT", "UTC", "UT", "Z"} | {z.upper() for z in _US_ZONES}
+_KNOWN_UPPER = {"AM", "PM", "GMT", "UTC", "UT", "Z", "AH"} | {z.upper() for z in _US_ZONES}
 _ISO = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
     r"\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$"
@@ -105,21 +182,29 @@ _D_MON_Y = re.compile(
 _MON_D_Y = re.compile(rf"@M(\d\d)@[\s.\-/]*(\d{{1,2}}){_ORD}(?!\d)[\s,]*(\d{{4}})(?!\d)")
 
 
+class DateReading(NamedTuple):
+    value: datetime | None  # aware UTC, or None when not sure
+    warning: str | None = None  # e.g. the Hijri and Gregorian dates disagree
+
+
+_NONE = DateReading(None)
+
+
 def parse_date(text: str, tz: ZoneInfo) -> datetime | None:
     """Read a publication date; an aware UTC datetime, or None when not sure (see module doc)."""
+    return read_date(text, tz).value
+
+
+def read_date(text: str, tz: ZoneInfo) -> DateReading:
+    """``parse_date``, with a warning when the date's two calendars disagree."""
     raw = _clean(text)
     if not raw or len(raw) > 200:
-        return None
+        return _NONE
     if _ISO.match(raw):
-        return _from_iso(raw, tz)
+        return DateReading(_from_iso(raw, tz))
     if any(_unknown_abbreviation(tok) for tok in _UPPER_ABBREV.findall(raw)):
-        return None  # an unknown zone abbreviation (AST, CET, MSK...): not sure of the hour
-    s = raw.casefold().translate(_FOLD)
-    if _HIJRI.search(s):
-        if "الموافق" not in s:
-            return None
-        s = s.split("الموافق", 1)[1]
-    return _from_words(s, tz)
+        return _NONE  # an unknown zone abbreviation (AST, CET...): unsure of the hour
+    return _from_words(raw.casefold().translate(_FOLD), tz)
 
 
 def clamp_future(
@@ -154,29 +239,63 @@ def _from_iso(s: str, tz: ZoneInfo) -> datetime | None:
     return _finish(dt, tz)
 
 
-def _from_words(s: str, tz: ZoneInfo) -> datetime | None:
+class _HijriDay(NamedTuple):
+    day: date | None  # its Gregorian day by Umm al-Qura; None when the table has no such day
+    near: date | None  # for the check against a Gregorian date: day 30 of a 29-day month
+    # (a site that follows the moon sighting) is taken as the day after the 29th
+
+
+def _hijri_dates(s: str) -> tuple[str, list[_HijriDay]]:
+    """``s`` without its Hijri dates, and each one's Gregorian day."""
+    from hijridate import Hijri
+
+    found: list[_HijriDay] = []
+
+    def convert(year: int, month: int, day: int) -> str:
+        try:
+            gregorian = Hijri(year, month, day).to_gregorian()
+            found.append(_HijriDay(gregorian, gregorian))
+        except (ValueError, OverflowError):  # month 13, day 31, year 1600
+            near = None
+            if day == 30 and 1 <= month <= 12:
+                with contextlib.suppress(ValueError, OverflowError):
+                    near = Hijri(year, month, 29).to_gregorian() + timedelta(days=1)
+            found.append(_HijriDay(None, near))
+        return " "
+
+    s = _HIJRI_NAME.sub(lambda m: f" @H{_HIJRI_OF[m.group(1)]:02d}@ ", s)
+    s = _H_D_MON_Y.sub(lambda m: convert(int(m[3]), int(m[2]), int(m[1])), s)
+    s = _H_YMD.sub(lambda m: convert(int(m[1]), int(m[3]), int(m[4])), s)
+    s = _H_DMY.sub(lambda m: convert(int(m[4]), int(m[3]), int(m[1])), s)
+    return _EQUALS.sub(" ", s) if found else s, found
+
+
+def _from_words(s: str, tz: ZoneInfo) -> DateReading:
+    s, hijri = _hijri_dates(s)
+    if len(hijri) > 1 or "@H" in s:
+        return _NONE  # two Hijri dates, or a Hijri month without day and year
     s = _MONTH_NAME.sub(lambda m: f" @M{_MONTH_OF[m.group(1)]:02d}@ ", s)
     for a, b in _DOUBLE_MONTH.findall(s):
         if a != b:
-            return None  # آذار/أبريل: the two names disagree
+            return _NONE  # آذار/أبريل: the two names disagree
     s = _DOUBLE_MONTH.sub(r" @M\1@ ", s)
     s = _WEEKDAYS.sub(" ", s)
 
     zone: tzinfo | None = None
     times = list(_TIME.finditer(s))
     if len(times) > 1:
-        return None
+        return _NONE
     hour = minute = second = 0
     if times:
         m = times[0]
         clock = _clock(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0), m.group(4))
         if clock is None:
-            return None
+            return _NONE
         hour, minute, second = clock
         if m.group(5):
             zone = _offset(m.group(5)[0], int(m.group(5)[1:]), int(m.group(6)))
             if zone is None:
-                return None
+                return _NONE
         elif m.group(7):
             zone = timezone(timedelta(hours=_US_ZONES[m.group(7)]))
         s = s[: m.start()] + " " + s[m.end() :]
@@ -184,14 +303,14 @@ def _from_words(s: str, tz: ZoneInfo) -> datetime | None:
     named = list(_NAMED_OFFSET.finditer(s))
     if named:
         if zone is not None or len(named) > 1:
-            return None
+            return _NONE
         m = named[0]
         zone = _offset(m.group(1), int(m.group(2)), int(m.group(3) or 0)) if m.group(1) else UTC
         if zone is None:
-            return None
+            return _NONE
         s = s[: m.start()] + " " + s[m.end() :]
     if zone is None and _ZONE_WORD.search(s):
-        return None  # "بتوقيت الدوحة", "Doha time": a zone we do not know how to read
+        return _NONE  # "بتوقيت الدوحة", "Doha time": a zone we do not know how to read
 
     dates: set[tuple[int, int, int]] = set()
     for pattern, order in ((_YMD, (1, 3, 4)), (_D_MON_Y, (3, 2, 1)), (_MON_D_Y, (3, 1, 2))):
@@ -203,16 +322,40 @@ def _from_words(s: str, tz: ZoneInfo) -> datetime | None:
         # Day first unless that is impossible and month first is not (03/20/2019).
         dates.add((year, one, two) if two > 12 >= one else (year, two, one))
     s = _DMY.sub(" ", s)
-    if len(dates) != 1 or re.search(r"\d|@M", s):
-        return None  # no date, two dates, or a stray number we do not understand
-    year, month, day = dates.pop()
+    if len(dates) > 1 or re.search(r"\d|@M", s) or not (dates or hijri):
+        return _NONE  # no date, two dates, or a stray number we do not understand
+    warning = None
+    if dates:  # the Gregorian date, when a page gives both
+        year, month, day = dates.pop()
+        if hijri:
+            warning = _disagreement(hijri[0].near, year, month, day)
+    elif (only := hijri[0].day) is not None:
+        year, month, day = only.year, only.month, only.day
+    else:
+        return _NONE  # an impossible Hijri date, and nothing else
     if not 1970 <= year <= 2100:
-        return None
+        return _NONE
     try:
         local = datetime(year, month, day, hour, minute, second, tzinfo=zone)
     except ValueError:
-        return None
-    return _finish(local, tz)
+        return _NONE
+    instant = _finish(local, tz)
+    return DateReading(instant, warning if instant is not None else None)
+
+
+def _disagreement(hijri: date | None, year: int, month: int, day: int) -> str | None:
+    try:
+        gregorian = date(year, month, day)
+    except ValueError:
+        return None  # the Gregorian date is refused on its own
+    if hijri is None:
+        return f"the Hijri date beside {gregorian} does not exist (Umm al-Qura); using {gregorian}"
+    if abs(gregorian - hijri) > HIJRI_SLACK:
+        return (
+            f"the Hijri date ({hijri} by Umm al-Qura) and the Gregorian date ({gregorian}) "
+            f"disagree; using {gregorian}"
+        )
+    return None
 
 
 def _clock(

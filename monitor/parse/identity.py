@@ -239,20 +239,3 @@ def content_hash(title: str, summary: str, content: str) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-# runs, not single letters: findall then makes one string per word instead of per letter
-_ARABIC_LETTERS = re.compile(r"[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f]+")
-_LATIN_LETTERS = re.compile(r"[A-Za-z\u00c0-\u024f]+")
-
-
-def detect_script_language(text: str) -> str | None:
-    """ "ar" when Arabic letters outnumber Latin ones, "en" for Latin-script text, else None.
-
-    A last resort after the entry's, the feed's and the source's language: "en" stands for
-    any Latin-script language here."""
-    arabic = sum(map(len, _ARABIC_LETTERS.findall(text)))
-    latin = sum(map(len, _LATIN_LETTERS.findall(text)))
-    if arabic + latin < 3:
-        return None
-    return "ar" if arabic >= latin else "en"

@@ -153,19 +153,20 @@ def finish(
     release: ReleaseData, recipe: Recipe, zone: ZoneInfo, now: datetime, warnings: list[str]
 ) -> ReleaseData:
     """Language and date of one release, with the source's hints."""
-    from monitor.parse.dates import clamp_future, parse_date
-    from monitor.parse.identity import detect_script_language
+    from monitor.parse.dates import clamp_future, read_date
+    from monitor.parse.language import text_language
 
-    language = (
-        release.language
-        or recipe.language
-        or detect_script_language(f"{release.title} {release.content}")
-    )
+    language, problem = text_language(release.language or recipe.language, release)
+    if problem:
+        warnings.append(problem)
     published = release.published
     if release.published_raw:
         # feedparser reads a zone-less date as UTC; ours reads it in the source's zone,
-        # knows Arabic month names, and says None rather than guess
-        published = parse_date(release.published_raw, zone) or published
+        # knows Arabic month names and Hijri dates, and says None rather than guess
+        reading = read_date(release.published_raw, zone)
+        published = reading.value or published
+        if reading.warning:
+            warnings.append(reading.warning)
     if published is not None:
         published, problem = clamp_future(published, now)
         if problem:

@@ -104,7 +104,7 @@ def test_defaults_and_types(tmp_path: Path) -> None:
         ),
         (
             BASE.replace("type: log", "type: pager"),
-            "monitor.yaml:10: channels[0] (console): unknown channel type 'pager': use email, webhook or log",
+            "monitor.yaml:10: channels[0] (console): unknown channel type 'pager': use email, webhook, apprise or log",
         ),
         (
             BASE.replace("type: log", "type: slack"),
@@ -112,7 +112,7 @@ def test_defaults_and_types(tmp_path: Path) -> None:
         ),
         (
             BASE.replace("    type: log", ""),
-            "monitor.yaml:10: channels[0] (console): missing required key 'type' (email, webhook or log)",
+            "monitor.yaml:10: channels[0] (console): missing required key 'type' (email, webhook, apprise or log)",
         ),
         (
             BASE + "timezone: Mars/Olympus\n",

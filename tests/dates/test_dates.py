@@ -122,7 +122,6 @@ CASES: list[tuple[str, str, str | None]] = [
     ("13 March 2019 14:00 am", QATAR, None),
     ("March 2019", QATAR, None),
     ("13 March", QATAR, None),
-    ("6 رجب 1440هـ", QATAR, None),
     ("13/03/1850", QATAR, None),
     ("13/03/2019 10:00 GMT+15", QATAR, None),
     ("1552460400", QATAR, None),

@@ -69,7 +69,9 @@ async def test_build_channel_by_kind() -> None:
     )
     assert isinstance(mail, EmailChannel)
     assert isinstance(build_channel("log", id="c"), LogChannel)
-    assert set(CHANNEL_TYPES) == {"email", "webhook", "log"}
+    assert set(CHANNEL_TYPES) == {"email", "webhook", "log", "apprise"}
+    apprise = build_channel("apprise", id="a", urls=["json://127.0.0.1/x"], renderer=Renderer())
+    assert type(apprise).__name__ == "AppriseChannel" and apprise.groups_stories
 
 
 def test_build_channel_unknown_kind() -> None:

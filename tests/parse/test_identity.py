@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.model import Entry, ParsedFeed
-from monitor.parse.identity import canonical_url, derive, derive_all, detect_script_language
+from monitor.parse.identity import canonical_url, derive, derive_all
 
 FEED_URL = "https://www.mofa.gov.qa/ar/rss"
 
@@ -151,21 +151,6 @@ def test_derive_fills_every_field() -> None:
 def test_language(entry_language: str | None, feed_language: str | None, expected: str) -> None:
     entry = Entry("g", None, "t", language=entry_language)
     assert derive(entry, feed_url=FEED_URL, feed_language=feed_language).language == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("وزير الخارجية يجتمع مع الأمين العام لحلف الناتو", "ar"),
-        ("الناتو NATO حلف شمال الأطلسي", "ar"),
-        ("The minister met the NATO secretary general", "en"),
-        ("Le ministre a rencontré le secrétaire général", "en"),  # any Latin script
-        ("12345 !!!", None),
-        ("", None),
-    ],
-)
-def test_detect_script_language(text: str, language: str | None) -> None:
-    assert detect_script_language(text) == language
 
 
 def test_derive_all_keeps_one_per_identity_and_warns_on_repeated_guids() -> None:

@@ -1,0 +1,140 @@
+"""A release's language from its text, for sources and feeds that declare none.
+
+``detect(text)`` gives an ISO 639-1 code (``ar``, ``en``, ``fr``, ...) or None when it is
+not sure. It reads at most ``SAMPLE_CHARS`` characters (the title and the start of the
+body tell the language; the cost stays bounded whatever the release's size):
+
+1. Letters are counted by script first (the quick path). Too few letters: None.
+   Arabic letters ahead of Latin ones: ``ar`` — unless the letters only Persian, Urdu and
+   Pashto use (پ چ ژ گ ک ی ے ...) are common, when the identifier chooses among the
+   Arabic-script languages. An Arabic release quoting "NATO" stays ``ar``.
+2. Otherwise the identifier (py3langid: langid.py's naive Bayes model over byte n-grams,
+   97 languages, shipped inside its wheel — nothing is fetched, ever) ranks the languages;
+   the best is kept when its probability reaches ``CONFIDENCE``, else None. A short title
+   alone ("NATO summit") is usually not enough, and None is the honest answer.
+
+The model is loaded once per process on first use (about 0.6 s and 90 MB), never at import:
+an Arabic-only deployment, or one whose sources all declare their language, never loads it.
+Over the corpus' 5,109 items that declare a language (title + body), 95 % reach the
+threshold and 98.8 % of those agree with the declaration (most of the rest are posts in
+German or Dutch on blogs that declare ``en``); a call costs about 0.3 ms, the Arabic quick
+path about 30 µs (``bench/bench_reach.py``).
+
+``contradiction(declared, text)`` says, in one line that is the same for every item of a
+source, when a declared language is written in another script than the text (a source
+saying ``en`` whose items are Arabic): the declaration is kept, the warning tells the
+operator to fix it. Languages of one script are not second-guessed (a feed declaring
+``en`` that carries a French post is not an error worth a warning).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, Protocol
+
+SAMPLE_CHARS = 1000  # characters read: enough for a sure answer, whatever the text's size
+MIN_LETTERS = 3  # fewer letters than this: no language
+CONFIDENCE = 0.5  # the identifier's probability a language needs to be kept
+MIXED = 0.8  # share of a text's letters one script needs before it contradicts a declaration
+PERSIAN_SHARE = 0.05  # share of Persian/Urdu-only letters that asks the identifier
+
+# runs, not single letters: findall then makes one string per word instead of per letter
+_ARABIC = re.compile(r"[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f]+")
+_PERSIAN_URDU = re.compile(
+    r"[\u067e\u0686\u0698\u06af\u06a9\u06cc\u0679\u0688\u0691\u06ba\u06d2\u06c1\u06c0]"
+)
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]+")
+# languages written in the Arabic script, and some common ones written in the Latin
+# script: a declaration outside both is never contradicted
+ARABIC_SCRIPT = frozenset({"ar", "fa", "ur", "ps", "ku", "ckb", "sd", "ug", "prs", "pnb"})
+_LATIN_CODES = "en fr es de it pt nl sv no nb nn da fi et lv lt pl cs sk sl hr bs sq ro hu tr az"
+LATIN_SCRIPT = frozenset(
+    f"{_LATIN_CODES} id ms tl sw so ha yo ig zu xh af ca gl eu ga cy mt is lb uz tk vi".split()
+)
+# the identifier's regional labels, as the code an operator writes in a rule
+_MACRO = {"arz": "ar", "ary": "ar", "nb": "no", "nn": "no", "uzs": "uz"}
+
+_identifier: Any = None
+_loading = threading.Lock()
+
+
+class _Texts(Protocol):
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+
+
+def text_language(declared: str | None, release: _Texts) -> tuple[str | None, str | None]:
+    """(language, warning) of a release: the declared one (the feed's, else the source's),
+    checked against its text; else the one its text reads as."""
+    text = f"{release.title}\n{release.summary[:SAMPLE_CHARS]}\n{release.content[:SAMPLE_CHARS]}"
+    if declared:
+        return declared, contradiction(declared, text)
+    return detect(text), None
+
+
+def detect(text: str) -> str | None:
+    """The language of ``text`` (an ISO 639 code), or None when not sure (module doc)."""
+    sample = text[:SAMPLE_CHARS]
+    arabic, latin = _letters(sample)
+    if arabic + latin < MIN_LETTERS and sum(c.isalpha() for c in sample) < MIN_LETTERS:
+        return None
+    if arabic and arabic >= latin:
+        if len(_PERSIAN_URDU.findall(sample)) < PERSIAN_SHARE * arabic:
+            return "ar"
+        return _identify(sample, among=ARABIC_SCRIPT) or "ar"
+    return _identify(sample)
+
+
+def contradiction(declared: str, text: str) -> str | None:
+    """A one-line warning when ``declared`` is of another script than ``text``, or None."""
+    primary = declared.split("-")[0].lower()
+    sample = text[:SAMPLE_CHARS]
+    arabic, latin = _letters(sample)
+    letters = arabic + latin
+    if letters < 20:
+        return None  # too little text to argue with a declaration
+    if primary in LATIN_SCRIPT and arabic >= MIXED * letters:
+        found = detect(sample) or "ar"
+    elif primary in ARABIC_SCRIPT and latin >= MIXED * letters:
+        found = detect(sample) or "a Latin-script language"
+    else:
+        return None
+    return (
+        f"language {declared!r} is declared, but the items read as {found!r}; "
+        f"kept {declared!r} (correct the source's language: setting or the feed)"
+    )
+
+
+def _letters(sample: str) -> tuple[int, int]:
+    return sum(map(len, _ARABIC.findall(sample))), sum(map(len, _LATIN.findall(sample)))
+
+
+def _identify(sample: str, among: frozenset[str] | None = None) -> str | None:
+    scores: dict[str, float] = {}
+    for label, probability in _model().rank(sample):
+        code = _MACRO.get(label, label)
+        if among is None or code in among:
+            scores[code] = scores.get(code, 0.0) + probability
+    if not scores:
+        return None
+    best = max(scores, key=scores.__getitem__)
+    if among is not None:  # probabilities among a few: renormalise before the threshold
+        total = sum(scores.values()) or 1.0
+        return best if scores[best] / total >= CONFIDENCE else None
+    return best if scores[best] >= CONFIDENCE else None
+
+
+def _model() -> Any:
+    global _identifier
+    if _identifier is None:
+        with _loading:
+            if _identifier is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+                _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _identifier

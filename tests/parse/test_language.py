@@ -1,0 +1,124 @@
+"""A release's language from its text (``parse.language``): the script quick path, the
+identifier with its threshold, contradictions of a declared language, and bounded cost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.parse.language import SAMPLE_CHARS, contradiction, detect, text_language
+from tests.conftest import ROOT, SEED_RELEASE
+
+SEED = SEED_RELEASE.read_text(encoding="utf-8")
+
+CASES: list[tuple[str, str | None]] = [
+    # Arabic script: the quick path (no model)
+    ("وزير الخارجية يجتمع مع الأمين العام لحلف الناتو", "ar"),
+    ("الناتو NATO حلف شمال الأطلسي", "ar"),  # Arabic with a Latin acronym stays Arabic
+    (SEED, "ar"),
+    ("وَزِيرُ الخَارِجِيَّةِ", "ar"),  # harakat are not letters that change anything
+    # Persian and Urdu: their own letters send the text to the identifier
+    ("وزیر امور خارجه ایران با سفیر فرانسه در تهران دیدار و گفتگو کرد", "fa"),
+    ("وزیر خارجہ نے پاکستان کے سفیر سے ملاقات کی اور دو طرفہ تعلقات پر بات چیت کی", "ur"),
+    # Latin script: the identifier, not "en" for every Latin text
+    ("The Minister of Foreign Affairs met the NATO Secretary General in Brussels today.", "en"),
+    ("Le ministre des Affaires étrangères a rencontré le secrétaire général de l'OTAN.", "fr"),
+    ("El ministro de Asuntos Exteriores se reunió con el secretario general de la OTAN.", "es"),
+    ("Der Außenminister traf heute in Brüssel den Generalsekretär der NATO.", "de"),
+    ("Dışişleri Bakanı bugün Brüksel'de NATO Genel Sekreteri ile görüştü.", "tr"),
+    # other scripts
+    ("Министр иностранных дел встретился с генеральным секретарём НАТО в Брюсселе.", "ru"),
+    # not sure, or nothing to go on
+    ("NATO summit", None),  # a short title: below the threshold, honestly unknown
+    ("12345 !!! 2019/03/13", None),
+    ("", None),
+    ("ab", None),
+]
+
+
+@pytest.mark.parametrize(("text", "language"), CASES, ids=[c[0][:40] or "empty" for c in CASES])
+def test_detect(text: str, language: str | None) -> None:
+    assert detect(text) == language
+
+
+@pytest.mark.parametrize(
+    ("declared", "text", "warned"),
+    [
+        ("en", SEED, True),  # a source saying en whose items are Arabic
+        ("en-GB", SEED, True),
+        ("fr", SEED, True),
+        ("ar", SEED, False),
+        ("fa", SEED, False),  # both Arabic script: not second-guessed
+        ("ar", "The Minister of Foreign Affairs met the NATO Secretary General today.", True),
+        ("en", "Le ministre des Affaires étrangères a rencontré le secrétaire général.", False),
+        ("en", "Minister meets the Secretary General of NATO (الناتو) in Brussels", False),
+        ("zh", SEED, False),  # a script we do not judge
+        ("en", "الناتو", False),  # too little text to argue with a declaration
+    ],
+)
+def test_contradiction(declared: str, text: str, warned: bool) -> None:
+    warning = contradiction(declared, text)
+    assert (warning is not None) == warned
+    if warning:
+        assert f"language {declared!r} is declared" in warning
+        assert f"kept {declared!r}" in warning and "\n" not in warning
+
+
+def test_the_warning_is_the_same_for_every_item_of_a_source() -> None:
+    """So a poll's warnings (deduplicated) carry it once, not once per item."""
+    items = [SEED, SEED[200:], "وزير الخارجية يستقبل سفير اليابان لدى الدولة وجرى بحث العلاقات"]
+    assert len({contradiction("en", text) for text in items}) == 1
+    assert contradiction("en", SEED) == (
+        "language 'en' is declared, but the items read as 'ar'; kept 'en' "
+        "(correct the source's language: setting or the feed)"
+    )
+
+
+@dataclass(frozen=True)
+class Texts:
+    title: str
+    summary: str = ""
+    content: str = ""
+
+
+def test_text_language_keeps_a_declared_language_and_fills_a_missing_one() -> None:
+    arabic = Texts("وزير الخارجية يجتمع مع الأمين العام لحلف الناتو", content=SEED)
+    assert text_language(None, arabic) == ("ar", None)
+    kept, warning = text_language("en", arabic)
+    assert kept == "en" and warning is not None
+    assert text_language("ar", arabic) == ("ar", None)
+    assert text_language(None, Texts("NATO")) == (None, None)
+
+
+def test_a_huge_text_is_read_only_at_its_start() -> None:
+    huge = Texts("Minister meets NATO chief", "x", "The talks covered defence. " * 400_000)
+    assert text_language(None, huge) == ("en", None)
+    assert detect("The talks covered defence and security. " * 100 + "الناتو " * 10_000) == "en"
+    assert len("The talks covered defence and security. " * 100) > SAMPLE_CHARS
+
+
+def test_the_model_loads_lazily_and_never_for_arabic() -> None:
+    code = (
+        "import sys\n"
+        "from monitor.parse.language import detect\n"
+        "assert 'py3langid' not in sys.modules\n"
+        "assert detect('وزير الخارجية يجتمع مع الأمين العام لحلف الناتو') == 'ar'\n"
+        "assert 'py3langid' not in sys.modules\n"
+        "assert detect('The minister met the secretary general of the alliance today.') == 'en'\n"
+        "assert 'py3langid' in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_no_text_makes_detect_raise(text: str) -> None:
+    found = detect(text)
+    assert found is None or (found.isalpha() and found.islower())
+    assert contradiction("en", text) is None or "declared" in contradiction("en", text)  # type: ignore[operator]
