@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -260,6 +261,18 @@ def recipe_of(config: Config, source: Source) -> Recipe:
     )
 
 
+def credentialed(link: str, source_url: str) -> str:
+    """``link`` with the source URL's credentials when both are on the same origin: release
+    links are stored without userinfo (``canonical_url``), yet a site behind basic auth
+    wants it for its articles as for its feed."""
+    source, page = urlsplit(source_url), urlsplit(link)
+    userinfo = source.netloc.rpartition("@")[0]
+    same = (source.scheme, source.hostname, source.port) == (page.scheme, page.hostname, page.port)
+    if not userinfo or not same or "@" in page.netloc:
+        return link
+    return urlunsplit(page._replace(netloc=f"{userinfo}@{page.netloc}"))
+
+
 async def _with_full_text(
     ctx: PollContext,
     source: Source,
@@ -279,7 +292,7 @@ async def _with_full_text(
             return release
         try:
             page = await ctx.fetcher.fetch(
-                release.url,
+                credentialed(release.url, source.url),
                 user_agent=source.user_agent or ctx.config.defaults.user_agent,
                 limits=limits_of(ctx.config),
             )
