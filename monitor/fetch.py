@@ -21,6 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
+import socket
+import ssl
 import time
 import zlib
 from dataclasses import dataclass
@@ -316,15 +319,32 @@ class Fetcher:
         except httpx.TransportError as exc:
             # "cannot reach www.nato.int: Name or service not known (ConnectError)"
             host = urlsplit(url).hostname or url
-            reason = str(exc).split("] ", 1)[-1] or "connection failed"
             raise FetchNetworkError(
-                _one_line(f"cannot reach {host}: {reason} ({type(exc).__name__})")
+                _one_line(f"cannot reach {host}: {_reason(exc)} ({type(exc).__name__})")
             ) from None
         except httpx.InvalidURL as exc:
             # the URL asked for was checked; httpx also parses a redirect's Location
             raise FetchRedirectError(
                 _one_line(redact_text(f"redirect to an invalid URL: {exc}"))
             ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, as an operator reads it: ``Connection refused`` rather than anyio's
+    ``All connection attempts failed``, whose cause (an ``OSError``, or a group of them, one
+    per address tried) says why."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, BaseExceptionGroup):
+            seen = seen.exceptions[0]
+            continue
+        if isinstance(seen, OSError) and seen.errno:
+            if isinstance(seen, (ssl.SSLError, socket.gaierror)):
+                return str(seen.strerror).split("] ", 1)[-1]  # "[SSL: …] certificate …"
+            # asyncio words it "Connect call failed ('203.0.113.9', 443)"
+            return os.strerror(seen.errno)
+        seen = seen.__cause__ or seen.__context__  # httpcore re-raises without "from"
+    return str(exc).split("] ", 1)[-1] or "connection failed"
 
 
 class _Progress:
