@@ -6,10 +6,15 @@ client: a pool bounded by ``httpx.Limits``, TLS verified against certifi's roots
 the first handshake, not at start-up), no ``.netrc`` or proxy taken from the environment
 unless the config asks for it (``monitor.egress``), and the proxy, when there is one,
 through httpx's own ``proxy=`` support (``http://``, ``https://``, ``socks5://``).
+
+``Clients`` holds one client per route (direct, or each proxy URL), made on first use and
+closed together: a proxy's pool never mixes with the direct one.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import ssl
 from typing import Any
 
@@ -68,3 +73,53 @@ def new_client(
         trust_env=False,
         **options,
     )
+
+
+def reason(exc: BaseException) -> str:
+    """What went wrong, as an operator reads it: ``Connection refused`` rather than anyio's
+    ``All connection attempts failed``, whose cause (an ``OSError``, or a group of them, one
+    per address tried) says why."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, BaseExceptionGroup):
+            seen = seen.exceptions[0]
+            continue
+        if isinstance(seen, OSError) and seen.errno:
+            if isinstance(seen, (ssl.SSLError, socket.gaierror)):
+                return str(seen.strerror).split("] ", 1)[-1]  # "[SSL: …] certificate …"
+            # asyncio words it "Connect call failed ('203.0.113.9', 443)"
+            return os.strerror(seen.errno)
+        seen = seen.__cause__ or seen.__context__  # httpcore re-raises without "from"
+    return str(exc).split("] ", 1)[-1] or "connection failed"
+
+
+class Clients:
+    """The clients of one event loop, one per route: ``None`` is direct, else a proxy URL.
+
+    ``direct`` is used as the direct route when given (and is then the caller's to close).
+    """
+
+    def __init__(self, direct: httpx.AsyncClient | None = None, **options: Any) -> None:
+        self._options = options
+        self._owned: list[httpx.AsyncClient] = []
+        self._routes: dict[str | None, httpx.AsyncClient] = {}
+        if direct is not None:
+            self._routes[None] = direct
+
+    def route(self, proxy: str | None) -> httpx.AsyncClient:
+        """The client that sends through ``proxy`` (or directly, for ``None``)."""
+        client = self._routes.get(proxy)
+        if client is None:
+            client = self._routes[proxy] = new_client(proxy=proxy, **self._options)
+            self._owned.append(client)
+        return client
+
+    @property
+    def direct(self) -> httpx.AsyncClient:
+        return self.route(None)
+
+    async def aclose(self) -> None:
+        for client in self._owned:
+            await client.aclose()
+        self._owned.clear()
+        self._routes.clear()
