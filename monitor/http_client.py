@@ -114,10 +114,6 @@ class Clients:
             self._owned.append(client)
         return client
 
-    @property
-    def direct(self) -> httpx.AsyncClient:
-        return self.route(None)
-
     async def aclose(self) -> None:
         for client in self._owned:
             await client.aclose()
