@@ -1,9 +1,9 @@
 """Assembling the parts a poll or the daemon needs from a config, and taking them down.
 
 One ``httpx.AsyncClient`` per event loop and route (fetches and webhooks going directly
-share one pool; each egress proxy has its own), one parse
-pool, one engine, the compiled matcher and the channels. ``Runtime.reload`` compiles a new
-matcher and channel set and swaps them in.
+share one pool; each egress proxy has its own), one parse pool, one engine, the compiled
+matcher and the channels. ``Runtime.reload`` compiles a new matcher and channel set and
+swaps them in.
 """
 
 from __future__ import annotations
