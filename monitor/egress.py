@@ -67,6 +67,8 @@ def no_proxy_problem(entry: str) -> str | None:
     if _network(entry) is not None:
         return None
     host, port = _host_and_port(entry)
+    if _address(host) is not None:  # [::1]:8080
+        host = "address"
     label = host.lstrip(".").replace("-", "").replace("_", "")
     if (port is not None and not port.isdigit()) or not all(
         part.isalnum() for part in label.split(".")

@@ -38,6 +38,8 @@ VIA = "http://proxy.internal:3128"
         ("http://10.1.2.3/feed", ("10.0.0.0/8",), False),
         ("http://192.168.1.3/feed", ("10.0.0.0/8",), True),
         ("http://[::1]:8080/feed", ("::1",), False),
+        ("http://[::1]:8080/feed", ("[::1]:8080",), False),
+        ("http://[::1]:8081/feed", ("[::1]:8080",), True),
         ("http://intranet/feed", ("*",), False),
     ],
 )
@@ -89,6 +91,7 @@ def test_proxy_settings_checked(value: str, problem: str | None) -> None:
         ("example.org:8443", True),
         ("10.0.0.0/8", True),
         ("::1", True),
+        ("[::1]:8080", True),
         ("*", True),
         ("exa mple.org", False),
         ("example.org:https", False),
