@@ -97,6 +97,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
             last_modified=state.last_modified,
             user_agent=source.user_agent or config.defaults.user_agent,
             limits=limits_of(config),
+            egress=config.egress_of(source),
         )
     except FetchError as exc:
         retry_after = exc.retry_after if isinstance(exc, FetchHTTPError) else None
@@ -295,6 +296,7 @@ async def _with_full_text(
                 credentialed(release.url, source.url),
                 user_agent=source.user_agent or ctx.config.defaults.user_agent,
                 limits=limits_of(ctx.config),
+                egress=ctx.config.egress_of(source),
             )
             text = await asyncio.to_thread(
                 extract_main_text, page.body, page.headers, page.url, content_selector

@@ -1,8 +1,9 @@
 """Assembling the parts a poll or the daemon needs from a config, and taking them down.
 
-One ``httpx.AsyncClient`` per event loop (fetches and webhooks share its pool), one parse
-pool, one engine, the compiled matcher and the channels. ``Runtime.reload`` compiles a new
-matcher and channel set and swaps them in.
+One ``httpx.AsyncClient`` per event loop and route (fetches and webhooks going directly
+share one pool; each egress proxy has its own), one parse pool, one engine, the compiled
+matcher and the channels. ``Runtime.reload`` compiles a new matcher and channel set and
+swaps them in.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Config
 from monitor.delivery import Deliverer, build_channels
 from monitor.fetch import Fetcher
-from monitor.http_client import new_client
+from monitor.http_client import Clients
 from monitor.parse.pool import ParsePool, RuleSet
 from monitor.pipeline import PollContext
 from monitor.store.session import open_store
@@ -53,7 +53,7 @@ def compile_matcher(config: Config) -> Any:
 class Runtime:
     config: Config
     engine: AsyncEngine
-    client: httpx.AsyncClient
+    clients: Clients
     pool: ParsePool
     matcher: Any  # None until first needed: a poll where nothing changed never compiles it
     deliverer: Deliverer
@@ -66,20 +66,20 @@ class Runtime:
     async def start(cls, config: Config) -> Runtime:
         engine = await open_store(config.database)
         await sync_sources(engine, config)
-        client = new_client(follow_redirects=False)
+        clients = Clients(follow_redirects=False)
         owner = instance_name()
-        channels = build_channels(config, client)
+        channels = build_channels(config, clients)
         pool = ParsePool()
         pool.set_rules(rule_set(config))
         return cls(
             config=config,
             engine=engine,
-            client=client,
+            clients=clients,
             pool=pool,
             matcher=None,
             deliverer=Deliverer(engine, config, channels, owner),
             owner=owner,
-            fetcher=Fetcher(client, config.defaults.max_connections_per_host),
+            fetcher=Fetcher(clients, config.defaults.max_connections_per_host),
         )
 
     def context(
@@ -112,13 +112,13 @@ class Runtime:
     async def reload(self, config: Config) -> None:
         """Swap in a new config: matcher and channels first compiled, then assigned."""
         matcher = compile_matcher(config)
-        channels = build_channels(config, self.client)
+        channels = build_channels(config, self.clients)
         await sync_sources(self.engine, config)
         if (
             config.defaults.max_connections_per_host
             != self.config.defaults.max_connections_per_host
         ):
-            self.fetcher = Fetcher(self.client, config.defaults.max_connections_per_host)
+            self.fetcher = Fetcher(self.clients, config.defaults.max_connections_per_host)
         self.config, self.matcher = config, matcher
         self.pool.set_rules(rule_set(config))
         observe = self.deliverer.observe
@@ -127,5 +127,5 @@ class Runtime:
 
     async def close(self) -> None:
         self.pool.close()
-        await self.client.aclose()
+        await self.clients.aclose()
         await self.engine.dispose()
