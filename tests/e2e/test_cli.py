@@ -405,14 +405,16 @@ def test_credentials_in_a_source_url_are_used_never_shown(
     assert sources["mofa"]["url"] == f"http://***@127.0.0.1:{port}/moved"
     assert sources["mofa"]["moved_to"] == f"http://***@127.0.0.1:{port}/feed"
     (release,) = map(json.loads, outputs[3].splitlines())
-    assert release["url"] == f"http://***@127.0.0.1:{port}/ar/nato"  # a link resolved against it
+    assert release["url"] == f"http://127.0.0.1:{port}/ar/nato"  # stored without them
     for text in outputs:
         assert "s3cr3t" not in text and "wr0ng" not in text
-    # the source row keeps its URL without them (the fetcher reads the config's). Still
-    # stored as fetched: sources.moved_to and the release's own URL, a link resolved
-    # against the source URL (the pipeline's, left to its owners; shown redacted above)
+    # the source row keeps its URL without them (the fetcher reads the config's); a
+    # release's link, resolved against the source URL, is stored without them too.
+    # sources.moved_to is stored as fetched (shown redacted above)
     import sqlite3
 
     with sqlite3.connect(tmp_path / "db.sqlite") as db:
         stored = dict(db.execute("SELECT id, url FROM sources").fetchall())
+        links = [url for (url,) in db.execute("SELECT url FROM releases")]
     assert stored["mofa"] == f"http://***@127.0.0.1:{port}/moved"
+    assert links == [f"http://127.0.0.1:{port}/ar/nato"]
