@@ -10,8 +10,9 @@ a ``FetchResult`` (status 200 with the body, or 304 with none), or raises one of
   is cut off at ``max_bytes`` of decoded content without ever holding more than that;
 - at most ``max_redirects`` redirects, followed by hand so that a 301/308 move is reported
   (``permanent_redirect``) and only http/https targets are followed;
-- at most ``max_connections_per_host`` requests in flight per host (per ``Fetcher``); the
-  deadline starts once the first slot is ours, so waiting politely is not a timeout.
+- at most ``max_connections_per_host`` requests in flight per host (per ``Fetcher``; a host
+  whose sources set their own limit gets the smallest of them); the deadline starts once
+  the first slot is ours, so waiting politely is not a timeout.
 
 ``backoff_delay`` says how long to wait before polling a failing source again.
 """
@@ -23,6 +24,7 @@ import contextlib
 import hashlib
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -188,16 +190,26 @@ def _host_key(url: str) -> str:
 class Fetcher:
     """Fetches sources through one shared ``httpx.AsyncClient`` (one per event loop)."""
 
-    def __init__(self, client: httpx.AsyncClient, max_connections_per_host: int = 2) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        max_connections_per_host: int = 2,
+        host_limits: Iterable[tuple[str, int]] = (),
+    ) -> None:
         self._client = client
         self._per_host = max(1, max_connections_per_host)
         self._slots: dict[str, asyncio.Semaphore] = {}
+        # (a source's URL, its limit): its host gets the smallest limit given for it
+        self._limits: dict[str, int] = {}
+        for url, limit in host_limits:
+            key = _host_key(url)
+            self._limits[key] = max(1, min(limit, self._limits.get(key, limit)))
 
     def _slot(self, url: str) -> asyncio.Semaphore:
         key = _host_key(url)
         slot = self._slots.get(key)
         if slot is None:
-            slot = self._slots[key] = asyncio.Semaphore(self._per_host)
+            slot = self._slots[key] = asyncio.Semaphore(self._limits.get(key, self._per_host))
         return slot
 
     async def fetch(

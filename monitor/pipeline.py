@@ -79,10 +79,9 @@ class PollOutcome:
     step: StepResult = field(default_factory=StepResult)
 
 
-def limits_of(config: Config) -> FetchLimits:
-    return FetchLimits(
-        deadline=config.defaults.timeout.total_seconds(), max_bytes=config.defaults.max_bytes
-    )
+def limits_of(config: Config, source: Source) -> FetchLimits:
+    settings = config.settings_of(source)
+    return FetchLimits(deadline=settings.timeout.total_seconds(), max_bytes=settings.max_bytes)
 
 
 async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
@@ -94,8 +93,8 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
             source.url,
             etag=state.etag,
             last_modified=state.last_modified,
-            user_agent=source.user_agent or config.defaults.user_agent,
-            limits=limits_of(config),
+            user_agent=config.settings_of(source).user_agent,
+            limits=limits_of(config, source),
         )
     except FetchError as exc:
         retry_after = exc.retry_after if isinstance(exc, FetchHTTPError) else None
@@ -280,8 +279,8 @@ async def _with_full_text(
         try:
             page = await ctx.fetcher.fetch(
                 release.url,
-                user_agent=source.user_agent or ctx.config.defaults.user_agent,
-                limits=limits_of(ctx.config),
+                user_agent=ctx.config.settings_of(source).user_agent,
+                limits=limits_of(ctx.config, source),
             )
             text = await asyncio.to_thread(
                 extract_main_text, page.body, page.headers, page.url, content_selector

@@ -49,6 +49,15 @@ def compile_matcher(config: Config) -> Any:
     return rule_set(config).compile()
 
 
+def new_fetcher(client: httpx.AsyncClient, config: Config) -> Fetcher:
+    """The politeness limits: the defaults', and each source's own for its host."""
+    return Fetcher(client, config.defaults.max_connections_per_host, host_limits(config))
+
+
+def host_limits(config: Config) -> tuple[tuple[str, int], ...]:
+    return tuple((s.url, config.settings_of(s).max_connections_per_host) for s in config.sources)
+
+
 @dataclass
 class Runtime:
     config: Config
@@ -79,7 +88,7 @@ class Runtime:
             matcher=None,
             deliverer=Deliverer(engine, config, channels, owner),
             owner=owner,
-            fetcher=Fetcher(client, config.defaults.max_connections_per_host),
+            fetcher=new_fetcher(client, config),
         )
 
     def context(
@@ -117,8 +126,9 @@ class Runtime:
         if (
             config.defaults.max_connections_per_host
             != self.config.defaults.max_connections_per_host
+            or host_limits(config) != host_limits(self.config)
         ):
-            self.fetcher = Fetcher(self.client, config.defaults.max_connections_per_host)
+            self.fetcher = new_fetcher(self.client, config)
         self.config, self.matcher = config, matcher
         self.pool.set_rules(rule_set(config))
         observe = self.deliverer.observe

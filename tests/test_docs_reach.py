@@ -24,7 +24,7 @@ def test_the_examples_pass_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("TG_TOKEN", "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ")
     monkeypatch.setenv("TG_CHAT", "-100123")
     monkeypatch.setenv("NTFY_TOPIC", "desk-alerts")
-    source, imported, channel = section_blocks()
+    source, imported, channel, *_ = section_blocks()
     config = tmp_path / "monitor.yaml"
     # the source and channel blocks are written to sit under sources: and channels:
     listed = imported.split("sources:\n", 1)[1]
