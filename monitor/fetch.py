@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from monitor.errors import (
+    FetchBrowserError,
     FetchError,
     FetchHTTPError,
     FetchNetworkError,
@@ -42,6 +44,9 @@ from monitor.errors import (
     FetchTooLarge,
 )
 from monitor.redact import redact_text
+
+if TYPE_CHECKING:
+    from monitor.render import Browser, Render
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -195,8 +200,10 @@ class Fetcher:
         client: httpx.AsyncClient,
         max_connections_per_host: int = 2,
         host_limits: Iterable[tuple[str, int]] = (),
+        browser: Browser | None = None,
     ) -> None:
         self._client = client
+        self.browser = browser  # for render: browser (monitor.render); started on first use
         self._per_host = max(1, max_connections_per_host)
         self._slots: dict[str, asyncio.Semaphore] = {}
         # (a source's URL, its limit): its host gets the smallest limit given for it
@@ -220,11 +227,19 @@ class Fetcher:
         last_modified: str | None = None,
         user_agent: str,
         limits: FetchLimits = FetchLimits(),
+        render: Render | None = None,
     ) -> FetchResult:
         started = time.monotonic()
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise FetchNetworkError("not an http(s) URL")
+        if render is not None:  # loaded in Chromium instead, with the same bounds
+            if self.browser is None:
+                raise FetchBrowserError("render: browser is not available in this command")
+            async with self._slot(url):
+                return await self.browser.fetch(
+                    url, user_agent=user_agent, limits=limits, render=render
+                )
         progress = _Progress()
         try:
             # no deadline while we queue for a per-host slot; set when the first is ours

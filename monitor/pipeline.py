@@ -30,6 +30,7 @@ from monitor.notify.base import Channel
 from monitor.ops.alarms import send_floods
 from monitor.parse.identity import ReleaseData, Skipped
 from monitor.parse.prepare import Prepared, Recipe
+from monitor.render import render_of
 from monitor.schedule import next_after_failure, next_due
 from monitor.store import polls
 from monitor.store.coalesce import PollState
@@ -95,6 +96,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
             last_modified=state.last_modified,
             user_agent=config.settings_of(source).user_agent,
             limits=limits_of(config, source),
+            render=render_of(source, listing=True),
         )
     except FetchError as exc:
         retry_after = exc.retry_after if isinstance(exc, FetchHTTPError) else None
@@ -281,6 +283,7 @@ async def _with_full_text(
                 release.url,
                 user_agent=ctx.config.settings_of(source).user_agent,
                 limits=limits_of(ctx.config, source),
+                render=render_of(source, listing=False),
             )
             text = await asyncio.to_thread(
                 extract_main_text, page.body, page.headers, page.url, content_selector

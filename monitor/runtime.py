@@ -24,6 +24,7 @@ from monitor.fetch import Fetcher
 from monitor.http_client import new_client
 from monitor.parse.pool import ParsePool, RuleSet
 from monitor.pipeline import PollContext
+from monitor.render import Browser
 from monitor.store.session import open_store
 from monitor.store.sources import sync_sources
 
@@ -49,9 +50,11 @@ def compile_matcher(config: Config) -> Any:
     return rule_set(config).compile()
 
 
-def new_fetcher(client: httpx.AsyncClient, config: Config) -> Fetcher:
+def new_fetcher(client: httpx.AsyncClient, config: Config, browser: Browser) -> Fetcher:
     """The politeness limits: the defaults', and each source's own for its host."""
-    return Fetcher(client, config.defaults.max_connections_per_host, host_limits(config))
+    return Fetcher(
+        client, config.defaults.max_connections_per_host, host_limits(config), browser=browser
+    )
 
 
 def host_limits(config: Config) -> tuple[tuple[str, int], ...]:
@@ -88,7 +91,8 @@ class Runtime:
             matcher=None,
             deliverer=Deliverer(engine, config, channels, owner),
             owner=owner,
-            fetcher=new_fetcher(client, config),
+            # the one browser of render: browser sources, started by the first of them
+            fetcher=new_fetcher(client, config, Browser()),
         )
 
     def context(
@@ -128,14 +132,20 @@ class Runtime:
             != self.config.defaults.max_connections_per_host
             or host_limits(config) != host_limits(self.config)
         ):
-            self.fetcher = new_fetcher(self.client, config)
+            self.fetcher = new_fetcher(self.client, config, self.browser)
         self.config, self.matcher = config, matcher
         self.pool.set_rules(rule_set(config))
         observe = self.deliverer.observe
         self.deliverer = Deliverer(self.engine, config, channels, self.owner)
         self.deliverer.observe = observe
 
+    @property
+    def browser(self) -> Browser:
+        assert self.fetcher.browser is not None
+        return self.fetcher.browser
+
     async def close(self) -> None:
+        await self.browser.close()
         self.pool.close()
         await self.client.aclose()
         await self.engine.dispose()

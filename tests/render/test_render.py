@@ -1,0 +1,236 @@
+"""``render: browser`` against Debian's chromium: a list built by a script after a delay is
+extracted; hostile pages are bounded by the deadline and reported on their source while the
+other sources poll as usual; a killed browser is started again; no browser, one line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from monitor.config.load import load_config
+from monitor.config.model import Config
+from monitor.errors import FetchBrowserError
+from monitor.fetch import FetchLimits
+from monitor.pipeline import PollOutcome, poll_source
+from monitor.render import Browser, Render
+from monitor.runtime import Runtime
+from monitor.store.tables import RELEASES, SOURCES
+from tests.support import pages
+from tests.support.http_server import LoopbackServer, Response
+from tests.support.waiting import wait_until
+
+RULES = "rules:\n  - {id: r, query: NATO, channels: [console]}\n"
+CHANNELS = "channels:\n  - {id: console, type: log}\n"
+
+
+def write_config(tmp_path: Path, database: str, sources: str) -> Config:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        f"database: {database}\ndefaults: {{backfill: 36500d}}\nsources:\n{sources}"
+        f"{RULES}{CHANNELS}",
+        encoding="utf-8",
+    )
+    return load_config(path, environ_database=False)
+
+
+def rendered(ident: str, url: str, timeout: str = "20s") -> str:
+    return (
+        f"  - id: {ident}\n    url: {url}\n    type: html\n    render: browser\n"
+        f"    timeout: {timeout}\n    select: {pages.SELECT}\n"
+    )
+
+
+async def poll(runtime: Runtime, *names: str) -> dict[str, PollOutcome]:
+    outcomes = await asyncio.gather(
+        *(poll_source(runtime.context(), runtime.config.source(n)) for n in names)
+    )
+    return {o.source_id: o for o in outcomes}
+
+
+@pytest.mark.browser
+async def test_a_list_built_by_a_script_after_a_delay_is_extracted(
+    tmp_path: Path, sqlite_url: str, http_server: LoopbackServer
+) -> None:
+    pages.require_chromium()
+    http_server.route("/ar/news", Response(body=pages.BUILT_LATER, headers=pages.HTML))
+    url = http_server.url("/ar/news")
+    config = write_config(
+        tmp_path,
+        sqlite_url,
+        rendered("rendered", url)
+        + f"  - id: plain\n    url: {url}\n    type: html\n    select: {pages.SELECT}\n",
+    )
+    runtime = await Runtime.start(config)
+    try:
+        outcomes = await poll(runtime, "rendered", "plain")
+        async with runtime.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(RELEASES.c.title, RELEASES.c.url).where(
+                        RELEASES.c.source_id == "rendered"
+                    )
+                )
+            ).all()
+    finally:
+        await runtime.close()
+    assert outcomes["rendered"].ok, outcomes["rendered"].error
+    assert outcomes["rendered"].new == 3
+    assert sorted(title for title, _ in rows) == sorted(pages.TITLES)
+    assert {link for _, link in rows} == {http_server.url(f"/ar/news/{i}") for i in range(3)}
+    # over plain HTTP the same page has no list at all
+    assert outcomes["plain"].new == 0
+
+
+# page, its source's timeout, and what its source reports: a deadline long enough that
+# the page's own end (a crash, too many navigations, too much HTML) comes first
+HOSTILE = {
+    "never-finishes": (pages.NEVER_FINISHES, "4s", "timeout", "deadline of 4 s passed"),
+    "navigates-away": (pages.NAVIGATES_AWAY, "60s", "redirect", "the page navigated more than 5"),
+    "eats-memory": (pages.EATS_MEMORY, "60s", "browser", "the page crashed while rendering"),
+    "too-large": (pages.HUGE, "60s", "too-large", "the rendered page passed 100000 bytes"),
+}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+async def test_a_hostile_page_fails_its_source_only(
+    tmp_path: Path, sqlite_url: str, http_server: LoopbackServer, name: str
+) -> None:
+    pages.require_chromium()
+    body, timeout, kind, message = HOSTILE[name]
+    http_server.route("/hostile", Response(body=body, headers=pages.HTML))
+    http_server.route("/bounce", Response(body=body, headers=pages.HTML))
+    http_server.route("/ar/news", Response(body=pages.BUILT_LATER, headers=pages.HTML))
+    config = write_config(
+        tmp_path,
+        sqlite_url,
+        rendered("hostile", http_server.url("/hostile"), timeout)
+        + "    max_bytes: 100000\n"
+        + rendered("good", http_server.url("/ar/news"))
+        + f"  - id: feed\n    url: {http_server.url('/feed')}\n",
+    )
+    http_server.route("/feed", Response(body=b"<rss version='2.0'><channel/></rss>"))
+    runtime = await Runtime.start(config)
+    try:
+        outcomes = await poll(runtime, "hostile", "good", "feed")
+        async with runtime.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    sa.select(SOURCES.c.last_error, SOURCES.c.last_error_kind).where(
+                        SOURCES.c.id == "hostile"
+                    )
+                )
+            ).one()
+        # the browser is still of use after it
+        again = await poll(runtime, "good")
+    finally:
+        await runtime.close()
+    assert not outcomes["hostile"].ok
+    assert row.last_error_kind == kind, row.last_error
+    assert row.last_error.startswith(message), row.last_error
+    assert outcomes["good"].ok and outcomes["good"].new == 3, outcomes["good"].error
+    assert outcomes["feed"].ok
+    assert again["good"].ok
+
+
+@pytest.mark.browser
+async def test_pop_ups_are_closed_and_dialogs_dismissed(http_server: LoopbackServer) -> None:
+    pages.require_chromium()
+    http_server.route("/ar/news", Response(body=pages.POP_UPS, headers=pages.HTML))
+    http_server.route("/popup", Response(body=b"<p>pop</p>", headers=pages.HTML))
+    browser = Browser()
+    try:
+        result = await browser.fetch(
+            http_server.url("/ar/news"),
+            user_agent="monitor-test",
+            limits=FetchLimits(deadline=15),
+            render=Render("li.news-item"),
+        )
+    finally:
+        await browser.close()
+    assert "بعد النوافذ".encode() in result.body
+    assert result.headers["content-type"] == "text/html; charset=utf-8"
+
+
+def browser_pids(marker: str) -> list[int]:
+    """The main process of the browser started with ``marker`` (not its helpers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker.encode() in argv and not any(a.startswith(b"--type=") for a in argv):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.browser
+async def test_a_killed_browser_fails_only_its_fetch_and_is_started_again(
+    http_server: LoopbackServer,
+) -> None:
+    pages.require_chromium()
+    http_server.route("/ar/news", Response(body=pages.BUILT_LATER, headers=pages.HTML))
+    http_server.route("/slow", Response(body=pages.NEVER_FINISHES, headers=pages.HTML))
+    browser = Browser()
+    limits = FetchLimits(deadline=30)
+
+    async def fetch(path: str) -> bytes:
+        result = await browser.fetch(
+            http_server.url(path), user_agent="t", limits=limits, render=Render("li.news-item")
+        )
+        return result.body
+
+    try:
+        assert pages.TITLES[0].encode() in await fetch("/ar/news")
+        (pid,) = browser_pids(browser.marker)
+        stuck = asyncio.ensure_future(fetch("/slow"))
+        await asyncio.to_thread(http_server.wait_for_requests, "/slow", 1)
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(FetchBrowserError) as caught:
+            await stuck
+        assert "the browser stopped during the fetch" in str(caught.value)
+        assert pages.TITLES[0].encode() in await fetch("/ar/news")
+        assert browser.launches == 2
+        assert browser_pids(browser.marker) not in ([], [pid])
+    finally:
+        await browser.close()
+    await asyncio.to_thread(wait_until, lambda: not browser_pids(browser.marker))
+
+
+async def test_without_a_browser_the_source_fails_with_what_to_install(
+    tmp_path: Path,
+    sqlite_url: str,
+    http_server: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MONITOR_CHROMIUM", str(tmp_path / "no-chromium"))
+    http_server.route("/ar/news", Response(body=pages.BUILT_LATER, headers=pages.HTML))
+    http_server.route("/feed", Response(body=b"<rss version='2.0'><channel/></rss>"))
+    config = write_config(
+        tmp_path,
+        sqlite_url,
+        rendered("rendered", http_server.url("/ar/news"))
+        + f"  - id: feed\n    url: {http_server.url('/feed')}\n",
+    )
+    runtime = await Runtime.start(config)
+    try:
+        feed_only = await poll(runtime, "feed")
+        launches_after_feed = runtime.browser.launches
+        outcomes = await poll(runtime, "rendered")
+    finally:
+        await runtime.close()
+    assert feed_only["feed"].ok
+    assert launches_after_feed == 0  # sources without render never start a browser
+    assert outcomes["rendered"].error == (
+        f"render: browser needs Chromium, and there is none at {tmp_path / 'no-chromium'} "
+        "(MONITOR_CHROMIUM): install Debian's chromium package (apt-get install chromium, "
+        "or scripts/ensure-browser) or set MONITOR_CHROMIUM to its executable"
+    )
