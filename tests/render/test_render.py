@@ -158,7 +158,8 @@ async def test_pop_ups_are_closed_and_dialogs_dismissed(http_server: LoopbackSer
 
 
 def browser_pids(marker: str) -> list[int]:
-    """The main process of the browser started with ``marker`` (not its helpers)."""
+    """The main processes of the browsers whose marker starts with ``marker`` (not their
+    helper processes)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -167,7 +168,8 @@ def browser_pids(marker: str) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if marker.encode() in argv and not any(a.startswith(b"--type=") for a in argv):
+        ours = any(a.startswith(marker.encode()) for a in argv)
+        if ours and not any(a.startswith(b"--type=") for a in argv):
             found.append(int(entry.name))
     return found
 
