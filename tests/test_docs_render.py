@@ -42,3 +42,10 @@ def test_the_overrides_example(tmp_path: Path) -> None:
     assert settings.timeout == timedelta(seconds=90)
     assert settings.max_bytes == 20_000_000
     assert settings.user_agent == config.defaults.user_agent
+
+
+def test_the_render_example(tmp_path: Path) -> None:
+    config = load_sources(tmp_path, block_after("**Pages built by JavaScript.**"))
+    (source,) = config.sources
+    assert source.render == "browser" and source.type == "html"
+    assert config.settings_of(source).timeout == timedelta(seconds=60)
