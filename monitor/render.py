@@ -13,7 +13,8 @@ without ``render: browser`` never starts one. Each fetch gets a browser context 
   without end meets the JavaScript heap cap, its renderer crashes and that fetch fails;
 - at most ``max_redirects`` further navigations of the page (script redirects included);
 - no downloads, pop-ups closed as they open, JavaScript dialogs dismissed, and no images,
-  media or fonts loaded (a listing needs none of them).
+  media or fonts loaded (a listing needs none of them); nothing but http(s), and no
+  loopback, private or link-local address but the page's own origin.
 
 A listing is ready when its ``select.item`` matches (translated to XPath as the extractor
 translates it, so both agree on what matches) and the count of items has held still for
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
 import logging
 import os
 import shutil
@@ -34,6 +36,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from monitor.errors import (
     FetchBrowserError,
@@ -59,7 +62,6 @@ LAUNCH_WAIT = 30.0
 HEAP_MB = 256  # the JavaScript heap of one page: beyond it the renderer crashes
 NOT_LOADED = frozenset({"image", "media", "font"})
 CHROMIUM_FLAGS = (
-    "--no-sandbox",  # the daemon often runs as root in a container, where the sandbox cannot
     "--disable-gpu",
     "--disable-dev-shm-usage",
     "--disable-background-networking",
@@ -183,7 +185,7 @@ class Browser:
             self._playwright = await async_playwright().start()
             self._browser = await self._playwright.chromium.launch(
                 executable_path=executable,
-                args=[*CHROMIUM_FLAGS, self.marker],
+                args=[*CHROMIUM_FLAGS, *_sandbox(), self.marker],
                 # the daemon decides when the browser stops, not a signal sent to it
                 handle_sigint=False,
                 handle_sigterm=False,
@@ -259,7 +261,7 @@ class _Page:
         self.stage = "opening the page"
         context = self.context
         context.set_default_timeout(0)  # the fetch's deadline is the one timeout
-        await context.route("**/*", _filter)
+        await context.route("**/*", self._filter)
         page = self.page = await context.new_page()
         context.on("page", self._popup)  # any page after this one
         page.on("crash", self._crash)
@@ -329,14 +331,39 @@ class _Page:
     def _too_large(self) -> FetchTooLarge:
         return FetchTooLarge(f"the rendered page passed {self.limits.max_bytes} bytes")
 
+    async def _filter(self, route: Any) -> None:
+        request = route.request
+        if request.resource_type in NOT_LOADED or not _may_load(request.url, self.url):
+            await _quietly(route.abort())
+        else:
+            await _quietly(route.continue_())
 
-async def _filter(route: Any) -> None:
-    request = route.request
-    scheme = request.url.split(":", 1)[0].lower()
-    if request.resource_type in NOT_LOADED or scheme not in ("http", "https", "data", "blob"):
-        await _quietly(route.abort())
-    else:
-        await _quietly(route.continue_())
+
+def _may_load(url: str, page_url: str) -> bool:
+    """http(s) only; and a page on the internet may not reach this machine or its network
+    (the console, metrics, a router) through the browser: an address that is loopback,
+    private or link-local is allowed only as the page's own origin."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return parts.scheme in ("data", "blob")
+    host = (parts.hostname or "").lower()
+    try:
+        address = ipaddress.ip_address(host)
+        internal = address.is_loopback or address.is_private or address.is_link_local
+    except ValueError:
+        internal = host == "localhost" or host.endswith(".localhost")
+    return not internal or _origin(url) == _origin(page_url)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+def _sandbox() -> tuple[str, ...]:
+    # Chromium refuses its sandbox to root (often the user in a container); anyone else
+    # keeps it, the isolation that untrusted pages' scripts should run in
+    return ("--no-sandbox",) if os.geteuid() == 0 else ()
 
 
 async def _dismiss(dialog: Any) -> None:

@@ -236,3 +236,64 @@ async def test_without_a_browser_the_source_fails_with_what_to_install(
         "(MONITOR_CHROMIUM): install Debian's chromium package (apt-get install chromium, "
         "or scripts/ensure-browser) or set MONITOR_CHROMIUM to its executable"
     )
+
+
+@pytest.mark.browser
+async def test_a_page_reaches_its_own_origin_but_not_this_machines_other_services(
+    http_server: LoopbackServer,
+) -> None:
+    pages.require_chromium()
+    other = LoopbackServer().start()  # as the console or the metrics would be
+    try:
+        other.route("/steal", Response(body=b"secret"))
+        script = (
+            f"fetch('{other.url('/steal')}', {{mode: 'no-cors'}}).catch(() => {{}});"
+            "fetch('/data.json').then(r => r.json()).then(items => {"
+            "  document.getElementById('news').innerHTML = items.map(t =>"
+            "    '<li class=\"news-item\"><h3>' + t + '</h3><a href=\"/n\">x</a></li>').join('');"
+            "});"
+        )
+        http_server.route("/ar/news", Response(body=pages.page(script), headers=pages.HTML))
+        http_server.route(
+            "/data.json",
+            Response(
+                body='["من الواجهة البرمجية"]'.encode(),
+                headers={"Content-Type": "application/json"},
+            ),
+        )
+        browser = Browser()
+        try:
+            result = await browser.fetch(
+                http_server.url("/ar/news"),
+                user_agent="t",
+                limits=FetchLimits(deadline=20),
+                render=Render("li.news-item"),
+            )
+        finally:
+            await browser.close()
+        assert "من الواجهة البرمجية".encode() in result.body
+        assert other.requests == []
+    finally:
+        other.stop()
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://www.mofa.gov.ae/api/news", True),
+        ("https://cdn.example.org/app.js", True),
+        ("data:text/plain,x", True),
+        ("file:///etc/passwd", False),
+        ("ftp://ftp.example.org/x", False),
+        ("http://127.0.0.1:8080/api/people", False),
+        ("http://localhost:9464/metrics", False),
+        ("http://10.0.0.1/admin", False),
+        ("http://169.254.169.254/latest/meta-data/", False),
+        ("http://[::1]:8080/", False),
+        ("http://192.168.1.10:8000/news.json", True),  # the page's own origin
+    ],
+)
+def test_what_a_rendered_page_may_load(url: str, allowed: bool) -> None:
+    from monitor.render import _may_load
+
+    assert _may_load(url, "http://192.168.1.10:8000/ar/news") is allowed
