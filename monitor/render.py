@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib.util
 import ipaddress
 import logging
 import os
@@ -113,6 +114,17 @@ def find_chromium() -> str:
     if found is None:
         raise FetchBrowserError(INSTALL_CHROMIUM.format(where=" on the PATH"))
     return found
+
+
+def browser_problem() -> str | None:
+    """What is missing for ``render: browser`` on this machine, if anything (for ``check``)."""
+    try:
+        find_chromium()
+    except FetchBrowserError as exc:
+        return str(exc)
+    if importlib.util.find_spec("playwright") is None:
+        return INSTALL_PLAYWRIGHT
+    return None
 
 
 class Browser:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,41 @@ def test_what_a_rendered_page_may_load(url: str, allowed: bool) -> None:
     from monitor.render import _may_load
 
     assert _may_load(url, "http://192.168.1.10:8000/ar/news") is allowed
+
+
+def test_check_warns_when_this_machine_has_no_browser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.config.load import read_config
+
+    missing = tmp_path / "no-chromium"
+    monkeypatch.setenv("MONITOR_CHROMIUM", str(missing))
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        f"sources:\n{rendered('mofa-ae', 'https://www.mofa.gov.ae/ar/news')}{RULES}{CHANNELS}",
+        encoding="utf-8",
+    )
+    loaded = read_config(path, environ_database=False)
+    assert loaded.warnings == [
+        f"{path}:5: warning: sources[0] (mofa-ae).render: render: browser needs Chromium, and "
+        f"there is none at {missing} (MONITOR_CHROMIUM): install Debian's chromium package "
+        "(apt-get install chromium, or scripts/ensure-browser) or set MONITOR_CHROMIUM to its "
+        "executable"
+    ]
+
+
+async def test_without_playwright_the_fetch_says_which_extra_to_install(
+    http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages.require_chromium()
+    # as in an install without the browser extra: the import fails
+    monkeypatch.setitem(sys.modules, "playwright.async_api", None)
+    browser = Browser()
+    with pytest.raises(FetchBrowserError) as caught:
+        await browser.fetch(
+            http_server.url("/"), user_agent="t", limits=FetchLimits(), render=Render()
+        )
+    assert str(caught.value) == (
+        "render: browser needs Playwright, which is not installed: pip install 'monitor[browser]'"
+    )
+    assert browser.launches == 0
