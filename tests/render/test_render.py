@@ -5,6 +5,7 @@ other sources poll as usual; a killed browser is started again; no browser, one 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import sys
@@ -15,14 +16,15 @@ import sqlalchemy as sa
 
 from monitor.config.load import load_config
 from monitor.config.model import Config
-from monitor.errors import FetchBrowserError
+from monitor.errors import FetchBrowserError, FetchNetworkError
 from monitor.fetch import FetchLimits
 from monitor.pipeline import PollOutcome, poll_source
 from monitor.render import Browser, Render
 from monitor.runtime import Runtime
 from monitor.store.tables import RELEASES, SOURCES
 from tests.support import pages
-from tests.support.http_server import LoopbackServer, Response
+from tests.support.drill import free_port
+from tests.support.http_server import LoopbackServer, Request, Response
 from tests.support.waiting import wait_until
 
 RULES = "rules:\n  - {id: r, query: NATO, channels: [console]}\n"
@@ -295,9 +297,9 @@ async def test_a_page_reaches_its_own_origin_but_not_this_machines_other_service
     ],
 )
 def test_what_a_rendered_page_may_load(url: str, allowed: bool) -> None:
-    from monitor.render import _may_load
+    from monitor.render.page import may_load
 
-    assert _may_load(url, "http://192.168.1.10:8000/ar/news") is allowed
+    assert may_load(url, "http://192.168.1.10:8000/ar/news") is allowed
 
 
 def test_check_warns_when_this_machine_has_no_browser(
@@ -336,3 +338,40 @@ async def test_without_playwright_the_fetch_says_which_extra_to_install(
         "render: browser needs Playwright, which is not installed: pip install 'monitor[browser]'"
     )
     assert browser.launches == 0
+
+
+@pytest.mark.browser
+async def test_credentials_in_the_url_are_sent_to_its_origin_and_never_reported(
+    http_server: LoopbackServer,
+) -> None:
+    pages.require_chromium()
+
+    def guarded(request: Request) -> Response:
+        expected = "Basic " + base64.b64encode(b"desk:p@ss word").decode()
+        if request.headers.get("Authorization") != expected:
+            return Response(401, b"who?", headers={"WWW-Authenticate": 'Basic realm="m"'})
+        return Response(body=pages.BUILT_LATER, headers=pages.HTML)
+
+    http_server.route("/ar/news", guarded)
+    port = http_server.port
+    browser = Browser()
+    try:
+        result = await browser.fetch(
+            f"http://desk:p%40ss%20word@127.0.0.1:{port}/ar/news",
+            user_agent="t",
+            limits=FetchLimits(deadline=20),
+            render=Render("li.news-item"),
+        )
+        closed = free_port()
+        with pytest.raises(FetchNetworkError) as caught:
+            await browser.fetch(
+                f"http://desk:secret@127.0.0.1:{closed}/",
+                user_agent="t",
+                limits=FetchLimits(deadline=20),
+                render=Render("li.news-item"),
+            )
+    finally:
+        await browser.close()
+    assert pages.TITLES[0].encode() in result.body
+    assert result.url == f"http://127.0.0.1:{port}/ar/news"
+    assert str(caught.value) == "cannot reach 127.0.0.1: net::ERR_CONNECTION_REFUSED (browser)"

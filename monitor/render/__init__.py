@@ -29,24 +29,25 @@ import asyncio
 import contextlib
 import hashlib
 import importlib.util
-import ipaddress
 import logging
 import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from monitor.errors import (
     FetchBrowserError,
     FetchError,
-    FetchRedirectError,
+    FetchNetworkError,
     FetchTimeout,
-    FetchTooLarge,
 )
-from monitor.fetch import FetchLimits, FetchResult, _http_error
+from monitor.fetch import FetchLimits, FetchResult
+from monitor.redact import redact_text
+from monitor.render.page import LOADING, Page, Render
+
+__all__ = ["Browser", "Render", "browser_problem", "find_chromium", "render_of"]
 
 if TYPE_CHECKING:
     from monitor.config.model import Source
@@ -54,14 +55,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("monitor.render")
 
 MAX_PAGES = 4  # pages open at once: each costs a renderer process (tens of MB)
-SETTLE = 0.3  # seconds the number of items must hold still
-QUIET = 2.0  # at most this long, after load, for the network to go quiet (no selector)
 CLOSE_WAIT = 5.0  # seconds a page or the browser gets to close before it is killed
 # seconds Chromium gets to start: not part of a page's deadline, which a busy machine's
 # slow start would otherwise eat
 LAUNCH_WAIT = 30.0
 HEAP_MB = 256  # the JavaScript heap of one page: beyond it the renderer crashes
-NOT_LOADED = frozenset({"image", "media", "font"})
 CHROMIUM_FLAGS = (
     "--disable-gpu",
     "--disable-dev-shm-usage",
@@ -80,16 +78,6 @@ INSTALL_CHROMIUM = (
 INSTALL_PLAYWRIGHT = (
     "render: browser needs Playwright, which is not installed: pip install 'monitor[browser]'"
 )
-_COUNT = """xpath => document.evaluate(
-    'count(' + xpath + ')', document, null, XPathResult.NUMBER_TYPE, null).numberValue"""
-_SIZE = "() => document.documentElement ? document.documentElement.outerHTML.length : 0"
-
-
-@dataclass(frozen=True, slots=True)
-class Render:
-    """How a rendered page shows it is ready: the CSS of what it must contain, if any."""
-
-    wait_for: str | None = None
 
 
 def render_of(source: Source, *, listing: bool) -> Render | None:
@@ -144,12 +132,16 @@ class Browser:
     ) -> FetchResult:
         async with self._pages:  # the deadline starts once a page slot is ours
             started = time.monotonic()
-            page = _Page(url, limits, render)
+            url, credentials = _without_credentials(url)
+            page = Page(url, limits, render)
             try:
                 browser = await self._started()
                 async with asyncio.timeout(limits.deadline):
                     page.context = await browser.new_context(
-                        user_agent=user_agent, accept_downloads=False, service_workers="block"
+                        user_agent=user_agent,
+                        accept_downloads=False,
+                        service_workers="block",
+                        http_credentials=credentials,
                     )
                     body, final_url, status = await page.load()
             except TimeoutError:
@@ -159,7 +151,7 @@ class Browser:
             except FetchError:
                 raise
             except Exception as exc:
-                raise await self._failure(page, exc) from None
+                raise self._failure(page, exc) from None
             finally:
                 await self._close_page(page)
         return FetchResult(
@@ -211,7 +203,7 @@ class Browser:
             )
             return self._browser
 
-    async def _failure(self, page: _Page, exc: Exception) -> FetchBrowserError:
+    def _failure(self, page: Page, exc: Exception) -> FetchError:
         if page.crashed:
             return FetchBrowserError(
                 f"the page crashed while rendering ({page.stage}): it may have used more "
@@ -224,19 +216,31 @@ class Browser:
                 "the next fetch starts it again"
             )
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return FetchBrowserError(f"rendering failed ({page.stage}): {first[:200]}")
+        first = redact_text(first)[:200]
+        if page.stage == LOADING and "net::ERR_" in first:
+            # "cannot reach www.mofa.gov.ae: net::ERR_NAME_NOT_RESOLVED (browser)"
+            reason = "net::ERR_" + first.split("net::ERR_", 1)[1].split()[0]
+            host = urlsplit(page.url).hostname or page.url
+            return FetchNetworkError(f"cannot reach {host}: {reason} (browser)")
+        return FetchBrowserError(f"rendering failed ({page.stage}): {first}")
 
-    async def _close_page(self, page: _Page) -> None:
+    async def _close_page(self, page: Page) -> None:
         if page.context is None:
             return
         try:
             async with asyncio.timeout(CLOSE_WAIT):
                 await page.context.close()
-        except Exception:
-            # a context that does not close means a browser in trouble: start afresh
-            log.warning("a page did not close: restarting the browser", extra={"url": page.url})
+        except TimeoutError:
+            # a context that does not close means a browser in trouble: start afresh (the
+            # pages open in it beside this one fail too)
+            log.warning(
+                "a page did not close: restarting the browser",
+                extra={"action": "browser", "url": redact_text(page.url)},
+            )
             async with self._lock:
                 await self._stop()
+        except Exception:  # noqa: S110 - the browser is gone already: the next fetch starts one
+            pass
 
     async def close(self) -> None:
         async with self._lock:
@@ -256,133 +260,24 @@ class Browser:
                     await playwright.stop()
 
 
-class _Page:
-    """One rendered fetch: its context and page, and what went on in it."""
-
-    def __init__(self, url: str, limits: FetchLimits, render: Render) -> None:
-        self.url = url
-        self.limits = limits
-        self.render = render
-        self.context: Any = None
-        self.page: Any = None
-        self.stage = "starting the browser"
-        self.crashed = False
-        self.navigations = 0
-
-    async def load(self) -> tuple[bytes, str, int]:
-        self.stage = "opening the page"
-        context = self.context
-        context.set_default_timeout(0)  # the fetch's deadline is the one timeout
-        await context.route("**/*", self._filter)
-        page = self.page = await context.new_page()
-        context.on("page", self._popup)  # any page after this one
-        page.on("crash", self._crash)
-        page.on("dialog", _dismiss)
-        page.on("framenavigated", self._navigated)
-        self.stage = "loading the page"
-        response = await page.goto(self.url, wait_until="commit")
-        if response is not None and not 200 <= response.status < 300:
-            headers = {k.lower(): v for k, v in (await response.all_headers()).items()}
-            raise _http_error(response.status, response.status_text, headers)
-        status = response.status if response is not None else 200
-        if self.render.wait_for:
-            self.stage = f"waiting for {self.render.wait_for}"
-            await self._items()
-        else:
-            self.stage = "waiting for the page to load"
-            await page.wait_for_load_state("load")
-            with contextlib.suppress(Exception):
-                await page.wait_for_load_state("networkidle", timeout=QUIET * 1000)
-        self.stage = "reading the page"
-        self._check_navigations()
-        if await page.evaluate(_SIZE) > self.limits.max_bytes:
-            raise self._too_large()
-        body = str(await page.content()).encode("utf-8")
-        if len(body) > self.limits.max_bytes:
-            raise self._too_large()
-        return body, str(page.url), status
-
-    async def _items(self) -> None:
-        from lxml.cssselect import CSSSelector
-
-        xpath = CSSSelector(self.render.wait_for or "", translator="html").path
-        loop = asyncio.get_running_loop()
-        last, since = -1, loop.time()
-        while True:
-            self._check_navigations()
-            try:
-                count = int(await self.page.evaluate(_COUNT, xpath))
-            except Exception:
-                if self.crashed or self.page.is_closed():
-                    raise
-                count = -1  # the page navigated under us: count again on the new one
-            if count != last:
-                last, since = count, loop.time()
-            elif count > 0 and loop.time() - since >= SETTLE:
-                return
-            await asyncio.sleep(0.1)
-
-    def _check_navigations(self) -> None:
-        # the first navigation is the page itself
-        if self.navigations > self.limits.max_redirects + 1:
-            raise FetchRedirectError(
-                f"the page navigated more than {self.limits.max_redirects} times"
-            )
-
-    def _navigated(self, frame: Any) -> None:
-        if self.page is not None and frame == self.page.main_frame:
-            self.navigations += 1
-
-    def _crash(self, page: Any) -> None:
-        self.crashed = True
-
-    async def _popup(self, page: Any) -> None:
-        if page is not self.page:
-            await _quietly(page.close())
-
-    def _too_large(self) -> FetchTooLarge:
-        return FetchTooLarge(f"the rendered page passed {self.limits.max_bytes} bytes")
-
-    async def _filter(self, route: Any) -> None:
-        request = route.request
-        if request.resource_type in NOT_LOADED or not _may_load(request.url, self.url):
-            await _quietly(route.abort())
-        else:
-            await _quietly(route.continue_())
-
-
-def _may_load(url: str, page_url: str) -> bool:
-    """http(s) only; and a page on the internet may not reach this machine or its network
-    (the console, metrics, a router) through the browser: an address that is loopback,
-    private or link-local is allowed only as the page's own origin."""
+def _without_credentials(url: str) -> tuple[str, dict[str, str] | None]:
+    """A URL's user:password go to the browser as HTTP credentials for that origin only."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        return parts.scheme in ("data", "blob")
-    host = (parts.hostname or "").lower()
-    try:
-        address = ipaddress.ip_address(host)
-        internal = address.is_loopback or address.is_private or address.is_link_local
-    except ValueError:
-        internal = host == "localhost" or host.endswith(".localhost")
-    return not internal or _origin(url) == _origin(page_url)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port
+    if parts.username is None:
+        return url, None
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{parts.port}" if parts.port else ""
+    bare = parts._replace(netloc=netloc).geturl()
+    origin = f"{parts.scheme}://{netloc}"
+    return bare, {
+        "username": unquote(parts.username),
+        "password": unquote(parts.password or ""),
+        "origin": origin,
+    }
 
 
 def _sandbox() -> tuple[str, ...]:
     # Chromium refuses its sandbox to root (often the user in a container); anyone else
     # keeps it, the isolation that untrusted pages' scripts should run in
     return ("--no-sandbox",) if os.geteuid() == 0 else ()
-
-
-async def _dismiss(dialog: Any) -> None:
-    await _quietly(dialog.dismiss())
-
-
-async def _quietly(action: Any) -> None:
-    # the page may be gone by the time a pop-up, a dialog or a request is dealt with
-    with contextlib.suppress(Exception):
-        await action
