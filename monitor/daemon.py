@@ -160,16 +160,20 @@ class Daemon:
         return server
 
     async def alarm_tick(self) -> None:
-        from monitor.ops.alarms import check_alarms
+        from monitor.ops.alarms import check_alarms, send_floods
         from monitor.store.tables import now
 
         runtime = self.runtime
-        if runtime is None or self.stopping.is_set() or not runtime.config.alarm_channels:
+        if runtime is None or self.stopping.is_set():
             return
         if self.health.down or not await self.leadership.is_leader():
             return
+        channels = runtime.deliverer.channels
         try:
-            await check_alarms(runtime.engine, runtime.config, runtime.deliverer.channels, now())
+            if runtime.config.alarm_channels:
+                await check_alarms(runtime.engine, runtime.config, channels, now())
+            else:  # no alarms, but a flood notice a channel refused is retried all the same
+                await send_floods(runtime.engine, runtime.config, channels, now())
         except Exception as exc:
             self._failed(exc, "alarm check failed", action="alarms")
 

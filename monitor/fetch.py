@@ -12,7 +12,9 @@ a ``FetchResult`` (status 200 with the body, or 304 with none), or raises one of
   (``permanent_redirect``) and only http/https targets are followed;
 - at most ``max_connections_per_host`` requests in flight per host (per ``Fetcher``; a host
   whose sources set their own limit gets the smallest of them); the deadline starts once
-  the first slot is ours, so waiting politely is not a timeout.
+  the first slot is ours, so waiting politely is not a timeout;
+- each request, redirects included, goes the way ``egress`` says (``monitor.egress``):
+  directly or through the proxy, on that route's client.
 
 ``backoff_delay`` says how long to wait before polling a failing source again.
 """
@@ -34,6 +36,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from monitor.egress import DIRECT, Egress
 from monitor.errors import (
     FetchBrowserError,
     FetchError,
@@ -43,6 +46,7 @@ from monitor.errors import (
     FetchTimeout,
     FetchTooLarge,
 )
+from monitor.http_client import Clients, reason
 from monitor.redact import redact_text
 
 if TYPE_CHECKING:
@@ -193,16 +197,17 @@ def _host_key(url: str) -> str:
 
 
 class Fetcher:
-    """Fetches sources through one shared ``httpx.AsyncClient`` (one per event loop)."""
+    """Fetches sources through the shared clients (one per event loop, one per route); a
+    plain ``httpx.AsyncClient`` serves as the direct route."""
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        clients: Clients | httpx.AsyncClient,
         max_connections_per_host: int = 2,
         host_limits: Iterable[tuple[str, int]] = (),
         browser: Browser | None = None,
     ) -> None:
-        self._client = client
+        self._clients = clients if isinstance(clients, Clients) else Clients(clients)
         self.browser = browser  # for render: browser (monitor.render); started on first use
         self._per_host = max(1, max_connections_per_host)
         self._slots: dict[str, asyncio.Semaphore] = {}
@@ -228,6 +233,7 @@ class Fetcher:
         user_agent: str,
         limits: FetchLimits = FetchLimits(),
         render: Render | None = None,
+        egress: Egress = DIRECT,
     ) -> FetchResult:
         started = time.monotonic()
         parts = urlsplit(url)
@@ -238,7 +244,12 @@ class Fetcher:
                 raise FetchBrowserError("render: browser is not available in this command")
             async with self._slot(url):
                 return await self.browser.fetch(
-                    url, user_agent=user_agent, limits=limits, render=render
+                    url,
+                    user_agent=user_agent,
+                    limits=limits,
+                    render=render,
+                    proxy=egress.proxy_for(url),
+                    bypass=egress.no_proxy,
                 )
         progress = _Progress()
         try:
@@ -246,7 +257,7 @@ class Fetcher:
             async with asyncio.timeout(None) as deadline:
                 progress.deadline = deadline
                 return await self._follow(
-                    url, etag, last_modified, user_agent, limits, progress, started
+                    url, etag, last_modified, user_agent, limits, egress, progress, started
                 )
         except TimeoutError:
             raise FetchTimeout(
@@ -260,6 +271,7 @@ class Fetcher:
         last_modified: str | None,
         user_agent: str,
         limits: FetchLimits,
+        egress: Egress,
         progress: _Progress,
         started: float,
     ) -> FetchResult:
@@ -277,9 +289,12 @@ class Fetcher:
         permanent: str | None = None
         all_permanent = True
         for hop in range(limits.max_redirects + 1):
+            proxy = egress.proxy_for(url)
             async with self._slot(url):
                 progress.start(limits.deadline)
-                outcome = await self._one_request(url, headers, http_timeout, limits, progress)
+                outcome = await self._one_request(
+                    url, proxy, headers, http_timeout, limits, progress
+                )
             if isinstance(outcome, _Redirect):
                 if hop == limits.max_redirects:
                     raise FetchRedirectError(f"more than {limits.max_redirects} redirects")
@@ -309,13 +324,18 @@ class Fetcher:
     async def _one_request(
         self,
         url: str,
+        proxy: str | None,
         headers: dict[str, str],
         http_timeout: httpx.Timeout,
         limits: FetchLimits,
         progress: _Progress,
     ) -> _Redirect | tuple[int, bytes, dict[str, str]]:
         try:
-            async with self._client.stream(
+            client = self._clients.route(proxy)
+        except (ValueError, ImportError) as exc:  # HTTPS_PROXY=ftp://…, or no socksio
+            raise FetchNetworkError(_one_line(redact_text(f"proxy {proxy}: {exc}"))) from None
+        try:
+            async with client.stream(
                 "GET", url, headers=headers, timeout=http_timeout, follow_redirects=False
             ) as response:
                 status = response.status_code
@@ -343,9 +363,10 @@ class Fetcher:
         except httpx.TransportError as exc:
             # "cannot reach www.nato.int: Name or service not known (ConnectError)"
             host = urlsplit(url).hostname or url
-            reason = str(exc).split("] ", 1)[-1] or "connection failed"
+            if proxy is not None:  # which proxy (never its credentials)
+                host += f" through the proxy {urlsplit(proxy).netloc.rpartition('@')[2]}"
             raise FetchNetworkError(
-                _one_line(f"cannot reach {host}: {reason} ({type(exc).__name__})")
+                _one_line(f"cannot reach {host}: {reason(exc)} ({type(exc).__name__})")
             ) from None
         except httpx.InvalidURL as exc:
             # the URL asked for was checked; httpx also parses a redirect's Location

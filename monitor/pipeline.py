@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -97,6 +98,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
             user_agent=config.settings_of(source).user_agent,
             limits=limits_of(config, source),
             render=render_of(source, listing=True),
+            egress=config.egress_of(source),
         )
     except FetchError as exc:
         retry_after = exc.retry_after if isinstance(exc, FetchHTTPError) else None
@@ -261,6 +263,18 @@ def recipe_of(config: Config, source: Source) -> Recipe:
     )
 
 
+def credentialed(link: str, source_url: str) -> str:
+    """``link`` with the source URL's credentials when both are on the same origin: release
+    links are stored without userinfo (``canonical_url``), yet a site behind basic auth
+    wants it for its articles as for its feed."""
+    source, page = urlsplit(source_url), urlsplit(link)
+    userinfo = source.netloc.rpartition("@")[0]
+    same = (source.scheme, source.hostname, source.port) == (page.scheme, page.hostname, page.port)
+    if not userinfo or not same or "@" in page.netloc:
+        return link
+    return urlunsplit(page._replace(netloc=f"{userinfo}@{page.netloc}"))
+
+
 async def _with_full_text(
     ctx: PollContext,
     source: Source,
@@ -280,10 +294,11 @@ async def _with_full_text(
             return release
         try:
             page = await ctx.fetcher.fetch(
-                release.url,
+                credentialed(release.url, source.url),
                 user_agent=ctx.config.settings_of(source).user_agent,
                 limits=limits_of(ctx.config, source),
                 render=render_of(source, listing=False),
+                egress=ctx.config.egress_of(source),
             )
             text = await asyncio.to_thread(
                 extract_main_text, page.body, page.headers, page.url, content_selector

@@ -1,8 +1,9 @@
 """Assembling the parts a poll or the daemon needs from a config, and taking them down.
 
-One ``httpx.AsyncClient`` per event loop (fetches and webhooks share its pool), one parse
-pool, one engine, the compiled matcher and the channels. ``Runtime.reload`` compiles a new
-matcher and channel set and swaps them in.
+One ``httpx.AsyncClient`` per event loop and route (fetches and webhooks going directly
+share one pool; each egress proxy has its own), one parse pool, one engine, the compiled
+matcher and the channels. ``Runtime.reload`` compiles a new matcher and channel set and
+swaps them in.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Config
 from monitor.delivery import Deliverer, build_channels
 from monitor.fetch import Fetcher
-from monitor.http_client import new_client
+from monitor.http_client import Clients
 from monitor.parse.pool import ParsePool, RuleSet
 from monitor.pipeline import PollContext
 from monitor.render import Browser
@@ -50,10 +50,10 @@ def compile_matcher(config: Config) -> Any:
     return rule_set(config).compile()
 
 
-def new_fetcher(client: httpx.AsyncClient, config: Config, browser: Browser) -> Fetcher:
+def new_fetcher(clients: Clients, config: Config, browser: Browser) -> Fetcher:
     """The politeness limits: the defaults', and each source's own for its host."""
     return Fetcher(
-        client, config.defaults.max_connections_per_host, host_limits(config), browser=browser
+        clients, config.defaults.max_connections_per_host, host_limits(config), browser=browser
     )
 
 
@@ -65,7 +65,7 @@ def host_limits(config: Config) -> tuple[tuple[str, int], ...]:
 class Runtime:
     config: Config
     engine: AsyncEngine
-    client: httpx.AsyncClient
+    clients: Clients
     pool: ParsePool
     matcher: Any  # None until first needed: a poll where nothing changed never compiles it
     deliverer: Deliverer
@@ -78,21 +78,21 @@ class Runtime:
     async def start(cls, config: Config) -> Runtime:
         engine = await open_store(config.database)
         await sync_sources(engine, config)
-        client = new_client(follow_redirects=False)
+        clients = Clients(follow_redirects=False)
         owner = instance_name()
-        channels = build_channels(config, client)
+        channels = build_channels(config, clients)
         pool = ParsePool()
         pool.set_rules(rule_set(config))
         return cls(
             config=config,
             engine=engine,
-            client=client,
+            clients=clients,
             pool=pool,
             matcher=None,
             deliverer=Deliverer(engine, config, channels, owner),
             owner=owner,
             # the one browser of render: browser sources, started by the first of them
-            fetcher=new_fetcher(client, config, Browser()),
+            fetcher=new_fetcher(clients, config, Browser()),
         )
 
     def context(
@@ -125,14 +125,14 @@ class Runtime:
     async def reload(self, config: Config) -> None:
         """Swap in a new config: matcher and channels first compiled, then assigned."""
         matcher = compile_matcher(config)
-        channels = build_channels(config, self.client)
+        channels = build_channels(config, self.clients)
         await sync_sources(self.engine, config)
         if (
             config.defaults.max_connections_per_host
             != self.config.defaults.max_connections_per_host
             or host_limits(config) != host_limits(self.config)
         ):
-            self.fetcher = new_fetcher(self.client, config, self.browser)
+            self.fetcher = new_fetcher(self.clients, config, self.browser)
         self.config, self.matcher = config, matcher
         self.pool.set_rules(rule_set(config))
         observe = self.deliverer.observe
@@ -147,5 +147,5 @@ class Runtime:
     async def close(self) -> None:
         await self.browser.close()
         self.pool.close()
-        await self.client.aclose()
+        await self.clients.aclose()
         await self.engine.dispose()

@@ -1,5 +1,6 @@
 """Documentation that runs: the README's "Reaching more ministries" examples load and pass
-the config's checks (the listing source with Hijri dates, the Apprise channel)."""
+the config's checks (the listing source with Hijri dates, the Apprise channel, the egress
+proxy)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,35 @@ def test_the_examples_pass_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ]
     (desk,) = loaded.config.channels
     assert desk.type == "apprise" and len(desk.urls) == 2
+
+
+def test_the_proxy_example_routes_as_it_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in (
+        ("PROXY_USER", "desk"),
+        ("PROXY_PASSWORD", "pw"),
+        ("SOCKS_USER", "desk"),
+        ("SOCKS_PASSWORD", "pw2"),
+    ):
+        monkeypatch.setenv(name, value)
+    example = next(b for b in section_blocks() if b.startswith("defaults:\n  proxy:"))
+    config_path = tmp_path / "monitor.yaml"
+    config_path.write_text(
+        example + "rules:\n  - {id: nato, query: NATO, channels: [desk-mattermost]}\n",
+        encoding="utf-8",
+    )
+    loaded = read_config(config_path)
+    assert loaded.warnings == []
+    config = loaded.config
+    routes = {
+        item.id: config.egress_of(item).proxy_for(item.url)
+        for item in (*config.sources, *config.channels)
+        if item.type in ("feed", "webhook")
+    }
+    assert routes == {
+        "mofa-qa": "http://desk:pw@proxy.internal:3128",
+        "moi-bulletin": None,
+        "agency-mirror": "socks5://desk:pw2@socks.internal:1080",
+        "desk-mattermost": None,
+    }

@@ -25,6 +25,7 @@ class PollRun:
 
     outcomes: list[PollOutcome]
     delivery: DeliveryCounts
+    floods_unsent: int = 0  # flood notices a channel refused: they wait for their retry
 
 
 def poll_command(
@@ -79,7 +80,7 @@ def poll_command(
             typer.echo(redact_text(f"{outcome.source_id}: failed: {outcome.error}"), err=True)
     # SPEC section 1: a failed delivery attempt is a runtime failure too (the alert stays
     # queued for its retry), so a cron job or a script notices a dead receiver
-    if failed or done.delivery.failed or done.delivery.dead:
+    if failed or done.delivery.failed or done.delivery.dead or done.floods_unsent:
         raise typer.Exit(EXIT_FAILURE)
 
 
@@ -122,7 +123,7 @@ async def poll_once(
 ) -> PollRun:
     """One poll of ``source_ids``, then matching, then (``deliver``) what is due now; the
     demo passes ``deliver=False`` to show the alerts that would be sent."""
-    from monitor.ops.alarms import send_floods
+    from monitor.ops.alarms import send_floods, unsent_floods
     from monitor.pipeline import poll_source
     from monitor.runtime import Runtime
     from monitor.schedule import poll_lease
@@ -186,7 +187,14 @@ async def poll_once(
                 f"{counts.dead} dead",
                 err=True,
             )
-        return PollRun(sorted(outcomes, key=lambda o: o.source_id), counts)
+        unsent = await unsent_floods(runtime.engine)
+        if unsent:
+            typer.echo(
+                f"flood notices: {unsent} not sent (retry scheduled; `monitor run` or the "
+                "next poll sends them)",
+                err=True,
+            )
+        return PollRun(sorted(outcomes, key=lambda o: o.source_id), counts, unsent)
     finally:
         await runtime.close()
 

@@ -69,6 +69,7 @@ def cross_check(raw: dict[str, Any], config: Config | None) -> Iterator[Problem]
     for index, source in enumerate(sources):
         if isinstance(source, dict):
             yield from _check_source(index, source, zone)
+    yield from _check_proxy_env(raw, sources, channels)
     for index, channel in enumerate(channels):
         if isinstance(channel, dict) and channel.get("type") == "webhook":
             secret = channel.get("secret")
@@ -78,6 +79,29 @@ def cross_check(raw: dict[str, Any], config: Config | None) -> Iterator[Problem]
                 problem = validate_webhook_secret(secret)
                 if problem:
                     yield Problem(("channels", index, "secret"), problem)
+
+
+def _check_proxy_env(
+    raw: dict[str, Any], sources: list[Any], channels: list[Any]
+) -> Iterator[Problem]:
+    """``proxy: env`` with none of the variables set: likely run from another shell."""
+    import urllib.request
+
+    places: list[tuple[Any, ...]] = [("defaults",)]
+    places += [("sources", i) for i in range(len(sources))]
+    places += [("channels", i) for i in range(len(channels))]
+    for place in places:
+        item = raw.get(place[0]) if len(place) == 1 else raw[place[0]][place[1]]
+        if not (isinstance(item, dict) and item.get("proxy") == "env"):
+            continue
+        found = urllib.request.getproxies_environment()
+        if not any(found.get(scheme) for scheme in ("http", "https", "all")):
+            yield Problem(
+                (*place, "proxy"),
+                "proxy: env, but none of HTTPS_PROXY, HTTP_PROXY, ALL_PROXY is set here: "
+                "requests go directly",
+                warning=True,
+            )
 
 
 def _check_query(index: int, query: str, concepts: dict[str, Any]) -> Iterator[Problem]:

@@ -27,6 +27,7 @@ from pydantic import (
 
 from monitor.config.durations import parse_duration
 from monitor.config.values import email_address, language_code, time_zone
+from monitor.egress import Egress, env_problem, no_proxy_problem, proxy_problem, resolve
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 
@@ -55,6 +56,26 @@ def _http_url(value: str) -> str:
 HttpUrl = Annotated[str, BeforeValidator(lambda v: _http_url(v) if isinstance(v, str) else v)]
 
 
+def _checked(problem_of: Any) -> Any:
+    def check(value: str) -> str:
+        problem = problem_of(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+def _proxy(value: str) -> str | None:
+    # the variables are read here too: the daemon's environment is the one it loads with
+    return env_problem() if value == "env" else proxy_problem(value)
+
+
+# a URL, env or none (monitor.egress); its fields are repr=False: it may carry credentials
+Proxy = Annotated[str, _checked(_proxy)]
+NoProxyHost = Annotated[str, _checked(no_proxy_problem)]
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,6 +89,8 @@ class Defaults(Frozen):
     max_bytes: int = Field(default=10_000_000, ge=1024)
     # more alertable releases than this in one poll of a source: one notice per channel
     max_alerts_per_poll: int = Field(default=50, ge=1)
+    proxy: Proxy = Field(default="none", repr=False)  # a URL, env (HTTPS_PROXY…) or none
+    no_proxy: tuple[NoProxyHost, ...] = ()  # hosts reached directly
 
 
 class Select(Frozen):
@@ -103,6 +126,8 @@ class Source(Frozen):
     timeout: Duration | None = None
     max_bytes: int | None = Field(default=None, ge=1024)
     max_alerts_per_poll: int | None = Field(default=None, ge=1)
+    proxy: Proxy | None = Field(default=None, repr=False)  # default: defaults' (each one)
+    no_proxy: tuple[NoProxyHost, ...] | None = None
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Source:
@@ -197,6 +222,8 @@ class WebhookChannel(ChannelBase):
     secret: str | None = Field(default=None, repr=False)
     timeout: Duration = timedelta(seconds=15)
     format: Literal["json", "slack"] = "json"  # slack: Slack/Mattermost text + blocks
+    proxy: Proxy | None = Field(default=None, repr=False)  # default: defaults' (each one)
+    no_proxy: tuple[NoProxyHost, ...] | None = None
 
 
 class LogChannel(ChannelBase):
@@ -327,6 +354,11 @@ class Config(Frozen):
 
     def backfill_of(self, source: Source) -> timedelta:
         return self.settings_of(source).backfill
+
+    def egress_of(self, item: Source | WebhookChannel) -> Egress:
+        """How requests for a source or a webhook channel leave (``monitor.egress``)."""
+        no_proxy = self.defaults.no_proxy if item.no_proxy is None else item.no_proxy
+        return resolve(item.proxy or self.defaults.proxy, no_proxy)
 
     def zone_of(self, source: Source) -> ZoneInfo:
         return ZoneInfo(source.timezone) if source.timezone else self.zone

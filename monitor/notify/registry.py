@@ -24,6 +24,7 @@ from monitor.notify.base import Channel
 if TYPE_CHECKING:
     import httpx
 
+    from monitor.http_client import Clients
     from monitor.notify.render import Renderer
 
 CHANNEL_TYPES: dict[str, tuple[str, str]] = {  # type: (module, class)
@@ -45,9 +46,14 @@ def build_channel(kind: str, **kwargs: Any) -> Channel:
     return channel
 
 
-def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Channel]:
+def build_channels(config: Config, clients: Clients | httpx.AsyncClient) -> dict[str, Channel]:
     """The configured channels. A channel type's module, and the templates, are loaded only
-    when a channel needs them: a log-only config never imports the email stack."""
+    when a channel needs them: a log-only config never imports the email stack. A webhook
+    posts on the client of its route (directly or through the egress proxy); a plain
+    ``httpx.AsyncClient`` serves as the direct route."""
+    from monitor.http_client import Clients
+
+    routes = clients if isinstance(clients, Clients) else Clients(clients)
     renderer: Renderer | None = None
 
     def templates() -> Renderer:
@@ -86,7 +92,7 @@ def build_channels(config: Config, client: httpx.AsyncClient) -> dict[str, Chann
                 "webhook",
                 id=spec.id,
                 url=spec.url,
-                client=client,
+                client=routes.route(config.egress_of(spec).proxy_for(spec.url)),
                 secret=spec.secret or None,
                 timeout=spec.timeout.total_seconds(),
                 format=spec.format,

@@ -290,6 +290,18 @@ async def send_floods(
     return events
 
 
+async def unsent_floods(engine: AsyncEngine) -> int:
+    """Flood notices still waiting for their channel: ``poll`` fails (exit 1) when one
+    could not be sent, as it does for an alert."""
+    async with engine.connect() as connection:
+        count = await connection.execute(
+            select(func.count())
+            .select_from(ALARMS)
+            .where(ALARMS.c.kind == FLOOD, ALARMS.c.notified_at.is_(None))
+        )
+        return int(count.scalar_one())
+
+
 async def _send_due(
     engine: AsyncEngine, config: Config, targets: Sequence[Channel], now: datetime
 ) -> list[AlarmEvent]:

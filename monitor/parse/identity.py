@@ -81,8 +81,8 @@ class Skipped:
 
 
 def canonical_url(url: str) -> str:
-    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped;
-    everything else (path case, parameter order, encoding) kept as published."""
+    """Scheme and host lower-cased, default port, userinfo, fragment and tracking parameters
+    dropped; everything else (path case, parameter order, encoding) kept as published."""
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -95,8 +95,10 @@ def canonical_url(url: str) -> str:
         host = parts.hostname.lower()
         if ":" in host:
             host = f"[{host}]"  # IPv6 literal
-        userinfo = netloc.rpartition("@")[0]
-        netloc = (userinfo + "@" if userinfo else "") + host
+        # userinfo dropped: a link resolved against a credentialed source URL
+        # (``http://user:secret@host/feed``) would carry the secret into every alert and
+        # page, and a rotated password would make every release new
+        netloc = host
         if port is not None and port != DEFAULT_PORTS.get(scheme):
             netloc += f":{port}"
     path = parts.path

@@ -128,8 +128,17 @@ class Browser:
         self.launches = 0
 
     async def fetch(
-        self, url: str, *, user_agent: str, limits: FetchLimits, render: Render
+        self,
+        url: str,
+        *,
+        user_agent: str,
+        limits: FetchLimits,
+        render: Render,
+        proxy: str | None = None,
+        bypass: tuple[str, ...] = (),
     ) -> FetchResult:
+        """``url`` rendered; through ``proxy`` (the egress proxy for it) save for the hosts
+        in ``bypass`` (its ``no_proxy``)."""
         async with self._pages:  # the deadline starts once a page slot is ours
             started = time.monotonic()
             url, credentials = _without_credentials(url)
@@ -142,6 +151,7 @@ class Browser:
                         accept_downloads=False,
                         service_workers="block",
                         http_credentials=credentials,
+                        proxy=_proxy_settings(proxy, bypass),
                     )
                     body, final_url, status = await page.load()
             except TimeoutError:
@@ -275,6 +285,25 @@ def _without_credentials(url: str) -> tuple[str, dict[str, str] | None]:
         "password": unquote(parts.password or ""),
         "origin": origin,
     }
+
+
+def _proxy_settings(proxy: str | None, bypass: tuple[str, ...]) -> dict[str, str] | None:
+    """The egress proxy as Playwright takes it: credentials apart, Chromium's scheme names,
+    and no implicit bypass of loopback (``no_proxy`` alone says what goes directly, as for
+    HTTP fetches)."""
+    if proxy is None:
+        return None
+    parts = urlsplit(proxy)
+    scheme = parts.scheme.lower()
+    # Chromium's socks5 already has the proxy resolve names, which socks5h asks for
+    scheme = "socks5" if scheme == "socks5h" else scheme
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    settings = {"server": f"{scheme}://{netloc}", "bypass": ",".join(("<-loopback>", *bypass))}
+    if parts.username is not None:
+        settings["username"] = unquote(parts.username)
+        settings["password"] = unquote(parts.password or "")
+    return settings
 
 
 def _sandbox() -> tuple[str, ...]:

@@ -24,6 +24,8 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "timeout": ("2m", timedelta(minutes=2)),
     "max_bytes": ("50000000", 50_000_000),
     "max_alerts_per_poll": ("7", 7),
+    "proxy": ("http://proxy.internal:3128", "http://proxy.internal:3128"),
+    "no_proxy": ("[intranet.example]", ("intranet.example",)),
 }
 
 

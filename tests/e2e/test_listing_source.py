@@ -3,7 +3,10 @@ page fetched for its full text, so a rule that only the body satisfies still ale
 
 from __future__ import annotations
 
+import base64
+import os
 import textwrap
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from monitor.cli.daemon import _poll
 from monitor.config.load import load_config
 from monitor.store.session import open_store
 from tests.support.feeds import seed
-from tests.support.http_server import LoopbackServer, Response
+from tests.support.http_server import LoopbackServer, Request, Response
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "listing" / "pages" / "article-template.html"
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -159,3 +162,68 @@ async def test_summary_only_feed_with_full_text(
     # the feed still carries only the teaser of the first: that is not a revision of it
     assert again.new == 1 and again.revised == 0
     assert len(http_server.requests_to("/ar/news/nato")) == 1
+
+
+async def test_credentials_in_the_source_url_stay_out_of_release_links_and_alerts(
+    tmp_path: Path, sqlite_url: str, http_server: LoopbackServer
+) -> None:
+    """A listing behind basic auth (``http://user:secret@host/…``): its relative links
+    resolved against that URL used to keep the userinfo, so the secret went into the
+    archive, every page showing the link and every alert. Links are stored without it;
+    the article itself is still fetched with the source's credentials."""
+    title, body = seed()
+    basic = "Basic " + base64.b64encode(b"desk:s3cret-pw").decode()
+
+    def guarded(page: bytes) -> Callable[[Request], Response]:
+        def handler(request: Request) -> Response:
+            if request.headers.get("Authorization") != basic:
+                return Response(401, b"who?", {"WWW-Authenticate": 'Basic realm="mofa"'})
+            return Response(body=page, headers=HTML)
+
+        return handler
+
+    http_server.route("/ar/latest-news", guarded(listing([(title, "news/nato", "13/03/2019")])))
+    http_server.route("/ar/news/nato", guarded(article(title, body)))
+    http_server.route("/hook", Response(204))
+    source_url = http_server.url("/ar/latest-news").replace("//", "//desk:${MOFA_PW}@", 1)
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        textwrap.dedent(f"""
+        database: {sqlite_url}
+        defaults: {{backfill: 36500d}}
+        sources:
+          - id: mofa-list
+            url: "{source_url}"
+            type: html
+            full_text: true
+            select: {{item: "div.news-item", title: "h3", link: "h3 a@href", date: "span.date"}}
+        rules:
+          - id: cyber
+            query: '"الدفاع السيبراني"'
+            channels: [soc]
+        channels:
+          - id: soc
+            type: webhook
+            url: {http_server.url("/hook")}
+        """),
+        encoding="utf-8",
+    )
+    os.environ["MOFA_PW"] = "s3cret-pw"
+    try:
+        config = load_config(path, environ_database=False)
+    finally:
+        del os.environ["MOFA_PW"]
+
+    (polled,) = await _poll(config, ["mofa-list"], False, None)
+
+    assert polled.ok and polled.new == 1, polled
+    [hook] = http_server.requests_to("/hook")
+    assert "s3cret-pw" not in hook.body.decode() and "desk" not in hook.body.decode()
+    engine = await open_store(sqlite_url)
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(sa.text("SELECT url, content FROM releases"))).one()
+    finally:
+        await engine.dispose()
+    assert row.url == http_server.url("/ar/news/nato")
+    assert "الدفاع السيبراني" in row.content  # the article was fetched with the credentials

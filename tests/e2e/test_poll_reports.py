@@ -85,3 +85,35 @@ def test_no_flood_guard_alerts_them_all(tmp_path: Path, http_server: LoopbackSer
     assert result.returncode == 0, result.stderr
     assert "alerts: 60 sent" in result.stderr
     assert "new releases in one poll" not in result.stderr
+
+
+def test_a_refused_flood_notice_fails_the_poll_until_it_is_sent(
+    tmp_path: Path, http_server: LoopbackServer
+) -> None:
+    """SPEC section 1: a failed delivery is a runtime failure — a flood notice as much as an
+    alert (it was exit 0 while the only word of 60 releases lay undelivered)."""
+    http_server.route("/feed", Response(body=_flood(60)))
+    http_server.route("/hook", Response(503, b"down"))
+    config = write_config(
+        tmp_path,
+        f"""
+        database: sqlite:///{tmp_path}/monitor.db
+        sources:
+          - id: mofa-qa
+            url: {http_server.url("/feed")}
+        rules:
+          - id: nato
+            query: NATO
+            channels: [soc]
+        channels:
+          - id: soc
+            type: webhook
+            url: {http_server.url("/hook")}
+        """,
+    )
+
+    refused = monitor("poll", config=config)
+
+    assert refused.returncode == 1, refused.stderr
+    assert "flood notices: 1 not sent (retry scheduled" in refused.stderr
+    assert len(http_server.requests_to("/hook")) == 1

@@ -34,7 +34,8 @@ FEED_URL = "https://www.mofa.gov.qa/ar/rss"
         ("https://example.org/a?", "https://example.org/a"),
         ("https://example.org/Path/Case", "https://example.org/Path/Case"),
         ("  https://example.org/a  ", "https://example.org/a"),
-        ("https://user@Example.org/a", "https://user@example.org/a"),
+        ("https://user@Example.org/a", "https://example.org/a"),  # userinfo is no identity
+        ("http://desk:s3cret@mofa.example:8080/a", "http://mofa.example:8080/a"),
         ("http://[2001:DB8::1]:80/a", "http://[2001:db8::1]/a"),
         ("https://موقع.قطر/أخبار?utm_source=x", "https://موقع.قطر/أخبار"),
         ("urn:uuid:1234#x", "urn:uuid:1234"),

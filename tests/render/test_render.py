@@ -375,3 +375,31 @@ async def test_credentials_in_the_url_are_sent_to_its_origin_and_never_reported(
     assert pages.TITLES[0].encode() in result.body
     assert result.url == f"http://127.0.0.1:{port}/ar/news"
     assert str(caught.value) == "cannot reach 127.0.0.1: net::ERR_CONNECTION_REFUSED (browser)"
+
+
+@pytest.mark.browser
+async def test_a_rendered_source_goes_through_its_egress_proxy(
+    tmp_path: Path, sqlite_url: str, http_server: LoopbackServer
+) -> None:
+    from tests.support.forward_proxy import ForwardProxy
+
+    pages.require_chromium()
+    proxy = ForwardProxy(credentials="desk:pw").start()
+    try:
+        http_server.route("/ar/news", Response(body=pages.BUILT_LATER, headers=pages.HTML))
+        proxied = proxy.url.replace("http://", "http://desk:pw@")
+        config = write_config(
+            tmp_path,
+            sqlite_url,
+            rendered("rendered", http_server.url("/ar/news")) + f"    proxy: {proxied}\n",
+        )
+        runtime = await Runtime.start(config)
+        try:
+            outcomes = await poll(runtime, "rendered")
+        finally:
+            await runtime.close()
+        seen = list(proxy.seen)
+    finally:
+        proxy.stop()
+    assert outcomes["rendered"].ok and outcomes["rendered"].new == 3, outcomes["rendered"].error
+    assert f"GET {http_server.url('/ar/news')}" in seen
