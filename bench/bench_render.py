@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.treestat import TreeStat, _pss, _stat
+from bench.treestat import TreeStat
 from monitor.config.load import load_config
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.http_client import new_client
@@ -71,20 +71,11 @@ def resident_mb() -> float:
 def browser_tree(marker: str) -> tuple[float, int]:
     """(PSS in MB, process count) of the browser started with ``marker``, now."""
     roots = browser_pids(marker)
-    stats = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (found := _stat(int(entry.name))):
-            stats[int(entry.name)] = found
-    tree = set(roots)
-    grew = True
-    while grew:
-        grew = False
-        for pid, (parent, _, _) in stats.items():
-            if parent in tree and pid not in tree:
-                tree.add(pid)
-                grew = True
-    pss = sum((_pss(pid) or stats[pid][2]) for pid in tree if pid in stats)
-    return pss / 1e6, len(tree)
+    if not roots:
+        return 0.0, 0
+    with TreeStat(roots[0]) as tree:  # a sample as it starts, and one as it stops
+        pass
+    return tree.peak_pss_mb, len(tree.processes)
 
 
 async def per_page(site: Site) -> None:

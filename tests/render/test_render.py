@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.errors import FetchBrowserError, FetchNetworkError
-from monitor.fetch import FetchLimits
+from monitor.fetch import FetchLimits, FetchResult
 from monitor.pipeline import PollOutcome, poll_source
 from monitor.render import Browser, Render
 from monitor.runtime import Runtime
@@ -53,6 +53,20 @@ async def poll(runtime: Runtime, *names: str) -> dict[str, PollOutcome]:
         *(poll_source(runtime.context(), runtime.config.source(n)) for n in names)
     )
     return {o.source_id: o for o in outcomes}
+
+
+async def render_once(url: str) -> FetchResult:
+    """``url``'s listing (``li.news-item``) rendered by a browser of its own."""
+    browser = Browser()
+    try:
+        return await browser.fetch(
+            url,
+            user_agent="monitor-test",
+            limits=FetchLimits(deadline=20),
+            render=Render("li.news-item"),
+        )
+    finally:
+        await browser.close()
 
 
 @pytest.mark.browser
@@ -146,16 +160,7 @@ async def test_pop_ups_are_closed_and_dialogs_dismissed(http_server: LoopbackSer
     pages.require_chromium()
     http_server.route("/ar/news", Response(body=pages.POP_UPS, headers=pages.HTML))
     http_server.route("/popup", Response(body=b"<p>pop</p>", headers=pages.HTML))
-    browser = Browser()
-    try:
-        result = await browser.fetch(
-            http_server.url("/ar/news"),
-            user_agent="monitor-test",
-            limits=FetchLimits(deadline=15),
-            render=Render("li.news-item"),
-        )
-    finally:
-        await browser.close()
+    result = await render_once(http_server.url("/ar/news"))
     assert "بعد النوافذ".encode() in result.body
     assert result.headers["content-type"] == "text/html; charset=utf-8"
 
@@ -264,16 +269,7 @@ async def test_a_page_reaches_its_own_origin_but_not_this_machines_other_service
                 headers={"Content-Type": "application/json"},
             ),
         )
-        browser = Browser()
-        try:
-            result = await browser.fetch(
-                http_server.url("/ar/news"),
-                user_agent="t",
-                limits=FetchLimits(deadline=20),
-                render=Render("li.news-item"),
-            )
-        finally:
-            await browser.close()
+        result = await render_once(http_server.url("/ar/news"))
         assert "من الواجهة البرمجية".encode() in result.body
         assert other.requests == []
     finally:
