@@ -9,7 +9,8 @@
     │   ├── FetchNetworkError  DNS, refused connection, TLS, reset
     │   ├── FetchHTTPError     a non-2xx/304 status; carries ``status`` and ``retry_after``
     │   ├── FetchTooLarge      the decoded body passed the cap
-    │   └── FetchRedirectError too many redirects, or a redirect to a non-HTTP URL
+    │   ├── FetchRedirectError too many redirects, or a redirect to a non-HTTP URL
+    │   └── FetchBrowserError  render: browser: no browser, or it or the page crashed
     ├── ParseError             the body is not a usable feed or page
     └── DeliveryError          an alert could not be delivered; ``permanent`` says retry is useless
 
@@ -74,6 +75,10 @@ class FetchTooLarge(FetchError):
 
 class FetchRedirectError(FetchError):
     kind = "redirect"
+
+
+class FetchBrowserError(FetchError):
+    kind = "browser"
 
 
 class ParseError(MonitorError):

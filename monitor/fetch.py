@@ -10,8 +10,9 @@ a ``FetchResult`` (status 200 with the body, or 304 with none), or raises one of
   is cut off at ``max_bytes`` of decoded content without ever holding more than that;
 - at most ``max_redirects`` redirects, followed by hand so that a 301/308 move is reported
   (``permanent_redirect``) and only http/https targets are followed;
-- at most ``max_connections_per_host`` requests in flight per host (per ``Fetcher``); the
-  deadline starts once the first slot is ours, so waiting politely is not a timeout;
+- at most ``max_connections_per_host`` requests in flight per host (per ``Fetcher``; a host
+  whose sources set their own limit gets the smallest of them); the deadline starts once
+  the first slot is ours, so waiting politely is not a timeout;
 - each request, redirects included, goes the way ``egress`` says (``monitor.egress``):
   directly or through the proxy, on that route's client.
 
@@ -25,16 +26,19 @@ import contextlib
 import hashlib
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from monitor.egress import DIRECT, Egress
 from monitor.errors import (
+    FetchBrowserError,
     FetchError,
     FetchHTTPError,
     FetchNetworkError,
@@ -44,6 +48,9 @@ from monitor.errors import (
 )
 from monitor.http_client import Clients, reason
 from monitor.redact import redact_text
+
+if TYPE_CHECKING:
+    from monitor.render import Browser, Render
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -194,17 +201,27 @@ class Fetcher:
     plain ``httpx.AsyncClient`` serves as the direct route."""
 
     def __init__(
-        self, clients: Clients | httpx.AsyncClient, max_connections_per_host: int = 2
+        self,
+        clients: Clients | httpx.AsyncClient,
+        max_connections_per_host: int = 2,
+        host_limits: Iterable[tuple[str, int]] = (),
+        browser: Browser | None = None,
     ) -> None:
         self._clients = clients if isinstance(clients, Clients) else Clients(clients)
+        self.browser = browser  # for render: browser (monitor.render); started on first use
         self._per_host = max(1, max_connections_per_host)
         self._slots: dict[str, asyncio.Semaphore] = {}
+        # (a source's URL, its limit): its host gets the smallest limit given for it
+        self._limits: dict[str, int] = {}
+        for url, limit in host_limits:
+            key = _host_key(url)
+            self._limits[key] = max(1, min(limit, self._limits.get(key, limit)))
 
     def _slot(self, url: str) -> asyncio.Semaphore:
         key = _host_key(url)
         slot = self._slots.get(key)
         if slot is None:
-            slot = self._slots[key] = asyncio.Semaphore(self._per_host)
+            slot = self._slots[key] = asyncio.Semaphore(self._limits.get(key, self._per_host))
         return slot
 
     async def fetch(
@@ -215,12 +232,25 @@ class Fetcher:
         last_modified: str | None = None,
         user_agent: str,
         limits: FetchLimits = FetchLimits(),
+        render: Render | None = None,
         egress: Egress = DIRECT,
     ) -> FetchResult:
         started = time.monotonic()
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise FetchNetworkError("not an http(s) URL")
+        if render is not None:  # loaded in Chromium instead, with the same bounds
+            if self.browser is None:
+                raise FetchBrowserError("render: browser is not available in this command")
+            async with self._slot(url):
+                return await self.browser.fetch(
+                    url,
+                    user_agent=user_agent,
+                    limits=limits,
+                    render=render,
+                    proxy=egress.proxy_for(url),
+                    bypass=egress.no_proxy,
+                )
         progress = _Progress()
         try:
             # no deadline while we queue for a per-host slot; set when the first is ours

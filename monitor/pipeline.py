@@ -31,6 +31,7 @@ from monitor.notify.base import Channel
 from monitor.ops.alarms import send_floods
 from monitor.parse.identity import ReleaseData, Skipped
 from monitor.parse.prepare import Prepared, Recipe
+from monitor.render import render_of
 from monitor.schedule import next_after_failure, next_due
 from monitor.store import polls
 from monitor.store.coalesce import PollState
@@ -80,10 +81,9 @@ class PollOutcome:
     step: StepResult = field(default_factory=StepResult)
 
 
-def limits_of(config: Config) -> FetchLimits:
-    return FetchLimits(
-        deadline=config.defaults.timeout.total_seconds(), max_bytes=config.defaults.max_bytes
-    )
+def limits_of(config: Config, source: Source) -> FetchLimits:
+    settings = config.settings_of(source)
+    return FetchLimits(deadline=settings.timeout.total_seconds(), max_bytes=settings.max_bytes)
 
 
 async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
@@ -95,8 +95,9 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
             source.url,
             etag=state.etag,
             last_modified=state.last_modified,
-            user_agent=source.user_agent or config.defaults.user_agent,
-            limits=limits_of(config),
+            user_agent=config.settings_of(source).user_agent,
+            limits=limits_of(config, source),
+            render=render_of(source, listing=True),
             egress=config.egress_of(source),
         )
     except FetchError as exc:
@@ -294,8 +295,9 @@ async def _with_full_text(
         try:
             page = await ctx.fetcher.fetch(
                 credentialed(release.url, source.url),
-                user_agent=source.user_agent or ctx.config.defaults.user_agent,
-                limits=limits_of(ctx.config),
+                user_agent=ctx.config.settings_of(source).user_agent,
+                limits=limits_of(ctx.config, source),
+                render=render_of(source, listing=False),
                 egress=ctx.config.egress_of(source),
             )
             text = await asyncio.to_thread(

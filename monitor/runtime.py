@@ -24,6 +24,7 @@ from monitor.fetch import Fetcher
 from monitor.http_client import Clients
 from monitor.parse.pool import ParsePool, RuleSet
 from monitor.pipeline import PollContext
+from monitor.render import Browser
 from monitor.store.session import open_store
 from monitor.store.sources import sync_sources
 
@@ -47,6 +48,17 @@ def rule_set(config: Config) -> RuleSet:
 
 def compile_matcher(config: Config) -> Any:
     return rule_set(config).compile()
+
+
+def new_fetcher(clients: Clients, config: Config, browser: Browser) -> Fetcher:
+    """The politeness limits: the defaults', and each source's own for its host."""
+    return Fetcher(
+        clients, config.defaults.max_connections_per_host, host_limits(config), browser=browser
+    )
+
+
+def host_limits(config: Config) -> tuple[tuple[str, int], ...]:
+    return tuple((s.url, config.settings_of(s).max_connections_per_host) for s in config.sources)
 
 
 @dataclass
@@ -79,7 +91,8 @@ class Runtime:
             matcher=None,
             deliverer=Deliverer(engine, config, channels, owner),
             owner=owner,
-            fetcher=Fetcher(clients, config.defaults.max_connections_per_host),
+            # the one browser of render: browser sources, started by the first of them
+            fetcher=new_fetcher(clients, config, Browser()),
         )
 
     def context(
@@ -117,15 +130,22 @@ class Runtime:
         if (
             config.defaults.max_connections_per_host
             != self.config.defaults.max_connections_per_host
+            or host_limits(config) != host_limits(self.config)
         ):
-            self.fetcher = Fetcher(self.clients, config.defaults.max_connections_per_host)
+            self.fetcher = new_fetcher(self.clients, config, self.browser)
         self.config, self.matcher = config, matcher
         self.pool.set_rules(rule_set(config))
         observe = self.deliverer.observe
         self.deliverer = Deliverer(self.engine, config, channels, self.owner)
         self.deliverer.observe = observe
 
+    @property
+    def browser(self) -> Browser:
+        assert self.fetcher.browser is not None
+        return self.fetcher.browser
+
     async def close(self) -> None:
+        await self.browser.close()
         self.pool.close()
         await self.clients.aclose()
         await self.engine.dispose()

@@ -45,6 +45,7 @@ def next_after_failure(
 
 def poll_lease(config: Config) -> timedelta:
     """How long a claimed source stays claimed: longer than a poll's own deadlines (the fetch,
-    full-text fetches and the match step), so that only a crashed instance's lease expires
-    and another instance takes the source over."""
-    return max(config.defaults.timeout * 3, timedelta(seconds=30))
+    full-text fetches and the match step; the longest ``timeout`` any source has), so that
+    only a crashed instance's lease expires and another instance takes the source over."""
+    timeouts = [config.defaults.timeout, *(config.settings_of(s).timeout for s in config.sources)]
+    return max(max(timeouts) * 3, timedelta(seconds=30))

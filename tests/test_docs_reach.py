@@ -25,7 +25,7 @@ def test_the_examples_pass_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("TG_TOKEN", "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ")
     monkeypatch.setenv("TG_CHAT", "-100123")
     monkeypatch.setenv("NTFY_TOPIC", "desk-alerts")
-    source, imported, channel, _ = section_blocks()
+    source, imported, channel, *_ = section_blocks()
     config = tmp_path / "monitor.yaml"
     # the source and channel blocks are written to sit under sources: and channels:
     listed = imported.split("sources:\n", 1)[1]
@@ -55,7 +55,7 @@ def test_the_proxy_example_routes_as_it_says(
         ("SOCKS_PASSWORD", "pw2"),
     ):
         monkeypatch.setenv(name, value)
-    example = section_blocks()[3]
+    example = next(b for b in section_blocks() if b.startswith("defaults:\n  proxy:"))
     config_path = tmp_path / "monitor.yaml"
     config_path.write_text(
         example + "rules:\n  - {id: nato, query: NATO, channels: [desk-mattermost]}\n",

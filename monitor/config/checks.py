@@ -4,7 +4,9 @@ They read the raw tree (not the validated model), so a config with a type error 
 place still gets its broken references reported too: ``monitor check`` lists every problem.
 An unknown id suggests a close one (``unknown channel 'ops-mail'; did you mean
 'ops-email'?``). A channel that no rule uses and that is not in ``alarm_channels`` is a
-warning: it can never send anything, which is likely a slip but harms nothing.
+warning: it can never send anything, which is likely a slip but harms nothing. So is a
+``render: browser`` source on a machine without Chromium or Playwright: the daemon may run
+elsewhere, but here that source would fail.
 """
 
 from __future__ import annotations
@@ -121,6 +123,12 @@ def _check_source(index: int, source: dict[str, Any], zone: ZoneInfo) -> Iterato
             Crontab.parse(source["cron"], zone)
         except ValueError as exc:
             yield Problem(("sources", index, "cron"), str(exc))
+    if source.get("render") == "browser":
+        from monitor.render import browser_problem  # nothing of Playwright is imported
+
+        problem = browser_problem()
+        if problem:
+            yield Problem(("sources", index, "render"), problem, warning=True)
     select = source.get("select")
     if isinstance(select, dict):
         from monitor.parse.listing import validate_selector

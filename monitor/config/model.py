@@ -103,6 +103,9 @@ class Select(Frozen):
 
 
 class Source(Frozen):
+    """One source. Every ``defaults`` key may be set here too (None: the defaults' value);
+    ``Config.settings_of`` gives the values that apply to it."""
+
     id: Slug
     name: str | None = None
     url: HttpUrl
@@ -112,11 +115,17 @@ class Source(Frozen):
     language: Language | None = None
     timezone: TimeZone | None = None
     full_text: bool = False
+    # browser: the listing (type: html) and the full-text pages are loaded in Chromium
+    render: Literal["http", "browser"] = "http"
     identity: Literal["auto", "guid", "link", "content"] = "auto"
-    user_agent: str | None = None
-    backfill: Duration | None = None
     select: Select | None = None
-    max_alerts_per_poll: int | None = Field(default=None, ge=1)  # default: defaults'
+    # the defaults keys, overridden for this source
+    user_agent: str | None = None
+    max_connections_per_host: int | None = Field(default=None, ge=1, le=64)
+    backfill: Duration | None = None
+    timeout: Duration | None = None
+    max_bytes: int | None = Field(default=None, ge=1024)
+    max_alerts_per_poll: int | None = Field(default=None, ge=1)
     proxy: Proxy | None = Field(default=None, repr=False)  # default: defaults' (each one)
     no_proxy: tuple[NoProxyHost, ...] | None = None
 
@@ -126,6 +135,11 @@ class Source(Frozen):
             raise ValueError("give either interval or cron, not both")
         if self.type == "html" and self.select is None:
             raise ValueError("an html source needs select: {item, title, link}")
+        if self.render == "browser" and self.type != "html" and not self.full_text:
+            raise ValueError(
+                "render: browser loads a listing page (type: html) or full-text pages "
+                "(full_text: true); a feed is read over HTTP"
+            )
         return self
 
     @property
@@ -330,11 +344,16 @@ class Config(Frozen):
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
 
+    def settings_of(self, source: Source) -> Defaults:
+        """The ``defaults`` with what ``source`` overrides put in their place."""
+        own = {key: getattr(source, key, None) for key in Defaults.model_fields}
+        return self.defaults.model_copy(update={k: v for k, v in own.items() if v is not None})
+
     def interval_of(self, source: Source) -> timedelta:
-        return source.interval or self.defaults.interval
+        return self.settings_of(source).interval
 
     def backfill_of(self, source: Source) -> timedelta:
-        return source.backfill or self.defaults.backfill
+        return self.settings_of(source).backfill
 
     def egress_of(self, item: Source | WebhookChannel) -> Egress:
         """How requests for a source or a webhook channel leave (``monitor.egress``)."""

@@ -4,32 +4,19 @@ its own context from the runtime, and all of them share the host's limit."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from pathlib import Path
 
 from monitor.config.load import load_config
 from monitor.pipeline import poll_source
 from monitor.runtime import Runtime
-from tests.support.feeds import rss
-from tests.support.http_server import LoopbackServer, Request, Response
+from tests.support.http_server import LoopbackServer
+from tests.support.in_flight import InFlight
 
 
 async def test_per_host_limit_is_shared_by_concurrent_polls(
     tmp_path: Path, sqlite_url: str, http_server: LoopbackServer
 ) -> None:
-    lock = threading.Lock()
-    state = {"now": 0, "most": 0}
-
-    def slow(request: Request) -> Response:
-        with lock:
-            state["now"] += 1
-            state["most"] = max(state["most"], state["now"])
-        time.sleep(0.1)  # the server is slow, so polls that are allowed to overlap do
-        with lock:
-            state["now"] -= 1
-        return Response(body=rss([]))
-
+    slow = InFlight(0.1)
     names = [f"s{i}" for i in range(6)]
     for name in names:
         http_server.route(f"/{name}", slow)
@@ -50,4 +37,4 @@ async def test_per_host_limit_is_shared_by_concurrent_polls(
     finally:
         await runtime.close()
     assert all(o.ok for o in outcomes)
-    assert state["most"] == 2
+    assert slow.most == 2
