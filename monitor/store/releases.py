@@ -21,8 +21,8 @@ upsert; the slow one runs only after a refusal.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,16 @@ class Stored:
     skipped: list[Skipped]  # releases the database refused, with the reason
 
 
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Some of a poll's releases, with what is stored beside each (by identity)."""
+
+    releases: Sequence[ReleaseData]
+    alertable: Mapping[str, bool]
+    search_text: Mapping[str, str]
+    bands: Mapping[str, str | None]
+
+
 async def store_releases(
     engine: AsyncEngine,
     source_id: str,
@@ -71,39 +81,66 @@ async def store_releases(
     bands: dict[str, str | None] | None = None,
     then: AfterWrite | None = None,
 ) -> Stored:
-    """``save_releases`` in a write transaction of its own, and ``then`` in the same one;
-    a release the database refuses for what it holds is skipped, and the others are
-    stored (see the module doc)."""
-    releases = _first_of_each(releases)
-    columns: dict[str, Any] = {
-        "moment": moment,
-        "alertable": alertable,
-        "search_text": search_text,
-        "bands": bands,
-    }
+    """``store_batches`` of one batch."""
+    batch = Batch(_first_of_each(releases), alertable, search_text, bands or {})
+    return await store_batches(engine, source_id, lambda: [batch], moment=moment, then=then)
+
+
+async def store_batches(
+    engine: AsyncEngine,
+    source_id: str,
+    batches: Callable[[], Iterable[Batch]],
+    *,
+    moment: datetime,
+    then: AfterWrite | None = None,
+) -> Stored:
+    """``save_releases`` of each batch ``batches()`` gives, in one write transaction, and
+    ``then`` in the same one; a release the database refuses for what it holds is skipped,
+    and the others are stored (see the module doc). One batch is held at a time: a feed of
+    50,000 items is read from its packed chunks (``parse.prepare``), a chunk after another,
+    and read again should the slow path be needed. A release is in one batch only."""
     try:
         async with writing(engine) as connection:
-            batch = await save_releases(connection, source_id, releases, **columns)
+            saved: list[Saved] = []
+            for batch in batches():
+                saved += await _save(connection, source_id, batch, moment)
             if then is not None:
-                await then(connection, batch)
-            return Stored(batch, [])
+                await then(connection, saved)
+            return Stored(saved, [])
     except Exception as exc:
         if not refused_for_content(exc):
             raise
-    saved: list[Saved] = []
+    saved = []
     skipped: list[Skipped] = []
     async with writing(engine) as connection:
-        for release in releases:
-            try:
-                async with connection.begin_nested():
-                    saved += await save_releases(connection, source_id, [release], **columns)
-            except Exception as exc:
-                if not refused_for_content(exc):
-                    raise
-                skipped.append(Skipped.of(release.url or release.identity, "not stored", exc))
+        for batch in batches():
+            for release in batch.releases:
+                try:
+                    async with connection.begin_nested():
+                        saved += await _save(
+                            connection, source_id, replace(batch, releases=[release]), moment
+                        )
+                except Exception as exc:
+                    if not refused_for_content(exc):
+                        raise
+                    skipped.append(Skipped.of(release.url or release.identity, "not stored", exc))
         if then is not None:
             await then(connection, saved)
     return Stored(saved, skipped)
+
+
+async def _save(
+    connection: AsyncConnection, source_id: str, batch: Batch, moment: datetime
+) -> list[Saved]:
+    return await save_releases(
+        connection,
+        source_id,
+        batch.releases,
+        moment=moment,
+        alertable=batch.alertable,
+        search_text=batch.search_text,
+        bands=batch.bands,
+    )
 
 
 def refused_for_content(exc: BaseException) -> bool:
@@ -141,9 +178,9 @@ async def save_releases(
     releases: Sequence[ReleaseData],
     *,
     moment: datetime,
-    alertable: dict[str, bool],
-    search_text: dict[str, str],
-    bands: dict[str, str | None] | None = None,
+    alertable: Mapping[str, bool],
+    search_text: Mapping[str, str],
+    bands: Mapping[str, str | None] | None = None,
 ) -> list[Saved]:
     """Insert new releases and update changed ones; return exactly those rows."""
     unique = {release.identity: release for release in _first_of_each(releases)}
