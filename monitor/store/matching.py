@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor import model
@@ -127,7 +127,11 @@ async def match_pending_by_source(
                 .limit(batch)
             )
             if source_ids is not None:
-                statement = statement.where(RELEASES.c.source_id.in_(source_ids))
+                # through coalesce, so that no index on source_id serves it: SQLite chose
+                # ix_releases_source_seen and sorted every release of the source on each
+                # batch (a 50,000-item feed's step: 100 batches, 12 ms each) instead of
+                # walking ix_releases_pending, which holds the pending ones alone
+                statement = statement.where(func.coalesce(RELEASES.c.source_id, "").in_(source_ids))
             rows = [Pending(**r._mapping) for r in (await connection.execute(statement)).all()]
             if not rows:
                 return totals
