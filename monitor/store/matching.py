@@ -115,23 +115,7 @@ async def match_pending_by_source(
     while True:
         async with _process_lock(engine), writing(engine) as connection:
             await _serialise(connection)
-            statement = (
-                select(*(RELEASES.c[name] for name in Pending.__dataclass_fields__))
-                .where(
-                    or_(
-                        RELEASES.c.matched_hash.is_(None),
-                        RELEASES.c.matched_hash != RELEASES.c.content_hash,
-                    )
-                )
-                .order_by(RELEASES.c.id)
-                .limit(batch)
-            )
-            if source_ids is not None:
-                # through coalesce, so that no index on source_id serves it: SQLite chose
-                # ix_releases_source_seen and sorted every release of the source on each
-                # batch (a 50,000-item feed's step: 100 batches, 12 ms each) instead of
-                # walking ix_releases_pending, which holds the pending ones alone
-                statement = statement.where(func.coalesce(RELEASES.c.source_id, "").in_(source_ids))
+            statement = pending_query(batch, source_ids)
             rows = [Pending(**r._mapping) for r in (await connection.execute(statement)).all()]
             if not rows:
                 return totals
@@ -141,6 +125,28 @@ async def match_pending_by_source(
             totals[source_id] = sum_steps((totals.get(source_id, StepResult()), step))
         if len(rows) < batch:
             return totals
+
+
+def pending_query(batch: int, source_ids: Sequence[str] | None = None) -> Any:
+    """The first ``batch`` pending releases (of ``source_ids``), in the order they came."""
+    statement = (
+        select(*(RELEASES.c[name] for name in Pending.__dataclass_fields__))
+        .where(
+            or_(
+                RELEASES.c.matched_hash.is_(None),
+                RELEASES.c.matched_hash != RELEASES.c.content_hash,
+            )
+        )
+        .order_by(RELEASES.c.id)
+        .limit(batch)
+    )
+    if source_ids is None:
+        return statement
+    # through coalesce, so that no index on source_id serves it: SQLite chose
+    # ix_releases_source_seen and sorted every release of the source on each batch (a
+    # 50,000-item feed's step: 100 batches, 12 ms each) instead of walking
+    # ix_releases_pending, which holds the pending ones alone
+    return statement.where(func.coalesce(RELEASES.c.source_id, "").in_(source_ids))
 
 
 def sum_steps(steps: Iterable[StepResult]) -> StepResult:
