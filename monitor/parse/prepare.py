@@ -63,22 +63,25 @@ class Prepared:
     entries: int  # items the feed or page listed
     skipped: int  # listing items without a title or a link
     warnings: tuple[str, ...]
-    packed: tuple[bytes, ...]  # pickled ``Chunk`` tuples, one per ``CHUNK`` releases
-    # per chunk, the rules each release meets (a pickled tuple of tuples of ``RuleMatch``),
-    # when the worker had the matcher of ``rules_key``; apart, as the match step reads them
-    packed_matches: tuple[bytes, ...] | None = None
+    # per ``CHUNK`` releases, their rows (plain tuples), pickled; the last chunk's are not:
+    # a body of one 10 MB item would be held twice, as a pickle and as what it holds
+    packed: tuple[bytes | Rows, ...]
+    # per chunk, the rules each release meets (tuples of ``RuleMatch`` rows), pickled but
+    # the last, when the worker had the matcher of ``rules_key``; apart, as the match step
+    # reads them
+    packed_matches: tuple[bytes | Rows, ...] | None = None
     rules_key: str | None = None
     dropped: tuple[Skipped, ...] = ()  # items that could not be prepared, and why
 
     def chunks(self) -> Iterator[Chunk]:
         for packed in self.packed:
-            rows, texts, bands = pickle.loads(packed)  # noqa: S301 (ours: packed by ``pack``)
+            rows, texts, bands = _unpacked(packed)
             yield Chunk(tuple(ReleaseData(*row) for row in rows), texts, bands)
 
     def matches_of(self, chunk: int) -> tuple[tuple[RuleMatch, ...], ...]:
         """The worker's matches of the releases of chunk number ``chunk``."""
         assert self.packed_matches is not None
-        rows = pickle.loads(self.packed_matches[chunk])  # noqa: S301 (ours, as above)
+        rows = _unpacked(self.packed_matches[chunk])
         return tuple(
             tuple(
                 RuleMatch(rule, tuple(Hit(*hit) for hit in hits), total)
@@ -106,40 +109,59 @@ class Prepared:
         return tuple(m for i in range(len(self.packed)) for m in self.matches_of(i))
 
 
+Rows = tuple[Any, ...]
+
+
+def _unpacked(packed: bytes | Rows) -> Rows:
+    if isinstance(packed, bytes):
+        rows: Rows = pickle.loads(packed)  # noqa: S301 (ours: packed by ``pack``)
+        return rows
+    return packed
+
+
 def pack(
     releases: Sequence[ReleaseData],
     search_text: Sequence[str],
     bands: Sequence[str | None],
     matches: Sequence[tuple[RuleMatch, ...]] | None = None,
 ) -> tuple[tuple[bytes, ...], tuple[bytes, ...] | None]:
-    """``Prepared.packed`` and ``packed_matches`` of these releases (in step). Releases and
-    matches are pickled as plain tuples: a slotted dataclass pickles through its fields()
-    on both sides, a third of the packing and unpacking of 50,000 releases."""
+    """``Prepared.packed`` and ``packed_matches`` of these releases (in step), all pickled.
+    Releases and matches are pickled as plain tuples: a slotted dataclass pickles through
+    its fields() on both sides, a third of the packing and unpacking of 50,000 releases."""
+    packed, packed_matches = rows_of(releases, search_text, bands, matches)
+    pickled = tuple(map(_pickled, packed))
+    return pickled, None if packed_matches is None else tuple(map(_pickled, packed_matches))
+
+
+def rows_of(
+    releases: Sequence[ReleaseData],
+    search_text: Sequence[str],
+    bands: Sequence[str | None],
+    matches: Sequence[tuple[RuleMatch, ...]] | None = None,
+) -> tuple[tuple[Rows, ...], tuple[Rows, ...] | None]:
+    """``pack``, not pickled."""
     starts = range(0, len(releases), CHUNK)
-
-    def one(value: object) -> bytes:
-        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-
     packed = tuple(
-        one(
-            (
-                tuple(map(_release_row, releases[start : start + CHUNK])),
-                tuple(search_text[start : start + CHUNK]),
-                tuple(bands[start : start + CHUNK]),
-            )
+        (
+            tuple(map(_release_row, releases[start : start + CHUNK])),
+            tuple(search_text[start : start + CHUNK]),
+            tuple(bands[start : start + CHUNK]),
         )
         for start in starts
     )
     if matches is None:
         return packed, None
-    rows = (
+    return packed, tuple(
         tuple(
             tuple((m.rule_id, tuple(map(_hit_row, m.hits)), m.total) for m in found)
             for found in matches[start : start + CHUNK]
         )
         for start in starts
     )
-    return packed, tuple(map(one, rows))
+
+
+def _pickled(rows: Rows) -> bytes:
+    return pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 _release_row = attrgetter(*(f.name for f in fields(ReleaseData)))
@@ -204,17 +226,18 @@ def prepare(
         skipped=dropped,
         warnings=derive_warnings,
     )
-    packed: list[bytes] = []
-    packed_matches: list[bytes] = []
+    packed: list[bytes | Rows] = []
+    packed_matches: list[bytes | Rows] = []
     releases: list[ReleaseData] = []
     texts: list[str] = []
     bands: list[str | None] = []
     matches: list[tuple[RuleMatch, ...]] = []
 
-    def flush() -> None:
-        chunks, chunk_matches = pack(releases, texts, bands, matches if matcher else None)
-        packed.extend(chunks)
-        packed_matches.extend(chunk_matches or ())
+    def flush(last: bool = False) -> None:
+        rows, match_rows = rows_of(releases, texts, bands, matches if matcher else None)
+        packed.extend(rows if last else map(_pickled, rows))
+        match_rows = match_rows or ()
+        packed_matches.extend(match_rows if last else map(_pickled, match_rows))
         for done in (releases, texts, bands, matches):
             done.clear()
 
@@ -237,7 +260,7 @@ def prepare(
         matches.append(found)
         if len(releases) == CHUNK:
             flush()
-    flush()
+    flush(last=True)
     return Prepared(
         kind=kind,
         entries=count,

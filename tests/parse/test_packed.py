@@ -12,8 +12,8 @@ from xml.sax.saxutils import escape
 
 from monitor.model import document_of
 from monitor.parse.feed import parse_feed
-from monitor.parse.identity import derive_all
-from monitor.parse.known import WorkerMatches
+from monitor.parse.identity import content_hash, derive_all
+from monitor.parse.known import WorkerMatches, document_key, release_key
 from monitor.parse.prepare import CHUNK, Recipe, prepare
 from monitor.rules.matcher import RuleSpec, compile_rules
 
@@ -69,3 +69,12 @@ def test_the_worker_matches_are_found_by_the_stored_document() -> None:
     assert known.get(document_of("src", replace(releases[3], content="the page"))) is None
     assert known.get(document_of("other", releases[3])) is None
     assert known.get(document_of("src", replace(releases[3], language="fr"))) is None
+
+
+def test_a_long_document_has_the_key_of_its_release() -> None:
+    # read a slice at a time: a slice may end between any two characters
+    body = ("ن" * 700_000) + "\ud800 \U0001f600 " + ("NATO " * 300_000)
+    release = derive_all(parse_feed(_feed(1), {}, "u"), feed_url="u")[0][0]
+    release = replace(release, content=body, content_hash=content_hash("t", "s", body))
+    release = replace(release, title="t", summary="s")
+    assert document_key(document_of("src", release)) == release_key("src", release)
