@@ -14,5 +14,5 @@ def test_the_first_words_of_a_long_body_are_those_of_the_whole_folding() -> None
     # 2.6 MB: three slices, cut at spaces among Arabic, Latin and digits
     body = (seed + " NATO-led, 2019 ") * (2_600_000 // len(seed))
     assert first_words(body) == words(body)[:MAX_STORY_WORDS]
-    assert first_words(body, 10 ** 9) == words(body)
+    assert first_words(body, 10**9) == words(body)
     assert first_words("") == [] and first_words("  a  ") == ["a"]
