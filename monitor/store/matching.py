@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor import model
 from monitor.model import Document, RuleMatch
 from monitor.ops.memory import trim
+from monitor.store.arrays import insert_arrays, params_of
 from monitor.store.session import PerEngine, insert, writing
 from monitor.store.stories import assign_stories
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, ReleaseRow, now
@@ -205,9 +206,17 @@ _MATCHED = (
 )
 
 
+# on PostgreSQL one array per column (``store.arrays``): 500 rows of six parameters each
+# were a statement psycopg parsed again every batch
+_MATCH_ARRAYS = ("rule_id", "release_id", "story_id", "hits", "hit_count")
+
+
 @functools.cache
 def _match_upsert(dialect: str) -> Any:
-    statement = insert(dialect, MATCHES)
+    if dialect == "postgresql":
+        statement = insert_arrays(MATCHES, _MATCH_ARRAYS, ("matched_at",))
+    else:
+        statement = insert(dialect, MATCHES)
     return statement.on_conflict_do_update(
         index_elements=["rule_id", "release_id"],
         set_={
@@ -245,19 +254,21 @@ async def _record_matches(
     """Upsert the matches (an edited release gets its new hits); their ids by (rule, release)."""
     if not found:
         return {}
+    rows = [
+        {
+            "rule_id": rule_match.rule_id,
+            "release_id": release.id,
+            "story_id": release.story_id,
+            "hits": _hits_json(rule_match),
+            "hit_count": rule_match.hit_count,
+            "matched_at": moment,
+        }
+        for release, rule_match in found
+    ]
+    dialect = connection.dialect.name
     result = await connection.execute(
-        _match_upsert(connection.dialect.name),
-        [
-            {
-                "rule_id": rule_match.rule_id,
-                "release_id": release.id,
-                "story_id": release.story_id,
-                "hits": _hits_json(rule_match),
-                "hit_count": rule_match.hit_count,
-                "matched_at": moment,
-            }
-            for release, rule_match in found
-        ],
+        _match_upsert(dialect),
+        params_of(rows, _MATCH_ARRAYS, ("matched_at",)) if dialect == "postgresql" else rows,
     )
     return {(row.rule_id, row.release_id): row.id for row in result.all()}
 

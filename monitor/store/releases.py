@@ -31,6 +31,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.parse.identity import ReleaseData, Skipped
+from monitor.store.arrays import insert_arrays, params_of
 from monitor.store.session import insert, writing
 from monitor.store.tables import RELEASES, REVISIONS
 
@@ -246,10 +247,7 @@ def _upsert(dialect: str) -> Any:
     return _on_conflict(insert(dialect, RELEASES))
 
 
-# PostgreSQL's rows go as one array per column (INSERT ... SELECT FROM unnest(...)): as a
-# multi-row VALUES, each statement of 1,000 rows was 21,000 parameters, which psycopg
-# parses again every time (it caches only short statements): 5 of the 10 s of CPU a poll
-# of 50,000 items took in its process. This statement is short, and parsed once.
+# PostgreSQL's rows go as one array per column (``store.arrays``)
 _ARRAY_COLUMNS = (
     "identity", "url", "title", "summary", "content", "summary_raw", "content_raw", "author",
     "language", "published_at", "published_raw", "content_hash", "search_text",
@@ -260,28 +258,12 @@ _SCALAR_COLUMNS = ("source_id", "first_seen_at", "updated_at")  # the same in ev
 
 @functools.cache
 def _upsert_arrays() -> Any:
-    from sqlalchemy import func
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    table: Any = RELEASES
-    arrays = (
-        func.unnest(
-            *(bindparam(f"a_{name}", type_=ARRAY(table.c[name].type)) for name in _ARRAY_COLUMNS)
-        )
-        .table_valued(*_ARRAY_COLUMNS)
-        .render_derived()
-    )
-    scalars = [bindparam(f"s_{name}", type_=table.c[name].type) for name in _SCALAR_COLUMNS]
-    rows = select(*arrays.c, *scalars)
-    return _on_conflict(
-        insert("postgresql", table).from_select([*_ARRAY_COLUMNS, *_SCALAR_COLUMNS], rows)
-    )
+    return _on_conflict(insert_arrays(RELEASES, _ARRAY_COLUMNS, _SCALAR_COLUMNS))
 
 
 def _arrays(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """``_upsert_arrays``'s parameters for ``_row``s of one source and moment."""
-    values = {f"a_{name}": [row[name] for row in rows] for name in _ARRAY_COLUMNS}
-    return values | {f"s_{name}": rows[0][name] for name in _SCALAR_COLUMNS}
+    return params_of(rows, _ARRAY_COLUMNS, _SCALAR_COLUMNS)
 
 
 def _on_conflict(statement: Any) -> Any:
