@@ -191,9 +191,14 @@ def run(name: str, database: str | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS), choices=list(SCENARIOS))
+    # no ``choices``: argparse checks a list default against them as one value, and fails
+    parser.add_argument("scenarios", nargs="*", metavar="{nato,arabic,flood}")
     parser.add_argument("--database", help="a PostgreSQL URL (default: a new SQLite file)")
     args = parser.parse_args()
+    for name in args.scenarios:
+        if name not in SCENARIOS:
+            parser.error(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})")
+    args.scenarios = args.scenarios or list(SCENARIOS)
     os.environ.pop("MONITOR_DATABASE_URL", None)
     for name in args.scenarios:
         run(name, args.database)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
@@ -26,10 +26,11 @@ from monitor.config.model import Config, Source
 from monitor.errors import FetchError, FetchHTTPError, ParseError
 from monitor.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.flood import FloodGuard
-from monitor.model import Document, RuleMatch, document_of
+from monitor.model import Document, RuleMatch
 from monitor.notify.base import Channel
 from monitor.ops.alarms import send_floods
 from monitor.parse.identity import ReleaseData, Skipped
+from monitor.parse.known import WorkerMatches
 from monitor.parse.prepare import Prepared, Recipe
 from monitor.render import render_of
 from monitor.schedule import next_after_failure, next_due
@@ -37,7 +38,7 @@ from monitor.store import polls
 from monitor.store.coalesce import PollState
 from monitor.store.match_queue import match_queue
 from monitor.store.matching import StepResult
-from monitor.store.releases import known_identities, store_releases
+from monitor.store.releases import Batch, known_identities, store_batches
 from monitor.store.tables import now
 
 log = logging.getLogger("monitor.pipeline")
@@ -118,32 +119,26 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
     except Exception as exc:  # a bug on some odd input must not stop the other sources
         log.exception("parsing crashed", extra={**extra, "action": "parse"})
         return await _failed(ctx, source, state, "internal", f"internal error: {exc!r}"[:300], None)
-    releases = list(prepared.releases)
-    search = dict(zip((r.identity for r in releases), prepared.search_text, strict=True))
-    bands = dict(zip((r.identity for r in releases), prepared.bands, strict=True))
-    if source.full_text:
-        async with ctx.engine.connect() as connection:
-            known = await known_identities(connection, source.id, [r.identity for r in releases])
-        # a known release keeps the full text fetched when it was new: the listing's teaser
-        # is not a revision of it
-        releases = [r for r in releases if r.identity not in known]
-        releases = await _with_full_text(ctx, source, releases, search, bands)
     baseline = not state.baseline_done
     cutoff = moment - (ctx.backfill or config.backfill_of(source))
-    alertable = {
-        r.identity: not ctx.no_alerts
-        and (not baseline or (r.published is not None and r.published >= cutoff))
-        for r in releases
-    }
+
+    def alertable(release: ReleaseData) -> bool:
+        return not ctx.no_alerts and (
+            not baseline or (release.published is not None and release.published >= cutoff)
+        )
+
+    known = _matched_by_worker(ctx, prepared)
+    batches: Callable[[], Iterable[Batch]]
+    if source.full_text:
+        batches = await _full_text_batches(ctx, source, prepared, alertable, known)
+    else:
+        batches = _batches(source, prepared, alertable, known)
     guard = None if ctx.no_flood_guard else FloodGuard(config, source, moment)
-    stored = await store_releases(
+    stored = await store_batches(
         ctx.engine,
         source.id,
-        releases,
+        batches,
         moment=moment,
-        alertable=alertable,
-        search_text=search,
-        bands=bands,
         then=guard,  # holds the alerts of a flood back, in the same transaction
     )
     dropped = [*prepared.dropped, *stored.skipped]
@@ -152,7 +147,7 @@ async def poll_source(ctx: PollContext, source: Source) -> PollOutcome:
     # match before the poll is recorded as a success: the validators and body hash saved
     # with it make the next poll skip this body, so what a crash here leaves unmatched must
     # still meet a full poll next time
-    step = await _match(ctx, source, _matched_by_worker(ctx, source, prepared))
+    step = await _match(ctx, source, known)
     await _succeeded(
         ctx,
         source,
@@ -216,27 +211,81 @@ async def _send_flood_notices(ctx: PollContext, extra: Mapping[str, object]) -> 
         log.exception("flood notices not sent", extra={**extra, "action": "flood"})
 
 
-async def _match(
-    ctx: PollContext, source: Source, known: dict[Document, tuple[RuleMatch, ...]]
-) -> StepResult:
+async def _match(ctx: PollContext, source: Source, known: WorkerMatches | None) -> StepResult:
     # with whatever other polls finish meanwhile: one step, larger batches
     return await match_queue(ctx.engine).step(source.id, ctx.match, ctx.channels_of, known)
 
 
-def _matched_by_worker(
-    ctx: PollContext, source: Source, prepared: Prepared
-) -> dict[Document, tuple[RuleMatch, ...]]:
-    """What the parse worker matched, by document, if it had the rules ``ctx`` applies.
+def _matched_by_worker(ctx: PollContext, prepared: Prepared) -> WorkerMatches | None:
+    """What the parse worker matched, if it had the rules ``ctx`` applies; it learns each
+    release as the store reads it (``_batches``). By the whole document as stored, so a
+    release whose stored text differs from what the worker saw (its full text fetched
+    since) is matched again here."""
+    if prepared.packed_matches is None or prepared.rules_key != ctx.rules_key:
+        return None
+    return WorkerMatches(prepared)
 
-    Keyed by the whole document as stored, so a release whose stored text differs from
-    what the worker saw (its full text fetched since) is matched again here.
-    """
-    if prepared.matches is None or prepared.rules_key != ctx.rules_key:
-        return {}
-    return {
-        document_of(source.id, release): found
-        for release, found in zip(prepared.releases, prepared.matches, strict=True)
-    }
+
+def _batches(
+    source: Source,
+    prepared: Prepared,
+    alertable: Callable[[ReleaseData], bool],
+    known: WorkerMatches | None,
+) -> Callable[[], Iterator[Batch]]:
+    """The releases to store, a packed chunk at a time."""
+
+    def batches() -> Iterator[Batch]:
+        for number, chunk in enumerate(prepared.chunks()):
+            if known is not None:
+                known.add(source.id, number, chunk.releases)
+            yield _batch(chunk.releases, chunk.search_text, chunk.bands, alertable)
+
+    return batches
+
+
+def _batch(
+    releases: Sequence[ReleaseData],
+    search_text: Sequence[str],
+    bands: Sequence[str | None],
+    alertable: Callable[[ReleaseData], bool],
+) -> Batch:
+    identities = [r.identity for r in releases]
+    return Batch(
+        releases,
+        alertable={r.identity: alertable(r) for r in releases},
+        search_text=dict(zip(identities, search_text, strict=True)),
+        bands=dict(zip(identities, bands, strict=True)),
+    )
+
+
+async def _full_text_batches(
+    ctx: PollContext,
+    source: Source,
+    prepared: Prepared,
+    alertable: Callable[[ReleaseData], bool],
+    known: WorkerMatches | None,
+) -> Callable[[], list[Batch]]:
+    """A page's new releases with their own pages' text, as one batch (a listing page
+    holds a few dozen: each is fetched anyway)."""
+    releases = list(prepared.releases)
+    if known is not None:
+        for number, chunk in enumerate(prepared.chunks()):
+            known.add(source.id, number, chunk.releases)
+    search = dict(zip((r.identity for r in releases), prepared.search_text, strict=True))
+    bands = dict(zip((r.identity for r in releases), prepared.bands, strict=True))
+    async with ctx.engine.connect() as connection:
+        stored = await known_identities(connection, source.id, [r.identity for r in releases])
+    # a stored release keeps the full text fetched when it was new: the listing's teaser
+    # is not a revision of it
+    releases = [r for r in releases if r.identity not in stored]
+    releases = await _with_full_text(ctx, source, releases, search, bands)
+    batch = _batch(
+        releases,
+        [search[r.identity] for r in releases],
+        [bands[r.identity] for r in releases],
+        alertable,
+    )
+    return lambda: [batch]
 
 
 _LISTING_SKIP = "no title or no link"  # parse.listing's reason; its warning says how many

@@ -31,6 +31,7 @@ its parts to itself, but its title sets the title depth. Anything else declines.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -96,7 +97,8 @@ class EntryReader:
         self.values = values
         self.atom = version.startswith("atom")
         self.date_parser = date_parser
-        self.parse_date: Callable[[str], Any] = _parse_date
+        # one reading per distinct date string (a migrated feed dates every item alike)
+        self.parse_date: Callable[[str], Any] = functools.lru_cache(maxsize=1024)(_parse_date)
         self.looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
 
     def read(self, item: Any, feed_language: str | None, has_content: bool) -> Entry:

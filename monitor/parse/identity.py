@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -173,29 +174,56 @@ def derive_all(
     links): they are reported as a warning suggesting another identity mode, and only the
     first is kept, so one batch never holds an identity twice (an upsert would reject it).
     An entry ``derive`` fails on is left out, and told in ``skipped`` (raised without it)."""
-    releases: dict[str, ReleaseData] = {}
+    warnings: list[str] = []
+    releases = tuple(
+        derive_each(
+            feed.entries,
+            mode=mode,
+            feed_url=feed_url,
+            feed_language=feed.language,
+            skipped=skipped,
+            warnings=warnings,
+        )
+    )
+    return releases, tuple(warnings)
+
+
+def derive_each(
+    entries: Iterable[Entry],
+    *,
+    mode: str = "auto",
+    feed_url: str,
+    feed_language: str | None,
+    skipped: list[Skipped] | None = None,
+    warnings: list[str],
+) -> Iterator[ReleaseData]:
+    """``derive_all``, one release at a time: only the identities seen so far are kept
+    (with their content hash), never the releases. Its warnings go to ``warnings``, the
+    clashes' first once every entry has been read."""
+    hashes: dict[str, str] = {}  # identity -> content hash of the first release
     clashes: dict[str, int] = {}  # identity kind -> entries skipped
-    cuts: list[str] = []
-    for entry in feed.entries:
+    for entry in entries:
         try:
             release = derive(
-                entry, mode=mode, feed_url=feed_url, feed_language=feed.language, warnings=cuts
+                entry, mode=mode, feed_url=feed_url, feed_language=feed_language, warnings=warnings
             )
         except Exception as exc:  # one odd entry must not cost the feed's others
             if skipped is None:
                 raise
             skipped.append(Skipped.of(entry.link or entry.guid or "", "not read", exc))
             continue
-        kept = releases.setdefault(release.identity, release)
-        if kept is not release and kept.content_hash != release.content_hash:
+        kept = hashes.get(release.identity)
+        if kept is None:
+            hashes[release.identity] = release.content_hash
+            yield release
+        elif kept != release.content_hash:
             kind = release.identity.split(":", 1)[0].removesuffix("-sha256")
             clashes[kind] = clashes.get(kind, 0) + 1
-    warnings = tuple(
+    warnings[:0] = [
         f"{count} entries repeat the {kind} of a different entry and were skipped; "
         "this source may need another identity mode (guid, link or content)"
         for kind, count in clashes.items()
-    )
-    return tuple(releases.values()), (*warnings, *cuts)
+    ]
 
 
 def _identity(entry: Entry, mode: str, url: str, title: str) -> str:

@@ -15,8 +15,9 @@ reported and its releases stay pending for the next poll, as before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,10 +29,16 @@ Match = Callable[[Document], Sequence[RuleMatch]]
 ChannelsOf = Callable[[str], Sequence[str]]
 
 
+class Known(Protocol):
+    """Matches already computed, by document: a dict, or ``parse.known.WorkerMatches``."""
+
+    def get(self, document: Document, /) -> Sequence[RuleMatch] | None: ...
+
+
 @dataclass
 class _Request:
     source_id: str
-    known: Mapping[Document, Sequence[RuleMatch]]
+    known: Known
     match: Match
     channels_of: ChannelsOf
     future: asyncio.Future[StepResult]
@@ -48,7 +55,7 @@ class MatchQueue:
         source_id: str,
         match: Match,
         channels_of: ChannelsOf,
-        known: Mapping[Document, Sequence[RuleMatch]] | None = None,
+        known: Known | None = None,
     ) -> StepResult:
         """Match the pending releases of ``source_id`` (with others' if they ask meanwhile).
 
@@ -77,15 +84,16 @@ class MatchQueue:
                     request.future.set_result(done.get(request.source_id, StepResult()))
 
     async def _together(self, batch: list[_Request]) -> dict[str, StepResult]:
-        known: dict[Document, Sequence[RuleMatch]] = {}
-        for request in batch:
-            known.update(request.known)
+        known = [request.known for request in batch]
         # every request comes from the same runtime: the latest has the current rules
         fallback, channels_of = batch[-1].match, batch[-1].channels_of
 
         def match(document: Document) -> Sequence[RuleMatch]:
-            found = known.get(document)
-            return found if found is not None else fallback(document)
+            for each in known:
+                found = each.get(document)
+                if found is not None:
+                    return found
+            return fallback(document)
 
         sources = list(dict.fromkeys(request.source_id for request in batch))
         return await match_pending_by_source(self._engine, match, channels_of, source_ids=sources)

@@ -21,8 +21,8 @@ upsert; the slow one runs only after a refusal.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.parse.identity import ReleaseData, Skipped
+from monitor.store.arrays import insert_arrays, params_of
 from monitor.store.session import insert, writing
 from monitor.store.tables import RELEASES, REVISIONS
 
@@ -60,6 +61,16 @@ class Stored:
     skipped: list[Skipped]  # releases the database refused, with the reason
 
 
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Some of a poll's releases, with what is stored beside each (by identity)."""
+
+    releases: Sequence[ReleaseData]
+    alertable: Mapping[str, bool]
+    search_text: Mapping[str, str]
+    bands: Mapping[str, str | None]
+
+
 async def store_releases(
     engine: AsyncEngine,
     source_id: str,
@@ -71,39 +82,66 @@ async def store_releases(
     bands: dict[str, str | None] | None = None,
     then: AfterWrite | None = None,
 ) -> Stored:
-    """``save_releases`` in a write transaction of its own, and ``then`` in the same one;
-    a release the database refuses for what it holds is skipped, and the others are
-    stored (see the module doc)."""
-    releases = _first_of_each(releases)
-    columns: dict[str, Any] = {
-        "moment": moment,
-        "alertable": alertable,
-        "search_text": search_text,
-        "bands": bands,
-    }
+    """``store_batches`` of one batch."""
+    batch = Batch(_first_of_each(releases), alertable, search_text, bands or {})
+    return await store_batches(engine, source_id, lambda: [batch], moment=moment, then=then)
+
+
+async def store_batches(
+    engine: AsyncEngine,
+    source_id: str,
+    batches: Callable[[], Iterable[Batch]],
+    *,
+    moment: datetime,
+    then: AfterWrite | None = None,
+) -> Stored:
+    """``save_releases`` of each batch ``batches()`` gives, in one write transaction, and
+    ``then`` in the same one; a release the database refuses for what it holds is skipped,
+    and the others are stored (see the module doc). One batch is held at a time: a feed of
+    50,000 items is read from its packed chunks (``parse.prepare``), a chunk after another,
+    and read again should the slow path be needed. A release is in one batch only."""
     try:
         async with writing(engine) as connection:
-            batch = await save_releases(connection, source_id, releases, **columns)
+            saved: list[Saved] = []
+            for batch in batches():
+                saved += await _save(connection, source_id, batch, moment)
             if then is not None:
-                await then(connection, batch)
-            return Stored(batch, [])
+                await then(connection, saved)
+            return Stored(saved, [])
     except Exception as exc:
         if not refused_for_content(exc):
             raise
-    saved: list[Saved] = []
+    saved = []
     skipped: list[Skipped] = []
     async with writing(engine) as connection:
-        for release in releases:
-            try:
-                async with connection.begin_nested():
-                    saved += await save_releases(connection, source_id, [release], **columns)
-            except Exception as exc:
-                if not refused_for_content(exc):
-                    raise
-                skipped.append(Skipped.of(release.url or release.identity, "not stored", exc))
+        for batch in batches():
+            for release in batch.releases:
+                try:
+                    async with connection.begin_nested():
+                        saved += await _save(
+                            connection, source_id, replace(batch, releases=[release]), moment
+                        )
+                except Exception as exc:
+                    if not refused_for_content(exc):
+                        raise
+                    skipped.append(Skipped.of(release.url or release.identity, "not stored", exc))
         if then is not None:
             await then(connection, saved)
     return Stored(saved, skipped)
+
+
+async def _save(
+    connection: AsyncConnection, source_id: str, batch: Batch, moment: datetime
+) -> list[Saved]:
+    return await save_releases(
+        connection,
+        source_id,
+        batch.releases,
+        moment=moment,
+        alertable=batch.alertable,
+        search_text=batch.search_text,
+        bands=batch.bands,
+    )
 
 
 def refused_for_content(exc: BaseException) -> bool:
@@ -141,9 +179,9 @@ async def save_releases(
     releases: Sequence[ReleaseData],
     *,
     moment: datetime,
-    alertable: dict[str, bool],
-    search_text: dict[str, str],
-    bands: dict[str, str | None] | None = None,
+    alertable: Mapping[str, bool],
+    search_text: Mapping[str, str],
+    bands: Mapping[str, str | None] | None = None,
 ) -> list[Saved]:
     """Insert new releases and update changed ones; return exactly those rows."""
     unique = {release.identity: release for release in _first_of_each(releases)}
@@ -158,7 +196,8 @@ async def save_releases(
     superseded = [stored[r.identity][0] for r in todo if r.identity in stored]
     if superseded:
         await _keep_superseded(connection, superseded)
-    statement = _upsert(connection.dialect.name)
+    dialect = connection.dialect.name
+    statement = _upsert(dialect) if dialect != "postgresql" else _upsert_arrays()
     bands = bands or {}
     saved: list[Saved] = []
     # a statement per 1,000 rows (as SQLAlchemy would split them: within the driver's limit
@@ -176,7 +215,9 @@ async def save_releases(
             )
             for r in todo[start : start + _CHUNK]
         ]
-        result = await connection.execute(statement, rows)
+        result = await connection.execute(
+            statement, rows if dialect != "postgresql" else _arrays(rows)
+        )
         saved += [Saved(r.id, r.identity, r.revision, bool(r.alertable)) for r in result.all()]
     return saved
 
@@ -203,8 +244,30 @@ def _first_of_each(releases: Sequence[ReleaseData]) -> list[ReleaseData]:
 def _upsert(dialect: str) -> Any:
     """The upsert, built once per dialect: building it (its ``excluded`` columns) and its
     cache key on every poll cost a few per cent of a cold poll's event loop."""
+    return _on_conflict(insert(dialect, RELEASES))
+
+
+# PostgreSQL's rows go as one array per column (``store.arrays``)
+_ARRAY_COLUMNS = (
+    "identity", "url", "title", "summary", "content", "summary_raw", "content_raw", "author",
+    "language", "published_at", "published_raw", "content_hash", "search_text",
+    "story_bands", "alertable",
+)  # fmt: skip
+_SCALAR_COLUMNS = ("source_id", "first_seen_at", "updated_at")  # the same in every row
+
+
+@functools.cache
+def _upsert_arrays() -> Any:
+    return _on_conflict(insert_arrays(RELEASES, _ARRAY_COLUMNS, _SCALAR_COLUMNS))
+
+
+def _arrays(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``_upsert_arrays``'s parameters for ``_row``s of one source and moment."""
+    return params_of(rows, _ARRAY_COLUMNS, _SCALAR_COLUMNS)
+
+
+def _on_conflict(statement: Any) -> Any:
     table: Any = RELEASES
-    statement = insert(dialect, table)
     changed = statement.excluded.content_hash != table.c.content_hash
     return statement.on_conflict_do_update(
         index_elements=["source_id", "identity"],

@@ -25,7 +25,7 @@ from monitor.cli.daemon import _poll
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.ops.metrics import Metrics
-from monitor.parse.prepare import Prepared
+from monitor.parse.prepare import Prepared, pack
 from monitor.pipeline import poll_source
 from monitor.runtime import Runtime
 from monitor.store.session import open_store
@@ -122,7 +122,8 @@ def _uncleaned(prepared: Prepared, identity: str) -> Prepared:
         replace(r, title=r.title + " \ud800") if r.identity == identity else r
         for r in prepared.releases
     )
-    return replace(prepared, releases=releases)
+    packed, matches = pack(releases, prepared.search_text, prepared.bands, prepared.matches)
+    return replace(prepared, packed=packed, packed_matches=matches)
 
 
 async def test_an_item_the_database_refuses_is_skipped_and_reported(

@@ -122,3 +122,27 @@ def test_no_text_makes_detect_raise(text: str) -> None:
     found = detect(text)
     assert found is None or (found.isalpha() and found.islower())
     assert contradiction("en", text) is None or "declared" in contradiction("en", text)  # type: ignore[operator]
+
+
+def _ranked(sample: str, among: frozenset[str] | None) -> str | None:
+    """The identifier's answer through its public ``rank``, summed per code in Python (what
+    ``_identify`` did before it summed the model's probabilities with numpy)."""
+    from monitor.parse.language import _MACRO, CONFIDENCE, _model
+
+    scores: dict[str, float] = {}
+    for label, probability in _model().rank(sample):
+        code = _MACRO.get(label, label)
+        if among is None or code in among:
+            scores[code] = scores.get(code, 0.0) + probability
+    best = max(scores, key=scores.__getitem__)
+    total = sum(scores.values()) if among is not None else 1.0
+    return best if scores[best] / (total or 1.0) >= CONFIDENCE else None
+
+
+@pytest.mark.parametrize("text", [text for text, _ in CASES] + ["NATO 7\nMet NATO.\n"])
+def test_summed_scores_give_the_answer_of_rank(text: str) -> None:
+    from monitor.parse.language import ARABIC_SCRIPT, _identify
+
+    sample = text[:SAMPLE_CHARS]
+    for among in (None, ARABIC_SCRIPT):
+        assert _identify(sample, among) == _ranked(sample, among)

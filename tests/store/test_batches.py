@@ -1,0 +1,113 @@
+"""A large poll is stored a batch at a time (``store_batches``), still as one transaction:
+what runs after the releases (the flood guard) sees every batch's, a failure there keeps
+none of them, and a release the database refuses in a later batch costs only itself. The
+match step reads its queue through the partial index of pending releases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from monitor.parse.identity import ReleaseData
+from monitor.store.matching import pending_query
+from monitor.store.releases import Batch, Saved, store_batches
+from tests.support.store import release, store_with_sources
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    store = await store_with_sources(db_url, ("ministry",), T0)
+    try:
+        yield store
+    finally:
+        await store.dispose()
+
+
+def _batch(releases: Sequence[ReleaseData]) -> Batch:
+    return Batch(
+        releases,
+        alertable={r.identity: r.identity != "g0" for r in releases},
+        search_text={r.identity: r.content for r in releases},
+        bands={r.identity: "k1 k2" if r.identity == "g1" else None for r in releases},
+    )
+
+
+async def _rows(engine: AsyncEngine, query: str) -> list[tuple[object, ...]]:
+    async with engine.connect() as connection:
+        return [tuple(row) for row in (await connection.execute(sa.text(query))).all()]
+
+
+async def test_batches_are_one_transaction_and_then_sees_every_one(engine: AsyncEngine) -> None:
+    groups = [[release(f"g{n}", f"نص {n}") for n in range(start, start + 3)] for start in (0, 3)]
+    seen: list[list[Saved]] = []
+
+    async def then(connection: AsyncConnection, saved: list[Saved]) -> None:
+        seen.append(list(saved))
+        raise RuntimeError("after the releases")
+
+    with pytest.raises(RuntimeError):
+        await store_batches(engine, "ministry", lambda: map(_batch, groups), moment=T0, then=then)
+    # it saw all six, and its failure kept none: the flood guard's hold cannot be lost
+    assert [sorted(s.identity for s in saved) for saved in seen] == [[f"g{n}" for n in range(6)]]
+    assert await _rows(engine, "SELECT count(*) FROM releases") == [(0,)]
+
+    stored = await store_batches(engine, "ministry", lambda: map(_batch, groups), moment=T0)
+    assert sorted((s.identity, s.revision, s.alertable) for s in stored.saved) == [
+        (f"g{n}", 1, n != 0) for n in range(6)
+    ]
+    rows = await _rows(
+        engine,
+        "SELECT identity, revision, story_bands, search_text, matched_hash, story_id"
+        " FROM releases ORDER BY id",
+    )
+    assert rows == [
+        (f"g{n}", 1, "k1 k2" if n == 1 else None, f"نص {n}", None, None) for n in range(6)
+    ]
+    # a second poll of the same feed: nothing new, one revision
+    groups[1][0] = release("g3", "نص جديد")
+    again = await store_batches(engine, "ministry", lambda: map(_batch, groups), moment=T0)
+    assert [(s.identity, s.revision) for s in again.saved] == [("g3", 2)]
+
+
+async def test_a_refused_release_in_a_later_batch_costs_only_itself(engine: AsyncEngine) -> None:
+    refused = replace(release("g4", "نص"), title="four \ud800")
+    groups = [
+        [release("g1", "أ"), release("g2", "ب")],
+        [release("g3", "ج"), refused, release("g5", "د")],
+    ]
+    reads = 0
+
+    def batches() -> list[Batch]:
+        nonlocal reads
+        reads += 1
+        return [_batch(group) for group in groups]
+
+    stored = await store_batches(engine, "ministry", batches, moment=T0)
+
+    assert sorted(s.identity for s in stored.saved) == ["g1", "g2", "g3", "g5"]
+    [skipped] = stored.skipped
+    assert skipped.reason.startswith("not stored")
+    assert reads == 2  # read again, a release at a time, after the refusal
+    identities = await _rows(engine, "SELECT identity FROM releases ORDER BY identity")
+    assert identities == [("g1",), ("g2",), ("g3",), ("g5",)]
+
+
+async def test_the_match_queue_is_read_through_the_pending_index(sqlite_url: str) -> None:
+    engine = await store_with_sources(sqlite_url, ("m",), T0)
+    try:
+        statement = pending_query(500, ["m"])
+        async with engine.connect() as connection:
+            sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
+            plan = (await connection.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))).all()
+    finally:
+        await engine.dispose()
+    details = " ".join(str(row[-1]) for row in plan)
+    # not ix_releases_source_seen and a sort of every release of the source, per batch
+    assert "ix_releases_pending" in details and "TEMP B-TREE" not in details, details
