@@ -3,7 +3,9 @@
 A listing is newest first by first-seen time, paged by keyset (``store.keyset``). Copies
 are shown as one story: a release is left out when an earlier release of its story (a
 smaller id) passes the same filters — that one is listed, with this one among its copies —
-so each story appears once, at its first release, whichever page a copy falls on.
+so each story appears once, at its first release, whichever page a copy falls on. The CLI's
+``releases`` lists every release (``stories=False``) through the same function
+(``every_release`` reads it a page at a time).
 
 ``q`` is the rule language, exactly as ``releases --query``: the query is compiled as a
 one-rule matcher, ``monitor.search.index_condition`` narrows the candidates with the
@@ -26,6 +28,7 @@ from monitor.config.model import Config
 from monitor.model import Document, Hit, document_of
 from monitor.rules.snippet import make_snippet
 from monitor.store import keyset
+from monitor.store.reads import Shown
 from monitor.store.shapes import (
     Copy,
     HitShape,
@@ -51,6 +54,7 @@ class ReleaseFilter:
     language: str | None = None
     since: datetime | None = None  # first seen at or after
     until: datetime | None = None  # first seen before
+    stories: bool = True  # each story once, at its first release; False: every release
 
 
 class _Query:
@@ -124,6 +128,7 @@ async def release_page(
     *,
     cursor: str | None = None,
     limit: int | None = None,
+    shown: Shown = public_url,
 ) -> ReleasePage:
     """One page of the archive: at most ``limit`` stories, each at its first release."""
     from monitor.search import index_condition
@@ -131,7 +136,7 @@ async def release_page(
     query = compile_query(config, filters.q)
     size = keyset.clamp(limit)
     columns = (*_LIST_COLUMNS, RELEASES.c.content) if query else _LIST_COLUMNS
-    shown: list[ReleaseCard] = []
+    cards: list[ReleaseCard] = []
     after = cursor
     async with engine.connect() as connection:
         while True:
@@ -157,14 +162,14 @@ async def release_page(
             rules = await _rules(connection, [r.id for r in matched])
             for row in matched:
                 story = copies.get(row.story_id, []) if row.story_id else []
-                if any(_earlier_listed(c, row, filters, query) for c in story):
+                if filters.stories and any(_earlier_listed(c, row, filters, query) for c in story):
                     continue  # listed at its story's first release
-                shown.append(_card(row, hits[row.id], story, rules.get(row.id, [])))
+                cards.append(_card(row, hits[row.id], story, rules.get(row.id, []), shown))
                 after = keyset.encode(row.first_seen_at, row.id)
-                if len(shown) == size:
-                    return ReleasePage(items=shown, next=after)
+                if len(cards) == size:
+                    return ReleasePage(items=cards, next=after)
             if len(rows) < SCAN:
-                return ReleasePage(items=shown, next=None)
+                return ReleasePage(items=cards, next=None)
             after = keyset.encode(rows[-1].first_seen_at, rows[-1].id)
 
 
@@ -203,17 +208,41 @@ async def _rules(connection: Any, release_ids: Sequence[int]) -> dict[int, list[
     return out
 
 
-def _copy(row: Any) -> Copy:
+async def every_release(
+    engine: AsyncEngine,
+    config: Config,
+    filters: ReleaseFilter,
+    *,
+    limit: int | None = None,
+    shown: Shown = public_url,
+) -> list[ReleaseCard]:
+    """Every release ``filters`` pass, newest first, at most ``limit``: ``release_page``
+    page after page, as the CLI lists them."""
+    found: list[ReleaseCard] = []
+    cursor: str | None = None
+    while limit is None or len(found) < limit:
+        size = keyset.MAX_PAGE if limit is None else min(keyset.MAX_PAGE, limit - len(found))
+        page = await release_page(engine, config, filters, cursor=cursor, limit=size, shown=shown)
+        found.extend(page.items)
+        if page.next is None:
+            break
+        cursor = page.next
+    return found
+
+
+def _copy(row: Any, shown: Shown = public_url) -> Copy:
     return Copy(
         id=row.id,
         source=row.source_id,
         title=row.title,
-        url=public_url(row.url),
+        url=shown(row.url),
         first_seen_at=row.first_seen_at,
     )
 
 
-def _card(row: Any, hits: Sequence[Hit], story: Sequence[Any], rules: list[str]) -> ReleaseCard:
+def _card(
+    row: Any, hits: Sequence[Hit], story: Sequence[Any], rules: list[str], shown: Shown
+) -> ReleaseCard:
     title_spans = [(h.start, h.end) for h in hits if h.field == "title"]
     body = next((h for h in hits if h.field in ("summary", "content")), None)
     if body is not None:
@@ -228,7 +257,7 @@ def _card(row: Any, hits: Sequence[Hit], story: Sequence[Any], rules: list[str])
         id=row.id,
         source=row.source_id,
         title=row.title,
-        url=public_url(row.url),
+        url=shown(row.url),
         published_at=row.published_at,
         first_seen_at=row.first_seen_at,
         story=row.story_id,
@@ -236,7 +265,7 @@ def _card(row: Any, hits: Sequence[Hit], story: Sequence[Any], rules: list[str])
         snippet=segments,
         title_marks=segments_of(row.title, title_spans) if title_spans else [],
         rules=rules,
-        copies=[_copy(c) for c in story if c.id != row.id][:COPIES_SHOWN],
+        copies=[_copy(c, shown) for c in story if c.id != row.id][:COPIES_SHOWN],
     )
 
 
