@@ -46,12 +46,13 @@ def _redacted(text: str | None) -> str | None:
     return redact_text(text) if text else text
 
 
-async def _release_counts(
-    engine: AsyncEngine, since: datetime | None, only: str | None
-) -> dict[str, int]:
-    statement = select(RELEASES.c.source_id, func.count()).group_by(RELEASES.c.source_id)
-    if since is not None:
-        statement = statement.where(RELEASES.c.first_seen_at >= since)
+async def _new_counts(engine: AsyncEngine, since: datetime, only: str | None) -> dict[str, int]:
+    """Releases first seen since ``since``, by source: a range of ``ix_releases_seen``."""
+    statement = (
+        select(RELEASES.c.source_id, func.count())
+        .where(RELEASES.c.first_seen_at >= since)
+        .group_by(RELEASES.c.source_id)
+    )
     if only is not None:
         statement = statement.where(RELEASES.c.source_id == only)
     async with engine.connect() as connection:
@@ -67,8 +68,7 @@ async def source_health(
         statement = statement.where(SOURCES.c.id == only)
     async with engine.connect() as connection:
         rows = {row.id: row for row in (await connection.execute(statement)).all()}
-    totals = await _release_counts(engine, None, only)
-    recent = await _release_counts(engine, now() - timedelta(days=1), only)
+    recent = await _new_counts(engine, now() - timedelta(days=1), only)
     out: list[SourceHealth] = []
     for source in config.sources:
         row = rows.get(source.id)
@@ -86,7 +86,7 @@ async def source_health(
                 last_poll_at=row.last_poll_at,
                 last_success_at=row.last_success_at,
                 next_poll_at=row.next_poll_at,
-                releases=totals.get(source.id, 0),
+                releases=row.release_count,  # kept by triggers (migration 0012)
                 new_24h=recent.get(source.id, 0),
                 items_seen=row.items_seen,
                 items_skipped=row.items_skipped,

@@ -24,7 +24,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -81,6 +90,10 @@ class SourceRow(SQLModel, table=True):
     baseline_done: bool = False
     items_seen: int = 0
     items_skipped: int = 0
+    # the releases stored for the source, kept by triggers on ``releases`` (migration 0012)
+    release_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = _ts()
 
