@@ -8,8 +8,8 @@ so each story appears once, at its first release, whichever page a copy falls on
 (``every_release`` reads it a page at a time).
 
 ``q`` is the rule language, exactly as ``releases --query``: the query is compiled as a
-one-rule matcher, ``monitor.search.index_condition`` narrows the candidates with the
-full-text index, and the matcher decides. Its hits are marked in the snippet and title.
+one-rule matcher, ``monitor.search.candidates`` narrows the candidates with the full-text
+index, and the matcher decides. Its hits are marked in the snippet and title.
 A query that does not parse raises ``QuerySyntaxError`` (with its column) before any read.
 """
 
@@ -131,27 +131,15 @@ async def release_page(
     shown: Shown = public_url,
 ) -> ReleasePage:
     """One page of the archive: at most ``limit`` stories, each at its first release."""
-    from monitor.search import index_condition
-
     query = compile_query(config, filters.q)
     size = keyset.clamp(limit)
     columns = (*_LIST_COLUMNS, RELEASES.c.content) if query else _LIST_COLUMNS
     cards: list[ReleaseCard] = []
     after = cursor
+    batch = min(SCAN, size + 10)  # most candidates are shown: read a page's worth first
     async with engine.connect() as connection:
         while True:
-            statement = _filtered(
-                select(*columns)
-                .order_by(RELEASES.c.first_seen_at.desc(), RELEASES.c.id.desc())
-                .limit(SCAN),
-                filters,
-            )
-            if query is not None and query.need is not None:
-                statement = statement.where(index_condition(engine.dialect.name, query.need))
-            older = keyset.older_than(RELEASES.c.first_seen_at, RELEASES.c.id, after)
-            if older is not None:
-                statement = statement.where(older)
-            rows = (await connection.execute(statement)).all()
+            rows, more = await _read(connection, columns, filters, query, batch, after)
             hits = {}
             for row in rows:
                 found = query.hits(document_of(row.source_id, row)) if query else ()
@@ -168,9 +156,38 @@ async def release_page(
                 after = keyset.encode(row.first_seen_at, row.id)
                 if len(cards) == size:
                     return ReleasePage(items=cards, next=after)
-            if len(rows) < SCAN:
+            if more is None:
                 return ReleasePage(items=cards, next=None)
-            after = keyset.encode(rows[-1].first_seen_at, rows[-1].id)
+            after, batch = more, SCAN
+
+
+async def _read(
+    connection: Any,
+    columns: Sequence[Any],
+    filters: ReleaseFilter,
+    query: _Query | None,
+    batch: int,
+    after: str | None,
+) -> tuple[list[Any], str | None]:
+    """Up to ``batch`` candidates after ``after``, and the cursor to go on from (None:
+    none left). With a query, the full-text index finds them (``monitor.search``)."""
+    from monitor.search import candidates
+
+    def listing(cols: Sequence[Any], count: int, before: str | None) -> Any:
+        statement = _filtered(
+            select(*cols)
+            .order_by(RELEASES.c.first_seen_at.desc(), RELEASES.c.id.desc())
+            .limit(count),
+            filters,
+        )
+        older = keyset.older_than(RELEASES.c.first_seen_at, RELEASES.c.id, before)
+        return statement if older is None else statement.where(older)
+
+    if query is not None and query.need is not None:
+        return await candidates(connection, listing, columns, query.need, batch, after)
+    rows = list((await connection.execute(listing(columns, batch, after))).all())
+    more = keyset.encode(rows[-1].first_seen_at, rows[-1].id) if len(rows) == batch else None
+    return rows, more
 
 
 def _earlier_listed(copy: Any, row: Any, filters: ReleaseFilter, query: _Query | None) -> bool:

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor import search
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.errors import QuerySyntaxError
@@ -224,7 +225,13 @@ def _query(rng: random.Random) -> str:
     )
 
 
-async def test_prefilter_agrees_with_a_full_scan(db_url: str) -> None:
+async def test_prefilter_agrees_with_a_full_scan(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small windows and batches: PostgreSQL's two steps (the newest releases one by one,
+    # then the index past them) and the paging between them all come into play
+    monkeypatch.setattr(search, "WINDOW", 7)
+    monkeypatch.setattr(archive, "SCAN", 5)
     rng = random.Random(20190313)
     releases = [
         Release(

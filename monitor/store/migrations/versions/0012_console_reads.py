@@ -1,4 +1,4 @@
-"""each source's count of stored releases, kept by the database
+"""the console's reads at a million releases: source counts, a stored search vector
 
 Revision ID: 0012
 Revises: 0011
@@ -10,6 +10,13 @@ deleted (a poll, retention), whoever writes them, so no writer can forget it. On
 PostgreSQL one statement-level trigger per statement adds each source's rows at once (a
 poll's thousand new rows make one update of its source, not a thousand); SQLite's
 triggers are per row, as it has no other kind. The upgrade counts what is stored.
+
+PostgreSQL: ``releases.search_vector``, ``to_tsvector('simple', search_text)`` stored (a
+generated column) with the GIN index on it, in place of the expression index of 0002. An
+archive search reads the newest releases first and tests each one's words; with the
+expression only, each test tokenised the text again (90 µs a release: 3 s to find 200
+NATO releases in 100,000). The upgrade rewrites the table once (about a minute per
+100,000 releases on the 2-core machine).
 """
 
 import sqlalchemy as sa
@@ -64,9 +71,23 @@ def upgrade() -> None:
         "UPDATE sources SET release_count = "
         "(SELECT count(*) FROM releases WHERE releases.source_id = sources.id)"
     )
+    if not sqlite:
+        op.execute(
+            "ALTER TABLE releases ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
+            "(to_tsvector('simple', coalesce(search_text, ''))) STORED"
+        )
+        op.execute("CREATE INDEX ix_releases_vector ON releases USING gin (search_vector)")
+        op.execute("DROP INDEX ix_releases_search")
 
 
 def downgrade() -> None:
+    if not _sqlite():
+        op.execute(
+            "CREATE INDEX ix_releases_search ON releases "
+            "USING gin (to_tsvector('simple', coalesce(search_text, '')))"
+        )
+        op.execute("DROP INDEX ix_releases_vector")
+        op.execute("ALTER TABLE releases DROP COLUMN search_vector")
     op.execute("DROP TRIGGER IF EXISTS releases_count_ai" + ("" if _sqlite() else " ON releases"))
     op.execute("DROP TRIGGER IF EXISTS releases_count_ad" + ("" if _sqlite() else " ON releases"))
     if not _sqlite():
