@@ -11,6 +11,7 @@ URL is hidden (``public_url`` drops its credentials, the CLI writes ``***`` for 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -47,16 +48,14 @@ def _redacted(text: str | None) -> str | None:
 
 
 async def _new_counts(engine: AsyncEngine, since: datetime, only: str | None) -> dict[str, int]:
-    """Releases first seen since ``since``, by source: a range of ``ix_releases_seen``."""
-    statement = (
-        select(RELEASES.c.source_id, func.count())
-        .where(RELEASES.c.first_seen_at >= since)
-        .group_by(RELEASES.c.source_id)
-    )
+    """Releases first seen since ``since``, by source. Counted here, not by GROUP BY:
+    SQLite would group by walking ``ix_releases_source_seen`` whole (a million entries)
+    rather than read the day's range of ``ix_releases_seen``."""
+    statement = select(RELEASES.c.source_id).where(RELEASES.c.first_seen_at >= since)
     if only is not None:
         statement = statement.where(RELEASES.c.source_id == only)
     async with engine.connect() as connection:
-        return {row[0]: row[1] for row in (await connection.execute(statement)).all()}
+        return dict(Counter((await connection.execute(statement)).scalars()))
 
 
 async def source_health(
@@ -253,15 +252,22 @@ async def latest_matches(engine: AsyncEngine, config: Config, limit: int = 10) -
 async def alert_counts(
     engine: AsyncEngine, since: datetime | None = None, by: str = "status"
 ) -> dict[str, dict[str, int]]:
-    """Alerts by (``by`` column, status): ``{"ops-email": {"sent": 3}}``."""
+    """Alerts by (``by`` column, status): ``{"ops-email": {"sent": 3}}``. All of them are
+    grouped on ``ix_alerts_channel_status``; those ``since`` a time are read from that
+    range of ``ix_alerts_created`` and counted here (SQLite would group the whole table)."""
     key = ALERTS.c.channel_id if by == "channel" else ALERTS.c.status
-    statement = select(key, ALERTS.c.status, func.count()).group_by(key, ALERTS.c.status)
     if since is not None:
-        statement = statement.where(ALERTS.c.created_at >= since)
+        statement = select(key, ALERTS.c.status).where(ALERTS.c.created_at >= since)
+        async with engine.connect() as connection:
+            pairs = Counter((await connection.execute(statement)).tuples())
+        counted = [(group, status, n) for (group, status), n in pairs.items()]
+    else:
+        statement = select(key, ALERTS.c.status, func.count()).group_by(key, ALERTS.c.status)
+        async with engine.connect() as connection:
+            counted = [tuple(row) for row in (await connection.execute(statement)).all()]
     out: dict[str, dict[str, int]] = {}
-    async with engine.connect() as connection:
-        for group, status, count in (await connection.execute(statement)).all():
-            out.setdefault(group, {})[status] = count
+    for group, status, count in counted:
+        out.setdefault(group, {})[status] = count
     return out
 
 

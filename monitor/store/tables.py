@@ -193,6 +193,7 @@ class AlertRow(SQLModel, table=True):
         Index("ix_alerts_due", "status", "next_attempt_at"),
         Index("ix_alerts_created", "created_at", "id"),  # the console's delivery log
         Index("ix_alerts_story", "story_id"),  # a release's page: its story's alerts
+        Index("ix_alerts_channel_status", "channel_id", "status"),  # the channel list (0012)
         # the retries an operator asked for and that are not attempted yet (a handful)
         Index(
             "ix_alerts_retry_requested",

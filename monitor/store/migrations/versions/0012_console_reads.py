@@ -11,6 +11,9 @@ PostgreSQL one statement-level trigger per statement adds each source's rows at 
 poll's thousand new rows make one update of its source, not a thousand); SQLite's
 triggers are per row, as it has no other kind. The upgrade counts what is stored.
 
+``ix_alerts_channel_status``: the channel list counts every alert by channel and status
+from the index alone (it read the table: 250 ms for 200,000 alerts on SQLite).
+
 PostgreSQL: ``releases.search_vector``, ``to_tsvector('simple', search_text)`` stored (a
 generated column) with the GIN index on it, in place of the expression index of 0002. An
 archive search reads the newest releases first and tests each one's words; with the
@@ -61,6 +64,7 @@ def upgrade() -> None:
         "sources",
         sa.Column("release_count", sa.Integer(), nullable=False, server_default="0"),
     )
+    op.create_index("ix_alerts_channel_status", "alerts", ["channel_id", "status"])
     sqlite = op.get_bind().dialect.name == "sqlite"
     if not sqlite:
         # no poll may insert between the count and the triggers
@@ -81,6 +85,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alerts_channel_status", table_name="alerts")
     if not _sqlite():
         op.execute(
             "CREATE INDEX ix_releases_search ON releases "
