@@ -146,7 +146,9 @@ async def release_page(
                 if found is not None:
                     hits[row.id] = found
             matched = [row for row in rows if row.id in hits]
-            copies = await _copies(connection, {r.story_id for r in matched if r.story_id})
+            copies = await _copies(
+                connection, {r.story_id for r in matched if r.story_id}, content=query is not None
+            )
             rules = await _rules(connection, [r.id for r in matched])
             for row in matched:
                 story = copies.get(row.story_id, []) if row.story_id else []
@@ -196,14 +198,16 @@ def _earlier_listed(copy: Any, row: Any, filters: ReleaseFilter, query: _Query |
     return query is None or query.hits(document_of(copy.source_id, copy)) is not None
 
 
-async def _copies(connection: Any, story_ids: set[int]) -> dict[int, list[Any]]:
-    """The releases of these stories, oldest first (one query for a page)."""
+async def _copies(
+    connection: Any, story_ids: set[int], *, content: bool = False
+) -> dict[int, list[Any]]:
+    """The releases of these stories, oldest first (one query for a page); ``content``
+    only when a query is to be tried on them (a ministry's page can be megabytes)."""
     if not story_ids:
         return {}
+    columns = (*_LIST_COLUMNS, RELEASES.c.content) if content else _LIST_COLUMNS
     statement = (
-        select(*_LIST_COLUMNS, RELEASES.c.content)
-        .where(RELEASES.c.story_id.in_(sorted(story_ids)))
-        .order_by(RELEASES.c.id)
+        select(*columns).where(RELEASES.c.story_id.in_(sorted(story_ids))).order_by(RELEASES.c.id)
     )
     out: dict[int, list[Any]] = {}
     for row in (await connection.execute(statement)).all():
