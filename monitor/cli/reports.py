@@ -3,6 +3,8 @@
 Tables show times in the config's time zone with their offset (``2019-03-13 18:00 +03``,
 ``monitor.times.local_time``); ``--json`` keeps ISO 8601 with the offset. URLs and error
 texts go through ``monitor.redact`` first: a source URL's credentials are never shown.
+Both read through the console's and the API's functions (``store.reads.source_health``,
+``store.archive.every_release``), never a query of their own.
 """
 
 from __future__ import annotations
