@@ -259,7 +259,7 @@ async def alert_counts(
     if since is not None:
         statement = select(key, ALERTS.c.status).where(ALERTS.c.created_at >= since)
         async with engine.connect() as connection:
-            pairs = Counter((await connection.execute(statement)).tuples())
+            pairs = Counter((row[0], row[1]) for row in await connection.execute(statement))
         counted = [(group, status, n) for (group, status), n in pairs.items()]
     else:
         statement = select(key, ALERTS.c.status, func.count()).group_by(key, ALERTS.c.status)
