@@ -1,102 +1,96 @@
-"""``releases --query``: the rule language over the archive. The index narrows, the matcher decides.
+"""An archive search's candidates: what the full-text index can find, newest first.
 
-The query is compiled as a one-rule matcher, so results agree exactly with what a rule
-would have alerted on. ``monitor.rules.prefilter`` derives from it what every match must
-contain; that becomes a full-text condition on ``releases.search_text`` (FTS5
-``releases_fts`` on SQLite, the GIN ``to_tsvector('simple', …)`` index on PostgreSQL).
-A query that can match without any word (only NOT parts or filters in some branch) reads
-every release. Candidates are read newest first, in pages, and reading stops as soon as
-``limit`` releases have matched.
+A query in the rule language is compiled as a one-rule matcher (``store.archive``);
+``monitor.rules.prefilter`` derives from it what every match must contain, and that
+becomes a condition on the release's words (FTS5 ``releases_fts`` on SQLite, the GIN
+index on ``releases.search_vector`` on PostgreSQL). The index narrows, the matcher
+decides, so results agree exactly with what a rule would have alerted on. A query that
+can match without any word (only NOT parts or filters in some branch) has no condition.
+
+Newest first, on PostgreSQL, in two steps, because no one plan is fast for every word:
+the newest ``WINDOW`` releases are tested one by one (a common word fills a page there),
+and if they hold too few, the GIN index finds the older ones (a rare word has few of
+them to sort). Walking the time index through a million releases for a rare word, or
+fetching 100,000 releases of a common one through the GIN index, each took seconds.
+SQLite's planner makes the FTS5 match set first and then reads it in time order.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import and_, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy import Select, literal_column, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 
-from monitor.config.model import Config
-from monitor.rules.prefilter import Requirement, requirement, to_fts5, to_tsquery
-from monitor.store.matching import document_of
-from monitor.store.tables import ReleaseRow
+from monitor.rules.prefilter import Requirement, to_fts5, to_tsquery
+from monitor.store import keyset
+from monitor.store.tables import RELEASES
 
-PAGE = 200  # candidates read per query
+WINDOW = 5_000  # the newest releases PostgreSQL tests one by one before using the index
 
-
-async def search_releases(
-    engine: AsyncEngine,
-    config: Config,
-    query: str,
-    *,
-    since: datetime | None,
-    source: str | None,
-    limit: int | None,
-) -> list[ReleaseRow]:
-    """The releases ``query`` matches, newest first, at most ``limit`` of them."""
-    from monitor.errors import QuerySyntaxError
-    from monitor.rules.matcher import RuleSpec, compile_rules
-
-    try:
-        matcher = compile_rules(
-            [RuleSpec("query", "query", query)], {k: list(v) for k, v in config.concepts.items()}
-        )
-    except QuerySyntaxError as exc:
-        from monitor.cli.common import EXIT_USAGE, fail
-
-        fail(f"--query: {exc.message} at column {exc.column}", EXIT_USAGE)
-    need = requirement(matcher.rules[0].node)
-    found: list[ReleaseRow] = []
-    after: tuple[datetime, int] | None = None
-    while limit is None or len(found) < limit:
-        rows = await _candidates(engine, need, since=since, source=source, after=after)
-        for row in rows:
-            if matcher.match(document_of(row)):
-                found.append(row)
-                if limit is not None and len(found) >= limit:
-                    break
-        if len(rows) < PAGE:
-            break
-        last = rows[-1]
-        assert last.id is not None
-        after = (last.first_seen_at, last.id)
-    return found
+# (columns, how many, strictly older than this cursor) -> the listing, filtered, newest first
+Listing = Callable[[Sequence[Any], int, str | None], Select[Any]]
 
 
-def index_condition(dialect: str, need: Requirement) -> TextClause:
+def index_condition(dialect: str, need: Requirement) -> ColumnElement[bool] | TextClause:
     """The full-text condition for ``need`` on ``dialect`` (the index text is bound)."""
     if dialect == "sqlite":
         return text(
             "releases.id IN (SELECT rowid FROM releases_fts WHERE releases_fts MATCH :fts)"
         ).bindparams(fts=to_fts5(need))
-    # the very expression of the GIN index, so the planner can use it
-    return text(
-        "to_tsvector('simple', coalesce(releases.search_text, '')) @@ to_tsquery('simple', :fts)"
-    ).bindparams(fts=to_tsquery(need))
+    return _matches(literal_column("releases.search_vector"), need)
 
 
-async def _candidates(
-    engine: AsyncEngine,
-    need: Requirement | None,
-    *,
-    since: datetime | None,
-    source: str | None,
-    after: tuple[datetime, int] | None,
-) -> list[ReleaseRow]:
-    seen, release_id = ReleaseRow.first_seen_at, ReleaseRow.id
-    statement = select(ReleaseRow).order_by(seen.desc(), release_id.desc()).limit(PAGE)  # type: ignore[attr-defined,union-attr]
-    if need is not None:
-        statement = statement.where(index_condition(engine.dialect.name, need))
-    if since is not None:
-        statement = statement.where(seen >= since)  # type: ignore[arg-type]
-    if source is not None:
-        statement = statement.where(ReleaseRow.source_id == source)  # type: ignore[arg-type]
-    if after is not None:  # keyset paging: strictly older than the last row read
-        at, last_id = after
-        statement = statement.where(
-            or_(seen < at, and_(seen == at, release_id < last_id))  # type: ignore[arg-type,operator]
+def _matches(vector: Any, need: Requirement) -> ColumnElement[bool]:
+    query = text("to_tsquery('simple', :fts)").bindparams(fts=to_tsquery(need))
+    return vector.op("@@")(query)  # type: ignore[no-any-return]
+
+
+async def candidates(
+    connection: AsyncConnection,
+    listing: Listing,
+    columns: Sequence[Any],
+    need: Requirement,
+    batch: int,
+    after: str | None,
+) -> tuple[list[Any], str | None]:
+    """Up to ``batch`` releases holding what ``need`` asks, newest first after ``after``,
+    and where to go on from (None: no older release is left to look at)."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        statement = listing(columns, batch, after).where(index_condition(dialect, need))
+        rows = list((await connection.execute(statement)).all())
+        return rows, _last(rows) if len(rows) == batch else None
+    seen, key = RELEASES.c.first_seen_at, RELEASES.c.id
+    vector: Any = literal_column("releases.search_vector").label("vector")
+    window = listing([key, vector], WINDOW, after).subquery()
+    found = select(window.c.id).where(_matches(window.c.vector, need))
+    statement = listing(columns, batch, after).where(key.in_(found))
+    rows = list((await connection.execute(statement)).all())
+    if len(rows) == batch:
+        return rows, _last(rows)
+    edge = (
+        await connection.execute(listing([seen, key], 1, after).offset(WINDOW - 1))
+    ).one_or_none()
+    if edge is None:
+        return rows, None  # the window held every release left
+    # past the window, through the GIN index only: the planner, which cannot know how
+    # rare a word is among a query's many forms, would walk the time index instead
+    await connection.execute(text("SET LOCAL enable_indexscan = off"))
+    await connection.execute(text("SET LOCAL enable_seqscan = off"))
+    try:
+        beyond = keyset.encode(edge.first_seen_at, edge.id)
+        statement = listing(columns, batch - len(rows), beyond).where(
+            index_condition(dialect, need)
         )
-    async with engine.connect() as connection:
-        rows = (await connection.execute(statement)).all()
-    return [ReleaseRow.model_validate(row._mapping) for row in rows]
+        rows += (await connection.execute(statement)).all()
+    finally:
+        await connection.execute(text("SET LOCAL enable_indexscan = on"))
+        await connection.execute(text("SET LOCAL enable_seqscan = on"))
+    return rows, _last(rows) if len(rows) == batch else None
+
+
+def _last(rows: Sequence[Any]) -> str:
+    return keyset.encode(rows[-1].first_seen_at, rows[-1].id)

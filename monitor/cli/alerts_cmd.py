@@ -4,7 +4,8 @@ The table: time (created, in the config's zone), id (its first 8 characters: any
 prefix of 6 or more will do wherever an id is asked for), rule, channel, title, status,
 attempts, next attempt, last error. ``--json`` has SPEC section 1's fields (``id, rule,
 channel, release, status, attempts, last_error``) and the rest, times in ISO 8601.
-The queries are ``store.queries``' (the console will use the same).
+The queries are the console's and the API's (``store.reads.alert_page`` and
+``alert_detail``), read a page at a time; URLs are shown with ``***`` for credentials.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from monitor.cli.common import EXIT_USAGE, emit_json, fail, iso, run_async, tabl
 from monitor.cli.common import since as since_time
 from monitor.config.model import Config
 from monitor.redact import redact_text
-from monitor.store import queries
+from monitor.store import queries, reads
+from monitor.store.keyset import MAX_PAGE
 from monitor.store.session import open_store
+from monitor.store.shapes import AlertDetail, AlertItem
 from monitor.times import local_time
 
 T = TypeVar("T")
-ALERT_STATUSES = ("pending", "sent", "failed", "dead")
+ALERT_STATUSES = reads.ALERT_STATUSES
 _SHORT_ID = 8
 _SNIPPETS = 3  # SPEC section 4: at most 3 snippets per rule wherever they are shown
 _TITLE_WIDTH = 60
@@ -45,10 +48,25 @@ def alerts_command(
         fail(f"unknown status {status!r}: use {', '.join(ALERT_STATUSES)}", EXIT_USAGE)
     start = since_time(since) if since else None
 
-    async def gather(engine: AsyncEngine) -> list[queries.AlertSummary]:
-        return await queries.find_alerts(
-            engine, status=status, rule=rule, channel=channel, since=start, limit=limit
-        )
+    async def gather(engine: AsyncEngine) -> list[AlertItem]:
+        found: list[AlertItem] = []
+        cursor: str | None = None
+        while limit is None or len(found) < limit:
+            page = await reads.alert_page(
+                engine,
+                status=status,
+                rule=rule,
+                channel=channel,
+                since=start,
+                cursor=cursor,
+                limit=MAX_PAGE if limit is None else min(MAX_PAGE, limit - len(found)),
+                shown=_shown,
+            )
+            found.extend(page.items)
+            if page.next is None:
+                break
+            cursor = page.next
+        return found
 
     found = _with_store(config, gather)
     if as_json:
@@ -58,15 +76,15 @@ def alerts_command(
     table(
         [
             [
-                local_time(s.alert.created_at, zone),
-                s.alert.id[:_SHORT_ID],
-                s.alert.rule_id,
-                s.alert.channel_id,
+                local_time(s.created_at, zone),
+                s.id[:_SHORT_ID],
+                s.rule,
+                s.channel,
                 _cut(s.title, _TITLE_WIDTH),
-                s.alert.status,
-                str(s.alert.attempts),
-                local_time(s.alert.next_attempt_at, zone),
-                _cut(redact_text(s.alert.last_error or ""), _ERROR_WIDTH),
+                s.status,
+                str(s.attempts),
+                local_time(s.next_attempt_at, zone),
+                _cut(redact_text(s.last_error or ""), _ERROR_WIDTH),
             ]
             for s in found
         ],
@@ -75,45 +93,49 @@ def alerts_command(
 
 
 def show_command(config: Config, given: str, *, as_json: bool) -> None:
-    async def gather(engine: AsyncEngine) -> queries.AlertDetail:
-        return await queries.alert_detail(engine, await _resolve(engine, given))
+    async def gather(engine: AsyncEngine) -> AlertDetail:
+        alert_id = await _resolve(engine, given)
+        found = await reads.alert_detail(engine, config, alert_id, shown=_shown)
+        if found is None:  # removed between the two reads
+            fail(f"no alert {alert_id!r}", EXIT_USAGE)
+        return found
 
     detail = _with_store(config, gather)
     if as_json:
         emit_json([_detail_json(detail)])
         return
-    alert, release, zone = detail.alert, detail.release, config.zone
-    rule = next((r for r in config.rules if r.id == alert.rule_id), None)
-    source = next((s for s in config.sources if s.id == release.source_id), None)
+    zone = config.zone
+    rule = next((r for r in config.rules if r.id == detail.rule), None)
+    source = next((s for s in config.sources if s.id == detail.source), None)
     rows = [
-        ("alert", alert.id),
-        ("status", alert.status),
-        ("rule", _named(alert.rule_id, rule.display_name if rule else None)),
-        ("channel", alert.channel_id),
-        ("title", _one_line(release.title)),
-        ("url", redact_text(release.url or "-")),
-        ("source", _named(release.source_id, source.display_name if source else None)),
-        ("published", local_time(release.published_at, zone)),
-        ("created", local_time(alert.created_at, zone)),
-        ("attempts", str(alert.attempts)),
-        ("next attempt", local_time(alert.next_attempt_at, zone)),
-        ("sent", local_time(alert.sent_at, zone)),
-        ("last error", redact_text(alert.last_error or "-")),
-        ("release", str(release.id)),
-        ("story", str(alert.story_id)),
+        ("alert", detail.id),
+        ("status", detail.status),
+        ("rule", _named(detail.rule, rule.display_name if rule else None)),
+        ("channel", detail.channel),
+        ("title", _one_line(detail.title)),
+        ("url", detail.url or "-"),
+        ("source", _named(detail.source, source.display_name if source else None)),
+        ("published", local_time(detail.published_at, zone)),
+        ("created", local_time(detail.created_at, zone)),
+        ("attempts", str(detail.attempts)),
+        ("next attempt", local_time(detail.next_attempt_at, zone)),
+        ("sent", local_time(detail.sent_at, zone)),
+        ("last error", redact_text(detail.last_error or "-")),
+        ("release", str(detail.release)),
+        ("story", str(detail.story)),
     ]
-    if alert.digest_id:
-        rows.append(("digest", alert.digest_id))
-    for source_id, url in detail.copies:
-        rows.append(("copy", f"{source_id} {redact_text(url)}"))
+    if detail.digest:
+        rows.append(("digest", detail.digest))
+    for copy in detail.copies:
+        rows.append(("copy", f"{copy.source} {copy.url}"))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         typer.echo(f"{name + ':':{width + 1}} {value}")
-    typer.echo(f"matches: {len(detail.hits)}")
+    typer.echo(f"matches: {detail.hit_total}")
     for hit in detail.hits[:_SNIPPETS]:
         typer.echo(f"  {hit.field}: {_one_line(hit.term)} — {_one_line(hit.snippet)}")
-    if len(detail.hits) > _SNIPPETS:
-        typer.echo(f"  + {len(detail.hits) - _SNIPPETS} more")
+    if detail.hit_total > _SNIPPETS:
+        typer.echo(f"  + {detail.hit_total - _SNIPPETS} more")
 
 
 def retry_command(config: Config, given: str) -> None:
@@ -145,40 +167,36 @@ async def _resolve(engine: AsyncEngine, given: str) -> str:
         fail(exc.message, EXIT_USAGE)
 
 
-def _summary_json(summary: queries.AlertSummary) -> dict[str, object]:
-    a = summary.alert
+def _shown(url: str | None) -> str | None:
+    return redact_text(url) if url else None
+
+
+def _summary_json(a: AlertItem) -> dict[str, object]:
     return {
         "id": a.id,
-        "rule": a.rule_id,
-        "channel": a.channel_id,
-        "release": a.release_id,
-        "story": a.story_id,
+        "rule": a.rule,
+        "channel": a.channel,
+        "release": a.release,
+        "story": a.story,
         "status": a.status,
         "attempts": a.attempts,
         "last_error": redact_text(a.last_error) if a.last_error else None,
-        "title": summary.title,
-        "source": summary.source,
-        "url": redact_text(summary.url) if summary.url else None,
+        "title": a.title,
+        "source": a.source,
+        "url": a.url,
         "created_at": iso(a.created_at),
         "next_attempt_at": iso(a.next_attempt_at),
         "sent_at": iso(a.sent_at),
-        "digest": a.digest_id,
+        "digest": a.digest,
     }
 
 
-def _detail_json(detail: queries.AlertDetail) -> dict[str, object]:
-    out = _summary_json(
-        queries.AlertSummary(
-            detail.alert, detail.release.title, detail.release.source_id, detail.release.url
-        )
-    )
-    out["published_at"] = iso(detail.release.published_at)
-    out["matches"] = [
-        {"field": h.field, "term": h.term, "start": h.start, "end": h.end, "snippet": h.snippet}
-        for h in detail.hits[:_SNIPPETS]
-    ]
-    out["matches_total"] = len(detail.hits)
-    out["copies"] = [{"source": s, "url": redact_text(u)} for s, u in detail.copies]
+def _detail_json(detail: AlertDetail) -> dict[str, object]:
+    out = _summary_json(detail)
+    out["published_at"] = iso(detail.published_at)
+    out["matches"] = [h.model_dump() for h in detail.hits[:_SNIPPETS]]
+    out["matches_total"] = detail.hit_total
+    out["copies"] = [{"source": c.source, "url": c.url} for c in detail.copies]
     return out
 
 

@@ -3,11 +3,13 @@
 Tables show times in the config's time zone with their offset (``2019-03-13 18:00 +03``,
 ``monitor.times.local_time``); ``--json`` keeps ISO 8601 with the offset. URLs and error
 texts go through ``monitor.redact`` first: a source URL's credentials are never shown.
+Both read through the console's and the API's functions (``store.reads.source_health``,
+``store.archive.every_release``), never a query of their own.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import typer
@@ -26,11 +28,11 @@ from monitor.cli.common import (
 )
 from monitor.config.model import Config
 from monitor.ops.health import overdue
-from monitor.redact import redact_text, redact_url
-from monitor.store import queries
+from monitor.redact import redact_text
 from monitor.store.session import open_store
-from monitor.store.sources import list_sources, sync_sources
-from monitor.store.tables import ReleaseRow, now
+from monitor.store.shapes import ReleaseCard, ReleaseItem
+from monitor.store.sources import sync_sources
+from monitor.store.tables import now
 from monitor.times import local_time
 
 
@@ -41,39 +43,23 @@ async def _store(config: Config) -> AsyncEngine:
 
 
 def sources_command(config: Config, *, as_json: bool) -> None:
+    from monitor.store.reads import source_health
+
     async def gather() -> list[dict[str, object]]:
         engine = await _store(config)
         try:
-            rows = await list_sources(engine)
-            totals = await queries.release_counts(engine)
-            recent = await queries.release_counts(engine, now() - timedelta(days=1))
+            found = await source_health(engine, config, shown=_redacted)
         finally:
             await engine.dispose()
-        out: list[dict[str, object]] = []
         moment = now()
-        for source in config.sources:
-            row = rows[source.id]
-            out.append(
-                {
-                    "id": source.id,
-                    "name": source.display_name,
-                    "url": redact_url(source.url),
-                    "type": source.type,
-                    "status": row.status,
-                    "last_error": _redacted(row.last_error),
-                    "last_warning": _redacted(row.last_warning),
-                    "last_poll_at": iso(row.last_poll_at),
-                    "last_success_at": iso(row.last_success_at),
-                    "next_poll_at": iso(row.next_poll_at),
-                    "overdue": overdue(row.next_poll_at, moment),
-                    "releases": totals.get(source.id, 0),
-                    "new_24h": recent.get(source.id, 0),
-                    "items_seen": row.items_seen,
-                    "items_skipped": row.items_skipped,
-                    "consecutive_failures": row.consecutive_failures,
-                    "moved_to": _redacted(row.moved_to),
-                }
-            )
+        out: list[dict[str, object]] = []
+        for source in found:
+            shown = source.model_dump(mode="json", exclude={"language", "origin"})
+            # SPEC section 1's order: ``overdue`` follows ``next_poll_at``
+            at = list(shown).index("next_poll_at") + 1
+            items = list(shown.items())
+            items.insert(at, ("overdue", overdue(source.next_poll_at, moment)))
+            out.append(dict(items))
         return out
 
     result = run_async(gather())
@@ -107,15 +93,15 @@ def _redacted(text: str | None) -> str | None:
     return redact_text(text) if text else text
 
 
-def release_json(release: ReleaseRow) -> dict[str, object]:
+def release_json(release: ReleaseItem) -> dict[str, object]:
     return {
         "id": release.id,
-        "source": release.source_id,
+        "source": release.source,
         "title": release.title,
-        "url": _redacted(release.url),
+        "url": release.url,
         "published_at": iso(release.published_at),
         "first_seen_at": iso(release.first_seen_at),
-        "story": release.story_id,
+        "story": release.story,
         "language": release.language,
     }
 
@@ -129,24 +115,26 @@ def releases_command(
     limit: int | None,
     as_json: bool,
 ) -> None:
-    from monitor.search import search_releases
+    from monitor.errors import QuerySyntaxError
+    from monitor.store.archive import ReleaseFilter, every_release
 
     start = since_time(since) if since else None
     if source is not None and source not in {s.id for s in config.sources}:
         fail(f"unknown source {source!r}", EXIT_USAGE)
+    # every release, copies too: the console's listing without its grouping into stories
+    filters = ReleaseFilter(q=query or None, source=source, since=start, stories=False)
 
-    async def gather() -> list[ReleaseRow]:
+    async def gather() -> list[ReleaseCard]:
         engine = await _store(config)
         try:
-            if query:
-                return await search_releases(
-                    engine, config, query, since=start, source=source, limit=limit
-                )
-            return await queries.list_releases(engine, since=start, source=source, limit=limit)
+            return await every_release(engine, config, filters, limit=limit, shown=_redacted)
         finally:
             await engine.dispose()
 
-    rows = run_async(gather())
+    try:
+        rows = run_async(gather())
+    except QuerySyntaxError as exc:
+        fail(f"--query: {exc.message} at column {exc.column}", EXIT_USAGE)
     if as_json:
         emit_json(release_json(r) for r in rows)
         return
@@ -154,9 +142,9 @@ def releases_command(
         [
             [
                 str(r.id),
-                r.source_id,
+                r.source,
                 local_time(r.published_at, config.zone),
-                str(r.story_id or "-"),
+                str(r.story or "-"),
                 r.title[:80],
             ]
             for r in rows

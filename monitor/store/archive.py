@@ -3,11 +3,13 @@
 A listing is newest first by first-seen time, paged by keyset (``store.keyset``). Copies
 are shown as one story: a release is left out when an earlier release of its story (a
 smaller id) passes the same filters — that one is listed, with this one among its copies —
-so each story appears once, at its first release, whichever page a copy falls on.
+so each story appears once, at its first release, whichever page a copy falls on. The CLI's
+``releases`` lists every release (``stories=False``) through the same function
+(``every_release`` reads it a page at a time).
 
 ``q`` is the rule language, exactly as ``releases --query``: the query is compiled as a
-one-rule matcher, ``monitor.search.index_condition`` narrows the candidates with the
-full-text index, and the matcher decides. Its hits are marked in the snippet and title.
+one-rule matcher, ``monitor.search.candidates`` narrows the candidates with the full-text
+index, and the matcher decides. Its hits are marked in the snippet and title.
 A query that does not parse raises ``QuerySyntaxError`` (with its column) before any read.
 """
 
@@ -26,6 +28,7 @@ from monitor.config.model import Config
 from monitor.model import Document, Hit, document_of
 from monitor.rules.snippet import make_snippet
 from monitor.store import keyset
+from monitor.store.reads import Shown
 from monitor.store.shapes import (
     Copy,
     HitShape,
@@ -51,6 +54,7 @@ class ReleaseFilter:
     language: str | None = None
     since: datetime | None = None  # first seen at or after
     until: datetime | None = None  # first seen before
+    stories: bool = True  # each story once, at its first release; False: every release
 
 
 class _Query:
@@ -124,48 +128,68 @@ async def release_page(
     *,
     cursor: str | None = None,
     limit: int | None = None,
+    shown: Shown = public_url,
 ) -> ReleasePage:
     """One page of the archive: at most ``limit`` stories, each at its first release."""
-    from monitor.search import index_condition
-
     query = compile_query(config, filters.q)
     size = keyset.clamp(limit)
     columns = (*_LIST_COLUMNS, RELEASES.c.content) if query else _LIST_COLUMNS
-    shown: list[ReleaseCard] = []
+    cards: list[ReleaseCard] = []
     after = cursor
+    batch = min(SCAN, size + 10)  # most candidates are shown: read a page's worth first
     async with engine.connect() as connection:
         while True:
-            statement = _filtered(
-                select(*columns)
-                .order_by(RELEASES.c.first_seen_at.desc(), RELEASES.c.id.desc())
-                .limit(SCAN),
-                filters,
-            )
-            if query is not None and query.need is not None:
-                statement = statement.where(index_condition(engine.dialect.name, query.need))
-            older = keyset.older_than(RELEASES.c.first_seen_at, RELEASES.c.id, after)
-            if older is not None:
-                statement = statement.where(older)
-            rows = (await connection.execute(statement)).all()
+            rows, more = await _read(connection, columns, filters, query, batch, after)
             hits = {}
             for row in rows:
                 found = query.hits(document_of(row.source_id, row)) if query else ()
                 if found is not None:
                     hits[row.id] = found
             matched = [row for row in rows if row.id in hits]
-            copies = await _copies(connection, {r.story_id for r in matched if r.story_id})
+            copies = await _copies(
+                connection, {r.story_id for r in matched if r.story_id}, content=query is not None
+            )
             rules = await _rules(connection, [r.id for r in matched])
             for row in matched:
                 story = copies.get(row.story_id, []) if row.story_id else []
-                if any(_earlier_listed(c, row, filters, query) for c in story):
+                if filters.stories and any(_earlier_listed(c, row, filters, query) for c in story):
                     continue  # listed at its story's first release
-                shown.append(_card(row, hits[row.id], story, rules.get(row.id, [])))
+                cards.append(_card(row, hits[row.id], story, rules.get(row.id, []), shown))
                 after = keyset.encode(row.first_seen_at, row.id)
-                if len(shown) == size:
-                    return ReleasePage(items=shown, next=after)
-            if len(rows) < SCAN:
-                return ReleasePage(items=shown, next=None)
-            after = keyset.encode(rows[-1].first_seen_at, rows[-1].id)
+                if len(cards) == size:
+                    return ReleasePage(items=cards, next=after)
+            if more is None:
+                return ReleasePage(items=cards, next=None)
+            after, batch = more, SCAN
+
+
+async def _read(
+    connection: Any,
+    columns: Sequence[Any],
+    filters: ReleaseFilter,
+    query: _Query | None,
+    batch: int,
+    after: str | None,
+) -> tuple[list[Any], str | None]:
+    """Up to ``batch`` candidates after ``after``, and the cursor to go on from (None:
+    none left). With a query, the full-text index finds them (``monitor.search``)."""
+    from monitor.search import candidates
+
+    def listing(cols: Sequence[Any], count: int, before: str | None) -> Any:
+        statement = _filtered(
+            select(*cols)
+            .order_by(RELEASES.c.first_seen_at.desc(), RELEASES.c.id.desc())
+            .limit(count),
+            filters,
+        )
+        older = keyset.older_than(RELEASES.c.first_seen_at, RELEASES.c.id, before)
+        return statement if older is None else statement.where(older)
+
+    if query is not None and query.need is not None:
+        return await candidates(connection, listing, columns, query.need, batch, after)
+    rows = list((await connection.execute(listing(columns, batch, after))).all())
+    more = keyset.encode(rows[-1].first_seen_at, rows[-1].id) if len(rows) == batch else None
+    return rows, more
 
 
 def _earlier_listed(copy: Any, row: Any, filters: ReleaseFilter, query: _Query | None) -> bool:
@@ -174,14 +198,16 @@ def _earlier_listed(copy: Any, row: Any, filters: ReleaseFilter, query: _Query |
     return query is None or query.hits(document_of(copy.source_id, copy)) is not None
 
 
-async def _copies(connection: Any, story_ids: set[int]) -> dict[int, list[Any]]:
-    """The releases of these stories, oldest first (one query for a page)."""
+async def _copies(
+    connection: Any, story_ids: set[int], *, content: bool = False
+) -> dict[int, list[Any]]:
+    """The releases of these stories, oldest first (one query for a page); ``content``
+    only when a query is to be tried on them (a ministry's page can be megabytes)."""
     if not story_ids:
         return {}
+    columns = (*_LIST_COLUMNS, RELEASES.c.content) if content else _LIST_COLUMNS
     statement = (
-        select(*_LIST_COLUMNS, RELEASES.c.content)
-        .where(RELEASES.c.story_id.in_(sorted(story_ids)))
-        .order_by(RELEASES.c.id)
+        select(*columns).where(RELEASES.c.story_id.in_(sorted(story_ids))).order_by(RELEASES.c.id)
     )
     out: dict[int, list[Any]] = {}
     for row in (await connection.execute(statement)).all():
@@ -203,17 +229,41 @@ async def _rules(connection: Any, release_ids: Sequence[int]) -> dict[int, list[
     return out
 
 
-def _copy(row: Any) -> Copy:
+async def every_release(
+    engine: AsyncEngine,
+    config: Config,
+    filters: ReleaseFilter,
+    *,
+    limit: int | None = None,
+    shown: Shown = public_url,
+) -> list[ReleaseCard]:
+    """Every release ``filters`` pass, newest first, at most ``limit``: ``release_page``
+    page after page, as the CLI lists them."""
+    found: list[ReleaseCard] = []
+    cursor: str | None = None
+    while limit is None or len(found) < limit:
+        size = keyset.MAX_PAGE if limit is None else min(keyset.MAX_PAGE, limit - len(found))
+        page = await release_page(engine, config, filters, cursor=cursor, limit=size, shown=shown)
+        found.extend(page.items)
+        if page.next is None:
+            break
+        cursor = page.next
+    return found
+
+
+def _copy(row: Any, shown: Shown = public_url) -> Copy:
     return Copy(
         id=row.id,
         source=row.source_id,
         title=row.title,
-        url=public_url(row.url),
+        url=shown(row.url),
         first_seen_at=row.first_seen_at,
     )
 
 
-def _card(row: Any, hits: Sequence[Hit], story: Sequence[Any], rules: list[str]) -> ReleaseCard:
+def _card(
+    row: Any, hits: Sequence[Hit], story: Sequence[Any], rules: list[str], shown: Shown
+) -> ReleaseCard:
     title_spans = [(h.start, h.end) for h in hits if h.field == "title"]
     body = next((h for h in hits if h.field in ("summary", "content")), None)
     if body is not None:
@@ -228,7 +278,7 @@ def _card(row: Any, hits: Sequence[Hit], story: Sequence[Any], rules: list[str])
         id=row.id,
         source=row.source_id,
         title=row.title,
-        url=public_url(row.url),
+        url=shown(row.url),
         published_at=row.published_at,
         first_seen_at=row.first_seen_at,
         story=row.story_id,
@@ -236,7 +286,7 @@ def _card(row: Any, hits: Sequence[Hit], story: Sequence[Any], rules: list[str])
         snippet=segments,
         title_marks=segments_of(row.title, title_spans) if title_spans else [],
         rules=rules,
-        copies=[_copy(c) for c in story if c.id != row.id][:COPIES_SHOWN],
+        copies=[_copy(c, shown) for c in story if c.id != row.id][:COPIES_SHOWN],
     )
 
 

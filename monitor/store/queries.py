@@ -1,8 +1,9 @@
-"""Read-side queries for the CLI (and the console to come): releases, alerts, counts, ids.
+"""Whole rows for the CLI's other commands, an operator's retry, and alert ids.
 
-Plain functions over an engine that return rows and dataclasses, never text for a
-terminal: the CLI formats them, a web console will render the same values. Writes live
-with their stage, except ``retry_alert``, an operator's command.
+The listings people read (``sources``, ``releases``, ``alerts`` and the console's pages
+and API) are ``store.reads`` and ``store.archive``; here are the stored rows entire
+(``rules test --archive`` matches them, the demo and tests look at them), ``retry_alert``
+(the CLI's and the console's Retry) and the id prefixes only the CLI takes.
 
 Ids: wherever an alert id is asked for, a unique prefix of at least ``MIN_ID_PREFIX``
 characters will do (SPEC section 1); ``resolve_alert_id`` says which ids an ambiguous
@@ -12,13 +13,11 @@ prefix matches.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.model import Hit
 from monitor.store.session import writing
 from monitor.store.tables import ALERTS, RELEASES, AlertRow, ReleaseRow, now
 
@@ -33,34 +32,6 @@ class IdLookupError(LookupError):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
-
-
-@dataclass(frozen=True, slots=True)
-class AlertSummary:
-    """One line of the delivery log: the alert and what it is about."""
-
-    alert: AlertRow
-    title: str
-    source: str
-    url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertDetail:
-    """Everything about one alert: its release, the hits, the story's other copies."""
-
-    alert: AlertRow
-    release: ReleaseRow
-    hits: tuple[Hit, ...]
-    copies: tuple[tuple[str, str], ...]  # (source id, url)
-
-
-async def release_counts(engine: AsyncEngine, since: datetime | None = None) -> dict[str, int]:
-    statement = select(RELEASES.c.source_id, func.count()).group_by(RELEASES.c.source_id)
-    if since is not None:
-        statement = statement.where(RELEASES.c.first_seen_at >= since)
-    async with engine.connect() as connection:
-        return {row[0]: row[1] for row in (await connection.execute(statement)).all()}
 
 
 async def list_releases(
@@ -148,51 +119,3 @@ async def resolve_alert_id(engine: AsyncEngine, given: str) -> str:
         listed = ", ".join(ids[:_SHOWN_MATCHES])
         raise IdLookupError(f"alert id {given!r} is ambiguous: it matches {listed}{more}")
     return ids[0]
-
-
-async def find_alerts(
-    engine: AsyncEngine,
-    *,
-    status: str | None = None,
-    rule: str | None = None,
-    channel: str | None = None,
-    since: datetime | None = None,
-    limit: int | None = None,
-) -> list[AlertSummary]:
-    """The delivery log, newest first, with each alert's release title and source."""
-    statement = (
-        select(ALERTS, RELEASES.c.title, RELEASES.c.source_id, RELEASES.c.url)
-        .join(RELEASES, RELEASES.c.id == ALERTS.c.release_id)
-        .order_by(ALERTS.c.created_at.desc(), ALERTS.c.id)
-    )
-    for column, value in ((ALERTS.c.status, status), (ALERTS.c.rule_id, rule)):
-        if value is not None:
-            statement = statement.where(column == value)
-    if channel is not None:
-        statement = statement.where(ALERTS.c.channel_id == channel)
-    if since is not None:
-        statement = statement.where(ALERTS.c.created_at >= since)
-    if limit is not None:
-        statement = statement.limit(limit)
-    async with engine.connect() as connection:
-        rows = (await connection.execute(statement)).all()
-    return [
-        AlertSummary(
-            AlertRow.model_validate({c.name: row._mapping[c.name] for c in ALERTS.columns}),
-            row.title,
-            row.source_id,
-            row.url,
-        )
-        for row in rows
-    ]
-
-
-async def alert_detail(engine: AsyncEngine, alert_id: str) -> AlertDetail:
-    """One alert in full (``alert_id`` as ``resolve_alert_id`` gives it)."""
-    from monitor.store.outbox import load_claimed
-
-    async with engine.connect() as connection:
-        row = (await connection.execute(select(ALERTS).where(ALERTS.c.id == alert_id))).one()
-    alert = AlertRow.model_validate(row._mapping)
-    (claimed,) = await load_claimed(engine, [alert])  # as the delivery worker reads it
-    return AlertDetail(alert, claimed.release, claimed.hits, claimed.copies)

@@ -4,11 +4,15 @@ Each function returns the shapes of ``store.shapes``, so a page, an API answer a
 ``--json`` line are the same data. Listings are newest first and paged by keyset
 (``store.keyset``) on an index in their order; a page reads its related rows (titles,
 rules) with one more query, never one per row. Releases live in ``store.archive``.
+
+The CLI's ``sources`` and ``alerts`` read through these same functions; ``shown`` is how a
+URL is hidden (``public_url`` drops its credentials, the CLI writes ``***`` for them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -16,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Config, EmailChannel, WebhookChannel
+from monitor.redact import redact_text
 from monitor.store import keyset
 from monitor.store.shapes import (
     AlarmEpisode,
@@ -23,6 +28,8 @@ from monitor.store.shapes import (
     AlertItem,
     AlertPage,
     ChannelItem,
+    CopyLink,
+    HitShape,
     LatestMatch,
     Overview,
     RuleItem,
@@ -32,22 +39,27 @@ from monitor.store.shapes import (
 from monitor.store.tables import ALARMS, ALERTS, MATCHES, RELEASES, SOURCES, AlertRow, now
 
 ALERT_STATUSES = ("pending", "sent", "failed", "dead")
+Shown = Callable[[str | None], str | None]  # a URL as it may be shown
 
 
-async def _release_counts(
-    engine: AsyncEngine, since: datetime | None, only: str | None
-) -> dict[str, int]:
-    statement = select(RELEASES.c.source_id, func.count()).group_by(RELEASES.c.source_id)
-    if since is not None:
-        statement = statement.where(RELEASES.c.first_seen_at >= since)
+def _redacted(text: str | None) -> str | None:
+    """An error text, any URL in it without its credentials."""
+    return redact_text(text) if text else text
+
+
+async def _new_counts(engine: AsyncEngine, since: datetime, only: str | None) -> dict[str, int]:
+    """Releases first seen since ``since``, by source. Counted here, not by GROUP BY:
+    SQLite would group by walking ``ix_releases_source_seen`` whole (a million entries)
+    rather than read the day's range of ``ix_releases_seen``."""
+    statement = select(RELEASES.c.source_id).where(RELEASES.c.first_seen_at >= since)
     if only is not None:
         statement = statement.where(RELEASES.c.source_id == only)
     async with engine.connect() as connection:
-        return {row[0]: row[1] for row in (await connection.execute(statement)).all()}
+        return dict(Counter((await connection.execute(statement)).scalars()))
 
 
 async def source_health(
-    engine: AsyncEngine, config: Config, only: str | None = None
+    engine: AsyncEngine, config: Config, only: str | None = None, *, shown: Shown = public_url
 ) -> list[SourceHealth]:
     """Each configured source (or only ``only``) with its polling state and counts."""
     statement = select(SOURCES)
@@ -55,8 +67,7 @@ async def source_health(
         statement = statement.where(SOURCES.c.id == only)
     async with engine.connect() as connection:
         rows = {row.id: row for row in (await connection.execute(statement)).all()}
-    totals = await _release_counts(engine, None, only)
-    recent = await _release_counts(engine, now() - timedelta(days=1), only)
+    recent = await _new_counts(engine, now() - timedelta(days=1), only)
     out: list[SourceHealth] = []
     for source in config.sources:
         row = rows.get(source.id)
@@ -66,20 +77,20 @@ async def source_health(
             SourceHealth(
                 id=source.id,
                 name=source.display_name,
-                url=public_url(source.url),
+                url=shown(source.url),
                 type=source.type,
                 status=row.status,
-                last_error=row.last_error,
-                last_warning=row.last_warning,
+                last_error=_redacted(row.last_error),
+                last_warning=_redacted(row.last_warning),
                 last_poll_at=row.last_poll_at,
                 last_success_at=row.last_success_at,
                 next_poll_at=row.next_poll_at,
-                releases=totals.get(source.id, 0),
+                releases=row.release_count,  # kept by triggers (migration 0012)
                 new_24h=recent.get(source.id, 0),
                 items_seen=row.items_seen,
                 items_skipped=row.items_skipped,
                 consecutive_failures=row.consecutive_failures,
-                moved_to=public_url(row.moved_to),
+                moved_to=shown(row.moved_to),
                 language=source.language,
             )
         )
@@ -102,7 +113,7 @@ async def source_alarms(engine: AsyncEngine, source_id: str, limit: int = 20) ->
     ]
 
 
-def _alert(row: object, title: str = "") -> AlertItem:
+def _alert(row: object, shown: Shown = public_url) -> AlertItem:
     return AlertItem(
         id=row.id,  # type: ignore[attr-defined]
         rule=row.rule_id,  # type: ignore[attr-defined]
@@ -115,11 +126,14 @@ def _alert(row: object, title: str = "") -> AlertItem:
         created_at=row.created_at,  # type: ignore[attr-defined]
         next_attempt_at=row.next_attempt_at,  # type: ignore[attr-defined]
         sent_at=row.sent_at,  # type: ignore[attr-defined]
-        title=title,
+        title=row.title,  # type: ignore[attr-defined]
+        source=row.source_id,  # type: ignore[attr-defined]
+        url=shown(row.url),  # type: ignore[attr-defined]
+        digest=row.digest_id,  # type: ignore[attr-defined]
     )
 
 
-_ALERT_COLUMNS = (*ALERTS.c, RELEASES.c.title)
+_ALERT_COLUMNS = (*ALERTS.c, RELEASES.c.title, RELEASES.c.source_id, RELEASES.c.url)
 
 
 async def alert_page(
@@ -131,6 +145,7 @@ async def alert_page(
     since: datetime | None = None,
     cursor: str | None = None,
     limit: int | None = None,
+    shown: Shown = public_url,
 ) -> AlertPage:
     """The delivery log, newest first (``ix_alerts_created``), with each release's title."""
     size = keyset.clamp(limit)
@@ -152,7 +167,7 @@ async def alert_page(
         statement = statement.where(after)
     async with engine.connect() as connection:
         rows = (await connection.execute(statement)).all()
-    items = [_alert(row, row.title) for row in rows[:size]]
+    items = [_alert(row, shown) for row in rows[:size]]
     more = len(rows) > size
     return AlertPage(
         items=items, next=keyset.encode(items[-1].created_at, items[-1].id) if more else None
@@ -168,30 +183,39 @@ async def alerts_of_story(engine: AsyncEngine, story_id: int) -> list[AlertItem]
     )
     async with engine.connect() as connection:
         rows = (await connection.execute(statement)).all()
-    return [_alert(row, row.title) for row in rows]
+    return [_alert(row) for row in rows]
 
 
-async def alert_detail(engine: AsyncEngine, config: Config, alert_id: str) -> AlertDetail | None:
-    """One alert with the webhook body its channel gets (``Deliverer.view``, unchanged)."""
+async def alert_detail(
+    engine: AsyncEngine, config: Config, alert_id: str, *, shown: Shown = public_url
+) -> AlertDetail | None:
+    """One alert with its release's hits and copies, and the webhook body its channel gets
+    (``Deliverer.view``, unchanged)."""
     from monitor.delivery import Deliverer
     from monitor.notify.payload import build_payload
     from monitor.store.outbox import load_claimed
 
     async with engine.connect() as connection:
         row = (
-            await connection.execute(select(ALERTS).where(ALERTS.c.id == alert_id))
+            await connection.execute(
+                select(*_ALERT_COLUMNS)
+                .join(RELEASES, RELEASES.c.id == ALERTS.c.release_id)
+                .where(ALERTS.c.id == alert_id)
+            )
         ).one_or_none()
     if row is None:
         return None
-    alert = AlertRow.model_validate(row._mapping)
-    (claimed,) = await load_claimed(engine, [alert])
+    alert = AlertRow.model_validate({c.name: row._mapping[c.name] for c in ALERTS.columns})
+    (claimed,) = await load_claimed(engine, [alert])  # as the delivery worker reads it
     view = Deliverer(engine, config, {}, "console").view(claimed)
-    item = _alert(row, claimed.release.title)
+    hits = [HitShape(field=h.field, term=h.term, start=h.start, end=h.end, snippet=h.snippet)
+            for h in claimed.hits]  # fmt: skip
     return AlertDetail(
-        **item.model_dump(),
-        digest=alert.digest_id,
-        source=claimed.release.source_id,
-        url=public_url(claimed.release.url),
+        **_alert(row, shown).model_dump(),
+        published_at=claimed.release.published_at,
+        hits=hits,
+        hit_total=claimed.hit_total or len(hits),
+        copies=[CopyLink(source=s, url=shown(u)) for s, u in claimed.copies],
         payload=build_payload(view),
     )
 
@@ -228,15 +252,22 @@ async def latest_matches(engine: AsyncEngine, config: Config, limit: int = 10) -
 async def alert_counts(
     engine: AsyncEngine, since: datetime | None = None, by: str = "status"
 ) -> dict[str, dict[str, int]]:
-    """Alerts by (``by`` column, status): ``{"ops-email": {"sent": 3}}``."""
+    """Alerts by (``by`` column, status): ``{"ops-email": {"sent": 3}}``. All of them are
+    grouped on ``ix_alerts_channel_status``; those ``since`` a time are read from that
+    range of ``ix_alerts_created`` and counted here (SQLite would group the whole table)."""
     key = ALERTS.c.channel_id if by == "channel" else ALERTS.c.status
-    statement = select(key, ALERTS.c.status, func.count()).group_by(key, ALERTS.c.status)
     if since is not None:
-        statement = statement.where(ALERTS.c.created_at >= since)
+        statement = select(key, ALERTS.c.status).where(ALERTS.c.created_at >= since)
+        async with engine.connect() as connection:
+            pairs = Counter((row[0], row[1]) for row in await connection.execute(statement))
+        counted = [(group, status, n) for (group, status), n in pairs.items()]
+    else:
+        statement = select(key, ALERTS.c.status, func.count()).group_by(key, ALERTS.c.status)
+        async with engine.connect() as connection:
+            counted = [tuple(row) for row in (await connection.execute(statement)).all()]
     out: dict[str, dict[str, int]] = {}
-    async with engine.connect() as connection:
-        for group, status, count in (await connection.execute(statement)).all():
-            out.setdefault(group, {})[status] = count
+    for group, status, count in counted:
+        out.setdefault(group, {})[status] = count
     return out
 
 

@@ -4,6 +4,8 @@ Read functions (``store.reads``, ``store.archive``, ``store.people``, ``store.au
 return these; the API serialises them as they are (times ISO 8601 with their offset), the
 templates render them (times in the config's zone). Nothing here holds a secret: a URL is
 shown without its credentials (``public_url``), a channel by what it reaches, never how.
+The CLI, which shows them as ``***`` (``monitor.redact``), passes its own ``shown`` to the
+read functions: one query, two ways of hiding the same secret.
 """
 
 from __future__ import annotations
@@ -148,6 +150,9 @@ class AlertItem(Shape):
     next_attempt_at: When | None
     sent_at: When | None
     title: str = ""
+    source: str = ""  # of the release
+    url: str | None = None  # the release's
+    digest: str | None = None  # the digest that carries it; None: sent on its own
 
 
 class AlertPage(Shape):
@@ -168,10 +173,18 @@ class ReleaseDetail(ReleaseItem):
     marked: dict[str, list[Segment]] = {}
 
 
-class AlertDetail(AlertItem):
-    digest: str | None
+class CopyLink(Shape):
+    """A copy of an alert's story, as its message names it."""
+
     source: str
     url: str | None
+
+
+class AlertDetail(AlertItem):
+    published_at: When | None
+    hits: list[HitShape]  # the rule's first hits in the release
+    hit_total: int  # every hit, when more than ``hits`` holds
+    copies: list[CopyLink]
     payload: dict[str, Any]  # the webhook body exactly as the channel gets it
 
 

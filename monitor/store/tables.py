@@ -24,7 +24,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -81,6 +90,10 @@ class SourceRow(SQLModel, table=True):
     baseline_done: bool = False
     items_seen: int = 0
     items_skipped: int = 0
+    # the releases stored for the source, kept by triggers on ``releases`` (migration 0012)
+    release_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = _ts()
 
@@ -180,6 +193,7 @@ class AlertRow(SQLModel, table=True):
         Index("ix_alerts_due", "status", "next_attempt_at"),
         Index("ix_alerts_created", "created_at", "id"),  # the console's delivery log
         Index("ix_alerts_story", "story_id"),  # a release's page: its story's alerts
+        Index("ix_alerts_channel_status", "channel_id", "status"),  # the channel list (0012)
         # the retries an operator asked for and that are not attempted yet (a handful)
         Index(
             "ix_alerts_retry_requested",

@@ -48,3 +48,19 @@ def test_an_address_in_use_is_one_line(tmp_path: Path, http_server: object) -> N
     assert done.returncode == 1
     assert "Address already in use" in done.stderr or "address already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_accepted_connections_send_without_delay() -> None:
+    """Each connection the console accepts has TCP_NODELAY: with Nagle's algorithm, an
+    answer written in two parts on a kept-alive connection waited for the client's
+    delayed ACK (40 ms on every request after the first)."""
+    from monitor.console.server import bind
+
+    listener = bind("127.0.0.1:0")
+    try:
+        with socket.create_connection(listener.getsockname()[:2]):
+            accepted, _ = listener.accept()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        listener.close()

@@ -1,4 +1,5 @@
-"""store.queries for the alerts: id prefixes, filters, one alert in full (both databases)."""
+"""The alerts as the CLI and the console read them (``store.reads``) and the CLI's id
+prefixes (``store.queries``): filters, paging, one alert in full (both databases)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from monitor.store import queries
+from monitor.config.model import Config
+from monitor.store import queries, reads
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, STORIES
 from tests.support.store import store_with_sources
 
@@ -98,22 +100,25 @@ async def test_an_id_or_a_unique_prefix_of_six_names_an_alert(db_url: str) -> No
         await engine.dispose()
 
 
-async def test_find_alerts_filters_and_orders_newest_first(db_url: str) -> None:
+async def test_the_delivery_log_filters_and_orders_newest_first(db_url: str) -> None:
     engine = await _store(db_url)
     try:
-        everything = await queries.find_alerts(engine)
-        assert [s.alert.id for s in everything] == IDS[::-1]
+        everything = (await reads.alert_page(engine)).items
+        assert [a.id for a in everything] == IDS[::-1]
         assert everything[0].title == "release 2" and everything[0].source == "mofa"
         assert everything[-1].url == "https://mofa.example/1"
 
         async def ids(**filters: object) -> list[str]:
-            return [s.alert.id for s in await queries.find_alerts(engine, **filters)]  # type: ignore[arg-type]
+            return [a.id for a in (await reads.alert_page(engine, **filters)).items]  # type: ignore[arg-type]
 
         assert await ids(status="failed") == [IDS[1]]
         assert await ids(rule="nato") == [IDS[2], IDS[0]]
         assert await ids(channel="hook", rule="cyber") == [IDS[3]]
         assert await ids(since=AT + timedelta(hours=2)) == [IDS[3], IDS[2]]
         assert await ids(limit=1) == [IDS[3]]
+        first = await reads.alert_page(engine, limit=3)
+        rest = await reads.alert_page(engine, limit=3, cursor=first.next)
+        assert [a.id for a in (*first.items, *rest.items)] == IDS[::-1] and rest.next is None
     finally:
         await engine.dispose()
 
@@ -121,11 +126,13 @@ async def test_find_alerts_filters_and_orders_newest_first(db_url: str) -> None:
 async def test_alert_detail_has_the_release_and_its_hits(db_url: str) -> None:
     engine = await _store(db_url)
     try:
-        detail = await queries.alert_detail(engine, IDS[0])
-        assert detail.release.title == "release 1"
+        detail = await reads.alert_detail(engine, Config(), IDS[0])
+        assert detail is not None and detail.title == "release 1"
         assert [(h.field, h.term, h.snippet) for h in detail.hits] == [
             ("title", "NATO", "NATO meets")
         ]
-        assert detail.copies == (("mofa", "https://mofa.example/2"),)
+        assert detail.hit_total == 1
+        assert [(c.source, c.url) for c in detail.copies] == [("mofa", "https://mofa.example/2")]
+        assert await reads.alert_detail(engine, Config(), "f" * 32) is None
     finally:
         await engine.dispose()
