@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from monitor.console import actions
 from monitor.console.auth import ADMIN, EDITOR, VIEWER, Invalid, NotFound, address_of, context
 from monitor.errors import QuerySyntaxError
+from monitor.notify.registry import shown_target
 from monitor.store import archive, audit, reads
 from monitor.store.keyset import MAX_PAGE, BadCursor
 from monitor.store.people import Identity
@@ -188,7 +189,7 @@ async def retry(request: Request, alert_id: str, me: Identity = EDITOR) -> Alert
 @router.get("/channels", response_model=Items[ChannelItem], summary="Channels, without secrets")
 async def channels(request: Request, me: Identity = VIEWER) -> Items[ChannelItem]:
     ctx = context(request)
-    return Items(items=await reads.channel_list(ctx.engine, ctx.config))
+    return Items(items=await reads.channel_list(ctx.engine, ctx.config, shown_target))
 
 
 class TestResult(BaseModel):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from monitor.config.model import AnyChannel, Config
 from monitor.config.model import AppriseChannel as AppriseSpec
-from monitor.config.model import Config
 from monitor.config.model import EmailChannel as EmailSpec
 from monitor.config.model import LogChannel as LogSpec
 from monitor.config.model import WebhookChannel as WebhookSpec
@@ -106,3 +107,20 @@ def build_channels(config: Config, clients: Clients | httpx.AsyncClient) -> dict
                 "apprise", id=spec.id, urls=spec.urls, renderer=templates(), timeout=timeout
             )
     return channels
+
+
+def shown_target(spec: AnyChannel) -> str:
+    """What a channel reaches, safe to show (the console's channel list): email addresses,
+    a webhook's scheme and host (its path and query are, for many services, the secret),
+    an apprise channel's services by name (``Telegram, ntfy``), never a URL."""
+    if isinstance(spec, EmailSpec):
+        return ", ".join(spec.to)
+    if isinstance(spec, WebhookSpec):
+        parts = urlsplit(spec.url)
+        host = parts.netloc.rpartition("@")[2]
+        return f"{parts.scheme}://{host}/" + ("…" if parts.path not in ("", "/") else "")
+    if isinstance(spec, AppriseSpec):
+        from monitor.notify.apprise import shown_targets  # loads apprise: only when shown
+
+        return shown_targets(spec.urls)
+    return "the daemon's log"

@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.config.model import Config, EmailChannel, WebhookChannel
+from monitor.config.model import AnyChannel, Config
 from monitor.redact import redact_text
 from monitor.store import keyset
 from monitor.store.shapes import (
@@ -298,23 +297,11 @@ def rules_of(config: Config) -> list[RuleItem]:
     ]
 
 
-def channel_target(spec: object) -> str:
-    """What a channel reaches, safe to show: email addresses, a webhook's scheme and host.
-    A webhook's path and query are left out: for many services they are the secret."""
-    if isinstance(spec, EmailChannel):
-        return ", ".join(spec.to)
-    if isinstance(spec, WebhookChannel):
-        parts = urlsplit(spec.url)
-        host = parts.netloc.rpartition("@")[2]
-        return (
-            f"{parts.scheme}://{host}/…"
-            if parts.path not in ("", "/")
-            else f"{parts.scheme}://{host}/"
-        )
-    return "the daemon's log"
-
-
-async def channel_list(engine: AsyncEngine, config: Config) -> list[ChannelItem]:
+async def channel_list(
+    engine: AsyncEngine, config: Config, target_of: Callable[[AnyChannel], str]
+) -> list[ChannelItem]:
+    """Each channel with its alerts by status; what it reaches is ``target_of``'s to say
+    (``notify.registry.shown_target``: the channel kinds are the notifiers' knowledge)."""
     counts = await alert_counts(engine, by="channel")
     out: list[ChannelItem] = []
     for spec in config.channels:
@@ -330,7 +317,7 @@ async def channel_list(engine: AsyncEngine, config: Config) -> list[ChannelItem]
             ChannelItem(
                 id=spec.id,
                 type=spec.type,
-                target=channel_target(spec),
+                target=target_of(spec),
                 digest=label,
                 max_per_hour=spec.max_per_hour,
                 alerts=counts.get(spec.id, {}),

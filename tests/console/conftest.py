@@ -39,7 +39,15 @@ WEBHOOK_SECRET = "whsec_c2VjcmV0LXNpZ25pbmcta2V5LW5ldmVyLXNob3du"
 HOOK_PATH_TOKEN = "T0KEN-in-the-hook-path"
 URL_PASSWORD = "url-pa55-never-shown"
 FEED_PASSWORD = "feed-pa55-never-shown"
-SECRETS = (SMTP_PASSWORD, WEBHOOK_SECRET, HOOK_PATH_TOKEN, URL_PASSWORD, FEED_PASSWORD)
+APPRISE_TOKEN = "apprise-T0PIC-never-shown"
+SECRETS = (
+    SMTP_PASSWORD,
+    WEBHOOK_SECRET,
+    HOOK_PATH_TOKEN,
+    URL_PASSWORD,
+    FEED_PASSWORD,
+    APPRISE_TOKEN,
+)
 PASSWORD = "correct horse battery"
 PUBLISHED = datetime(2019, 3, 13, 10, 0, tzinfo=UTC)
 
@@ -193,6 +201,9 @@ def config_text(
             to: [desk@example.org]
             from: monitor@example.org
             smtp: {{host: 127.0.0.1, port: 1, tls: none, username: desk, password: "{SMTP_PASSWORD}"}}
+          - id: phones
+            type: apprise
+            urls: ["ntfy://desk:{APPRISE_TOKEN}@ntfy.example.org/{APPRISE_TOKEN}"]
           - id: log
             type: log
         console:

@@ -351,6 +351,25 @@ async def test_no_secret_in_any_page_or_api_answer(console: Console) -> None:
             assert secret not in body, f"{secret!r} in {path}"
 
 
+async def test_channels_say_what_they_reach_without_secrets(console: Console) -> None:
+    """Email addresses, a webhook's scheme and host, an apprise channel's services by name
+    (it said "the daemon's log" before): the page and the API agree."""
+    token = await tokens.create_token(console.engine, "t", "viewer", actor="test")
+    async with console.client() as client:
+        answer = await client.get("/api/v1/channels", headers={"Authorization": f"Bearer {token}"})
+        await sign_in(client, "ada")
+        page = (await client.get("/channels")).text
+    reaches = {c["id"]: c["target"] for c in answer.json()["items"]}
+    port = console.config.channels[0].url.rsplit(":", 1)[1].split("/")[0]  # type: ignore[union-attr]
+    assert reaches == {
+        "hook": f"http://127.0.0.1:{port}/…",
+        "mail": "desk@example.org",
+        "phones": "ntfy",
+        "log": "the daemon's log",
+    }
+    assert '<td data-label="Reaches" class="break">ntfy</td>' in page
+
+
 async def test_api_errors_have_the_spec_shape(console: Console) -> None:
     token = await tokens.create_token(console.engine, "t", "editor", actor="test")
     auth = {"Authorization": f"Bearer {token}"}

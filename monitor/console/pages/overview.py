@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from monitor.console import actions
 from monitor.console.auth import EDITOR, VIEWER, NotFound, address_of, context
 from monitor.console.render import fragment, page
+from monitor.notify.registry import shown_target
 from monitor.store import archive, reads
 from monitor.store.people import Identity
 
@@ -67,7 +68,7 @@ async def _channels(
     request: Request, me: Identity, tested: tuple[str, str | None] | None = None
 ) -> Response:
     ctx = context(request)
-    rows = await reads.channel_list(ctx.engine, ctx.config)
+    rows = await reads.channel_list(ctx.engine, ctx.config, shown_target)
     return page(
         request, "channels.html", identity=me, title="Channels", channels=rows, tested=tested
     )
