@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from monitor.store.migrate import upgrade_sync
-from tests.store.test_migrations import MOMENT, _downgrade, _indexes, _insert_source, _sync
+from tests.store.test_migrations import MOMENT, _downgrade, _indexes, _insert_release, _sync
 
 CONSOLE_TABLES = {"users", "console_sessions", "api_tokens", "sign_in_failures", "audit_log"}
 
@@ -18,16 +18,7 @@ async def test_0009_adds_the_console_and_keeps_every_row(db_url: str) -> None:
     upgrade_sync(db_url, "0008")
     engine = _sync(db_url)
     with engine.begin() as conn:
-        _insert_source(conn)
-        conn.execute(sa.text("INSERT INTO stories (id, created_at) VALUES (1, :t)"), {"t": MOMENT})
-        conn.execute(
-            sa.text(
-                "INSERT INTO releases (id, source_id, identity, story_id, title, summary, content,"
-                " content_hash, revision, first_seen_at, updated_at, alertable)"
-                " VALUES (1, 'mofa', 'g1', 1, 'الناتو', '', 'c', 'h', 1, :t, :t, true)"
-            ),
-            {"t": MOMENT},
-        )
+        _insert_release(conn)
         conn.execute(
             sa.text(
                 "INSERT INTO alerts (id, rule_id, story_id, channel_id, release_id, status,"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from monitor.store.migrate import upgrade_sync
-from tests.store.test_migrations import MOMENT, _downgrade, _insert_source, _sync
+from tests.store.test_migrations import MOMENT, _downgrade, _insert_release, _sync
 
 
 def _alerts(engine: sa.Engine) -> list[tuple[object, ...]]:
@@ -22,16 +22,7 @@ async def test_0008_adds_the_message_id_and_keeps_the_alerts(db_url: str) -> Non
     upgrade_sync(db_url, "0007")
     engine = _sync(db_url)
     with engine.begin() as conn:
-        _insert_source(conn)
-        conn.execute(sa.text("INSERT INTO stories (id, created_at) VALUES (1, :t)"), {"t": MOMENT})
-        conn.execute(
-            sa.text(
-                "INSERT INTO releases (id, source_id, identity, story_id, title, summary, content,"
-                " content_hash, revision, first_seen_at, updated_at, alertable)"
-                " VALUES (1, 'mofa', 'g1', 1, 'الناتو', '', 'c', 'h', 1, :t, :t, true)"
-            ),
-            {"t": MOMENT},
-        )
+        _insert_release(conn)
         for alert_id, rule, status in (("a1", "nato", "sent"), ("a2", "cyber", "pending")):
             conn.execute(
                 sa.text(

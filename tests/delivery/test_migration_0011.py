@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from monitor.store.migrate import upgrade_sync
 from tests.delivery.test_migration_0008 import _alerts, _columns
-from tests.store.test_migrations import MOMENT, _downgrade, _insert_source, _sync
+from tests.store.test_migrations import MOMENT, _downgrade, _insert_release, _sync
 
 
 def _indexes(engine: sa.Engine) -> set[str]:
@@ -18,16 +18,7 @@ async def test_0011_adds_the_retry_request_and_keeps_the_alerts(db_url: str) -> 
     upgrade_sync(db_url, "0010")
     engine = _sync(db_url)
     with engine.begin() as conn:
-        _insert_source(conn)
-        conn.execute(sa.text("INSERT INTO stories (id, created_at) VALUES (1, :t)"), {"t": MOMENT})
-        conn.execute(
-            sa.text(
-                "INSERT INTO releases (id, source_id, identity, story_id, title, summary, content,"
-                " content_hash, revision, first_seen_at, updated_at, alertable)"
-                " VALUES (1, 'mofa', 'g1', 1, 'الناتو', '', 'c', 'h', 1, :t, :t, true)"
-            ),
-            {"t": MOMENT},
-        )
+        _insert_release(conn)
         conn.execute(
             sa.text(
                 "INSERT INTO alerts (id, rule_id, story_id, channel_id, release_id, status,"

@@ -113,6 +113,20 @@ def _insert_source(conn: sa.Connection) -> None:
     )
 
 
+def _insert_release(conn: sa.Connection) -> None:
+    """Source ``mofa``, story 1 and its release 1, for a migration test's alerts."""
+    _insert_source(conn)
+    conn.execute(sa.text("INSERT INTO stories (id, created_at) VALUES (1, :t)"), {"t": MOMENT})
+    conn.execute(
+        sa.text(
+            "INSERT INTO releases (id, source_id, identity, story_id, title, summary, content,"
+            " content_hash, revision, first_seen_at, updated_at, alertable)"
+            " VALUES (1, 'mofa', 'g1', 1, 'الناتو', '', 'c', 'h', 1, :t, :t, true)"
+        ),
+        {"t": MOMENT},
+    )
+
+
 def _indexes(engine: sa.Engine, table: str) -> dict[str, bool]:
     return {i["name"] or "": bool(i["unique"]) for i in sa.inspect(engine).get_indexes(table)}
 
