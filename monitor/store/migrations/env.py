@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import monitor.store.tables  # noqa: F401  (registers the tables on the metadata)
+# both register their tables on the metadata
+import monitor.store.items
+import monitor.store.tables  # noqa: F401
 
 connection = context.config.attributes.get("connection")
 if connection is None:
