@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.config.model import Config
 from monitor.errors import ConfigError
+from monitor.live_config import WATCH_SECONDS
 from monitor.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class Daemon:
         scheduler.add_job(self._job(self.poll_tick), "interval", seconds=TICK_SECONDS, **every)
         scheduler.add_job(self._job(self.deliver_tick), "interval", seconds=TICK_SECONDS, **every)
         scheduler.add_job(self._job(self.alarm_tick), "interval", seconds=60, **every)
+        scheduler.add_job(self._job(self.config_tick), "interval", seconds=WATCH_SECONDS, **every)
         scheduler.add_job(self._job(self.retention_tick), "interval", hours=1, **every)
         scheduler.start()
         server = await self._start_http(lambda: bool(scheduler.running))
@@ -176,6 +178,25 @@ class Daemon:
                 await send_floods(runtime.engine, runtime.config, channels, now())
         except Exception as exc:
             self._failed(exc, "alarm check failed", action="alarms")
+
+    async def config_tick(self) -> None:
+        """Rules and sources saved in the console (here or on another instance) come into
+        force here as a SIGHUP's would, read from the database when its generation moved."""
+        runtime = self.runtime
+        if runtime is None or self.stopping.is_set() or self.health.down:
+            return
+        try:
+            changed = await runtime.refresh()
+        except Exception as exc:
+            self._failed(exc, "could not read the console's rules and sources", action="reload")
+            return
+        if changed:
+            log.info(
+                "console rules and sources reloaded: %d sources, %d rules",
+                len(runtime.config.sources),
+                len(runtime.config.rules),
+                extra={"action": "reload"},
+            )
 
     async def retention_tick(self) -> None:
         from monitor.ops.retention import prune

@@ -18,10 +18,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.config.items import Effective
 from monitor.config.model import Config
 from monitor.delivery import Deliverer, build_channels
 from monitor.fetch import Fetcher
 from monitor.http_client import Clients
+from monitor.live_config import GenerationWatch, load_effective
 from monitor.parse.pool import ParsePool, RuleSet
 from monitor.pipeline import PollContext
 from monitor.render import Browser
@@ -73,10 +75,25 @@ class Runtime:
     # one for the life of the runtime: its per-host semaphores are the politeness limit,
     # so every poll must share it (a Fetcher per poll would limit nothing)
     fetcher: Fetcher
+    # ``config`` is the effective one: the file's (``file_config``) and the console's items
+    effective: Effective
+    watch: GenerationWatch
+
+    @property
+    def file_config(self) -> Config:
+        return self.effective.file
 
     @classmethod
     async def start(cls, config: Config) -> Runtime:
         engine = await open_store(config.database)
+        try:
+            watch = GenerationWatch(engine)
+            await watch.start()
+            effective = await load_effective(engine, config)
+        except BaseException:
+            await engine.dispose()
+            raise
+        config = effective.config
         await sync_sources(engine, config)
         clients = Clients(follow_redirects=False)
         owner = instance_name()
@@ -93,6 +110,8 @@ class Runtime:
             owner=owner,
             # the one browser of render: browser sources, started by the first of them
             fetcher=new_fetcher(clients, config, Browser()),
+            effective=effective,
+            watch=watch,
         )
 
     def context(
@@ -122,8 +141,19 @@ class Runtime:
             self.matcher = compile_matcher(self.config)
         return self.matcher
 
-    async def reload(self, config: Config) -> None:
-        """Swap in a new config: matcher and channels first compiled, then assigned."""
+    async def refresh(self) -> bool:
+        """Reload when the console items changed (on any instance); True if it did."""
+        if not await self.watch.changed():
+            return False
+        await self.reload(self.file_config)
+        return True
+
+    async def reload(self, file: Config) -> None:
+        """Swap in a new config (a file's, with the console items read again): matcher and
+        channels first compiled, then assigned together, so a release is matched by the
+        old rule set or the new one, never a mixture."""
+        effective = await load_effective(self.engine, file)
+        config = effective.config
         matcher = compile_matcher(config)
         channels = build_channels(config, self.clients)
         await sync_sources(self.engine, config)
@@ -133,7 +163,7 @@ class Runtime:
             or host_limits(config) != host_limits(self.config)
         ):
             self.fetcher = new_fetcher(self.clients, config, self.browser)
-        self.config, self.matcher = config, matcher
+        self.config, self.matcher, self.effective = config, matcher, effective
         self.pool.set_rules(rule_set(config))
         observe = self.deliverer.observe
         self.deliverer = Deliverer(self.engine, config, channels, self.owner)
