@@ -124,6 +124,14 @@ def rules_test(
     rules_test_command(load(), targets or [], rules=rule or [], since=since, as_json=json_output)
 
 
+@rules_app.command("export")
+def rules_export() -> None:
+    """The console's rules (kept in the database) as config YAML for the file."""
+    from monitor.cli.export_cmd import export_items
+
+    export_items(load(), "rule")
+
+
 @sources_app.callback()
 def sources(
     ctx: typer.Context,
@@ -141,7 +149,12 @@ def sources(
 def sources_export(
     opml: Annotated[bool, typer.Option("--opml", help="As OPML 2.0 (feed readers).")] = False,
 ) -> None:
-    """Print every source, for another tool: --opml gives an OPML subscription list."""
+    """The console's sources as config YAML; --opml: every source as an OPML list."""
+    if not opml:
+        from monitor.cli.export_cmd import export_items
+
+        export_items(load(), "source")
+        return
     from monitor.cli.opml_cmd import export_command
 
     export_command(load(), opml=opml)
@@ -181,7 +194,9 @@ def releases(
 @alerts_app.callback()
 def alerts(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help="pending, sent, failed or dead.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="pending, sent, failed, dead or muted.")
+    ] = None,
     rule: Annotated[str | None, typer.Option(help="Only this rule's alerts.")] = None,
     channel: Annotated[str | None, typer.Option(help="Only this channel's alerts.")] = None,
     since: Annotated[

@@ -38,13 +38,6 @@ def poll_command(
 ) -> None:
     from monitor.config.durations import parse_duration
 
-    known = {s.id for s in config.sources}
-    for source_id in sources:
-        if source_id not in known:
-            fail(
-                f"unknown source {source_id!r} (known: {', '.join(sorted(known)) or 'none'})",
-                EXIT_USAGE,
-            )
     try:
         widen = parse_duration(backfill) if backfill else None
     except ValueError as exc:
@@ -56,7 +49,7 @@ def poll_command(
     done = run_async(
         poll_once(
             config,
-            list(sources) or sorted(known),
+            list(sources),
             no_alerts,
             widen,
             no_flood_guard=no_flood_guard,
@@ -133,6 +126,15 @@ async def poll_once(
 
     runtime = await Runtime.start(config)
     try:
+        config = runtime.config  # the file's sources and rules and the console's
+        known = {s.id for s in config.sources}
+        for source_id in source_ids:
+            if source_id not in known:
+                fail(
+                    f"unknown source {source_id!r} (known: {', '.join(sorted(known)) or 'none'})",
+                    EXIT_USAGE,
+                )
+        source_ids = list(source_ids) or sorted(known)
         ctx = runtime.context(no_alerts=no_alerts, backfill=widen, no_flood_guard=no_flood_guard)
         lease = poll_lease(config)
         claimed = await claim_due_sources(

@@ -30,8 +30,6 @@ from monitor.store.shapes import (
     ChannelItem,
     ReleaseDetail,
     ReleasePage,
-    RuleItem,
-    SourceHealth,
 )
 from monitor.store.tables import now
 
@@ -76,21 +74,6 @@ def since_time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@router.get("/sources", response_model=Items[SourceHealth], summary="Every source's health")
-async def sources(request: Request, me: Identity = VIEWER) -> Items[SourceHealth]:
-    ctx = context(request)
-    return Items(items=await reads.source_health(ctx.engine, ctx.config))
-
-
-@router.get("/sources/{source_id}", response_model=SourceHealth, summary="One source's health")
-async def source(request: Request, source_id: str, me: Identity = VIEWER) -> SourceHealth:
-    ctx = context(request)
-    found = await reads.source_health(ctx.engine, ctx.config, only=source_id)
-    if not found:
-        raise NotFound(f"no source {source_id!r}")
-    return found[0]
-
-
 @router.get("/releases", response_model=ReleasePage, summary="Browse and search the archive")
 async def releases(
     request: Request,
@@ -133,15 +116,10 @@ async def release(request: Request, release_id: int, me: Identity = VIEWER) -> R
     return found
 
 
-@router.get("/rules", response_model=Items[RuleItem], summary="The rules in force")
-async def rules(request: Request, me: Identity = VIEWER) -> Items[RuleItem]:
-    return Items(items=reads.rules_of(context(request).config))
-
-
 @router.get("/alerts", response_model=AlertPage, summary="The delivery log")
 async def alerts(
     request: Request,
-    status: Annotated[str | None, Query(pattern="^(pending|sent|failed|dead)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(pending|sent|failed|dead|muted)$")] = None,
     rule: str | None = None,
     channel: str | None = None,
     since: Since = None,

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from monitor.console import api
+from monitor.console import api, items_api
 from monitor.console.auth import ConsoleError, NotSignedIn, guard, identify
 from monitor.console.context import ConsoleContext
 from monitor.console.pages import alerts, archive, overview, people
@@ -51,7 +51,8 @@ def build_app(ctx: ConsoleContext) -> FastAPI:
     app.state.ctx = ctx
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (people.router, overview.router, archive.router, alerts.router, api.router):
+    routers = (people.router, overview.router, archive.router, alerts.router, items_api.router)
+    for router in (*routers, api.router):
         app.include_router(router)
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

@@ -25,10 +25,17 @@ class ConsoleContext:
     current_config: Callable[[], Config]
     current_channels: Callable[[], Mapping[str, Channel]]
     wake_delivery: Callable[[], Awaitable[None]] | None = None
+    # the config file's alone (the daemon's ``Runtime.file_config``); None: ``config`` is
+    current_file_config: Callable[[], Config] | None = None
 
     @property
     def config(self) -> Config:
         return self.current_config()
+
+    @property
+    def file(self) -> Config:
+        """The file's config, which the console's rules and sources are merged with."""
+        return (self.current_file_config or self.current_config)()
 
     @property
     def settings(self) -> Console:

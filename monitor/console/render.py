@@ -32,6 +32,7 @@ STATUS_WORDS = {
     "sent": "Sent",
     "failed": "Failed, will retry",
     "dead": "Dead",
+    "muted": "Muted, not sent",
 }
 NAV = (
     ("/", "Overview", "viewer"),

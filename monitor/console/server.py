@@ -116,5 +116,6 @@ async def start_console(
         current_config=lambda: runtime.config,
         current_channels=lambda: runtime.deliverer.channels,
         wake_delivery=wake,
+        current_file_config=lambda: runtime.file_config,
     )
     return await serve(ctx, settings.listen)

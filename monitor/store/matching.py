@@ -41,6 +41,7 @@ from monitor import model
 from monitor.model import Document, RuleMatch
 from monitor.ops.memory import trim
 from monitor.store.arrays import insert_arrays, params_of
+from monitor.store.items import muted_rules
 from monitor.store.session import PerEngine, insert, writing
 from monitor.store.stories import assign_stories
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, ReleaseRow, now
@@ -333,10 +334,13 @@ async def _queue_alerts(
         {rule_match.rule_id for _, rule_match in found},
         {s for stories in stories_of.values() for s in stories if s is not None},
     )
+    # a muted rule's alerts are recorded as muted: never sent, kept in the delivery log
+    muted = await muted_rules(connection, moment)
     rows: list[dict[str, object]] = []
     for release, rule_match in found:
         assert release.story_id is not None
         rule_id = rule_match.rule_id
+        silent = rule_id in muted
         for channel in channels_of(rule_id):
             if any((rule_id, s, channel) in alerted for s in stories_of[release.id]):
                 continue
@@ -349,10 +353,10 @@ async def _queue_alerts(
                     "channel_id": channel,
                     "release_id": release.id,
                     "match_id": match_ids[(rule_id, release.id)],
-                    "status": "pending",
+                    "status": "muted" if silent else "pending",
                     "attempts": 0,
                     "created_at": moment,
-                    "next_attempt_at": moment,
+                    "next_attempt_at": None if silent else moment,
                 }
             )
     if not rows:

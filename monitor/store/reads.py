@@ -37,7 +37,8 @@ from monitor.store.shapes import (
 )
 from monitor.store.tables import ALARMS, ALERTS, MATCHES, RELEASES, SOURCES, AlertRow, now
 
-ALERT_STATUSES = ("pending", "sent", "failed", "dead")
+# muted: made while its rule was muted (``store.items``), recorded and never sent
+ALERT_STATUSES = ("pending", "sent", "failed", "dead", "muted")
 Shown = Callable[[str | None], str | None]  # a URL as it may be shown
 
 

@@ -212,7 +212,9 @@ class RuleItem(Shape):
     sources: list[str]
     languages: list[str]
     origin: Literal["file", "console"] = "file"
-    muted_until: When | None = None
+    muted_until: When | None = None  # muted: matches and records, sends nothing until then
+    version: int | None = None  # a console rule's, to send back with a change
+    notice: str | None = None  # why a console rule is not in force (a clash, say)
 
 
 class ChannelItem(Shape):

@@ -172,6 +172,8 @@ async def test_api_pages_and_retry(console: Console, bench: Bench) -> None:
             "languages": [],
             "origin": "file",
             "muted_until": None,
+            "version": None,  # a console rule's only
+            "notice": None,
         }
     # delivery (as the daemon runs it) sends the retried alert; a sent one is a 409
     from monitor.runtime import Runtime
