@@ -9,7 +9,8 @@ identities, canonical links and dates — so a preview is what polling would sto
 those at the usual paths (``discover.feeds``), each with its title and item count; for a
 page without any, suggested ``select:`` selectors (``discover.suggest``) with the items
 each picks. ``preview(url, type, select)``: the items one fetch finds for a source of that
-type, with suggested selectors for a page given none (or whose selectors pick nothing).
+type (``auto``: a feed if the body is one, else a page), with suggested selectors for a
+page given none (or whose selectors pick nothing).
 
 Parsing a page (up to the size cap, 10 MB by default) is CPU work: it runs in a thread so
 a console's event loop keeps answering. The main URL failing to fetch raises its
@@ -96,6 +97,7 @@ class Discovery:
 
 @dataclass(frozen=True, slots=True)
 class Preview:
+    kind: str  # feed or html: what was read (``auto`` finds out from the body)
     items: tuple[Item, ...]
     count: int
     suggested_select: dict[str, str] | None
@@ -148,27 +150,38 @@ async def preview(
 def _preview(
     page: FetchResult, kind: str, select: ListingSelectors | None, reach: Reach
 ) -> Preview:
+    if kind == "auto":
+        kind = "html" if _HTML_START.match(page.body[:1024]) else "feed"
+        if kind == "feed":
+            try:
+                items, count, read = _read(page, reach, None)
+                return Preview("feed", items, count, None, read)
+            except ParseError:
+                kind = "html"  # not a feed: read it as a page
     if kind == "feed":
         try:
             items, count, read = _read(page, reach, None)
         except ParseError as exc:
-            return Preview((), 0, None, (f"{exc}: try type html, or sources discover",))
-        return Preview(items, count, None, read)
+            return Preview("feed", (), 0, None, (f"{exc}: try type html, or sources discover",))
+        return Preview("feed", items, count, None, read)
     warnings: tuple[str, ...] = ()
     if select is not None:
         try:
             items, count, warnings = _read(page, reach, select)
         except ParseError as exc:
-            return Preview((), 0, None, (str(exc),))
+            return Preview("html", (), 0, None, (str(exc),))
         if count:
-            return Preview(items, count, None, warnings)
+            return Preview("html", items, count, None, warnings)
     suggestions, more = _suggest(page, reach)
     best = suggestions[0] if suggestions else None
     if select is not None:  # the operator's picked nothing: keep them, suggest others
-        return Preview((), 0, best.select if best else None, (*warnings, *more), tuple(suggestions))
+        suggested = best.select if best else None
+        return Preview("html", (), 0, suggested, (*warnings, *more), tuple(suggestions))
     if best is None:
-        return Preview((), 0, None, tuple(more))
-    return Preview(best.items, best.count, best.select, (*best.warnings, *more), tuple(suggestions))
+        return Preview("html", (), 0, None, tuple(more))
+    return Preview(
+        "html", best.items, best.count, best.select, (*best.warnings, *more), tuple(suggestions)
+    )
 
 
 async def _get(fetcher: Fetcher, url: str, reach: Reach, limits: FetchLimits) -> FetchResult:
