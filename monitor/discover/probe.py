@@ -39,6 +39,7 @@ _HTML_START = re.compile(
     rb"(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S
 )
 PROBE_DEADLINE = 10.0  # seconds for each usual path: most answer 404 at once
+PROBES_DEADLINE = 30.0  # seconds for all of them
 MAX_ITEMS = 50  # items shown per feed or suggestion
 
 
@@ -119,7 +120,7 @@ async def discover(fetcher: Fetcher, url: str, reach: Reach) -> Discovery:
     del doc
     links = [*advertised, *usual_urls(page.url, advertised)]
     probe = replace(reach.limits, deadline=min(reach.limits.deadline, PROBE_DEADLINE))
-    found = await asyncio.gather(*(_probe(fetcher, link, reach, probe) for link in links))
+    found = await _probe_all(fetcher, links, reach, probe)
     feeds: list[FoundFeed] = []
     for link, result in zip(links, found, strict=True):
         if isinstance(result, FoundFeed):
@@ -189,6 +190,20 @@ async def _get(fetcher: Fetcher, url: str, reach: Reach, limits: FetchLimits) ->
         url, user_agent=reach.user_agent, limits=limits, egress=reach.egress
     )
     return result
+
+
+async def _probe_all(
+    fetcher: Fetcher, links: list[FeedLink], reach: Reach, limits: FetchLimits
+) -> list[FoundFeed | str]:
+    """Every link probed, two at a time per host (the fetcher's politeness), within
+    ``PROBES_DEADLINE`` in all: a site that never answers costs that, not 18 deadlines."""
+    tasks = [asyncio.ensure_future(_probe(fetcher, link, reach, limits)) for link in links]
+    done, pending = await asyncio.wait(tasks, timeout=PROBES_DEADLINE)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    late = f"no answer within {PROBES_DEADLINE:g} s"
+    return [task.result() if task in done else late for task in tasks]
 
 
 async def _probe(

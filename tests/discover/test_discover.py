@@ -122,6 +122,25 @@ async def test_a_feedless_arabic_listing_gets_selectors_and_their_items(
     assert any("1 of 5 items skipped" in w for w in best.warnings)
 
 
+async def test_probes_that_never_answer_cost_one_deadline_in_all(
+    http_server: LoopbackServer, fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.discover import probe
+
+    monkeypatch.setattr(probe, "PROBES_DEADLINE", 2.0)
+    page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/slow"></head>'
+    http_server.route("/", Response(body=page, headers=HTML))
+    http_server.route("/slow", Response(hang=True))
+    http_server.route("/feed", Response(body=rss(_items(1)), headers=RSS))
+
+    found = await discover(fetcher, http_server.url("/"), REACH)  # REACH's deadline: 5 s
+
+    assert found.warnings == (
+        f"advertised feed {http_server.url('/slow')}: no answer within 2 s",
+    )
+    assert [f.url for f in found.feeds] == [http_server.url("/feed")]
+
+
 async def test_a_feed_url_is_its_own_discovery(
     http_server: LoopbackServer, fetcher: Fetcher
 ) -> None:
