@@ -135,9 +135,7 @@ async def test_probes_that_never_answer_cost_one_deadline_in_all(
 
     found = await discover(fetcher, http_server.url("/"), REACH)  # REACH's deadline: 5 s
 
-    assert found.warnings == (
-        f"advertised feed {http_server.url('/slow')}: no answer within 2 s",
-    )
+    assert found.warnings == (f"advertised feed {http_server.url('/slow')}: no answer within 2 s",)
     assert [f.url for f in found.feeds] == [http_server.url("/feed")]
 
 
@@ -217,3 +215,33 @@ async def test_preview_of_a_feed_and_of_a_page_called_a_feed(
     assert [i.title for i in feed.items] == ["خبر رقم 0 من الوزارة", "خبر رقم 1 من الوزارة"]
     page = await preview(fetcher, http_server.url("/page"), "feed", None, REACH)
     assert page.items == () and page.warnings[0].startswith("not a feed")
+
+
+async def test_discovery_goes_the_way_the_config_says(
+    http_server: LoopbackServer, fetcher: Fetcher, tmp_path: Path
+) -> None:
+    from monitor.config.load import load_config
+    from tests.support.forward_proxy import ForwardProxy
+
+    proxy = ForwardProxy().start()
+    try:
+        path = tmp_path / "monitor.yaml"
+        path.write_text(
+            "timezone: Asia/Riyadh\n"
+            f"defaults: {{proxy: '{proxy.url}', timeout: 7s, user_agent: desk-probe/1}}\n"
+            "channels: [{id: log, type: log}]\n",
+            encoding="utf-8",
+        )
+        reach = Reach.of(load_config(path), http_server.url("/ar/latest-news"))
+        assert reach.limits.deadline == 7.0 and reach.zone == ZoneInfo("Asia/Riyadh")
+        http_server.route("/ar/latest-news", Response(body=MINISTRY.read_bytes(), headers=HTML))
+
+        found = await discover(fetcher, http_server.url("/ar/latest-news"), reach)
+
+        assert found.suggestions[0].count == 4
+        assert f"GET {http_server.url('/ar/latest-news')}" in proxy.seen
+        assert f"GET {http_server.url('/feed')}" in proxy.seen  # the probes too
+        agents = {r.headers.get("User-Agent") for r in http_server.requests}
+        assert agents == {"desk-probe/1"}
+    finally:
+        proxy.stop()
