@@ -83,12 +83,18 @@ async def run_preview(config: Config, url: str, kind: str, select: SelectShape |
 
 
 def answer_of(found: Preview) -> PreviewAnswer:
+    """The API's answer; feeds the page advertises are a warning (the page shows them as
+    buttons), as a feed is read more reliably than a page's layout."""
+    warnings = list(found.warnings)
+    if found.feeds:
+        urls = ", ".join(f.url for f in found.feeds[:3])
+        warnings.insert(0, f"the page advertises feeds ({urls}): a feed is more reliable")
     return PreviewAnswer(
         items=[
             PreviewItem(title=i.title, url=i.url, published_at=i.published_at) for i in found.items
         ],
         suggested_select=SelectShape(**found.suggested_select) if found.suggested_select else None,
-        warnings=list(found.warnings),
+        warnings=warnings,
     )
 
 

@@ -104,6 +104,7 @@ class Preview:
     suggested_select: dict[str, str] | None
     warnings: tuple[str, ...]
     suggestions: tuple[Suggestion, ...] = field(default=())  # the best first
+    feeds: tuple[FeedLink, ...] = ()  # feeds a page advertises: better read than the page
 
 
 async def discover(fetcher: Fetcher, url: str, reach: Reach) -> Discovery:
@@ -130,7 +131,7 @@ async def discover(fetcher: Fetcher, url: str, reach: Reach) -> Discovery:
             warnings.append(f"advertised feed {link.url}: {result}")
     if feeds:
         return Discovery(page.url, tuple(feeds), (), tuple(warnings))
-    suggestions, more = await asyncio.to_thread(_suggest, page, reach)
+    suggestions, more, _ = await asyncio.to_thread(_suggest, page, reach)
     return Discovery(page.url, (), tuple(suggestions), (*warnings, *more))
 
 
@@ -173,16 +174,25 @@ def _preview(
             return Preview("html", (), 0, None, (str(exc),))
         if count:
             return Preview("html", items, count, None, warnings)
-    suggestions, more = _suggest(page, reach)
+    suggestions, more, feeds = _suggest(page, reach)
     best = suggestions[0] if suggestions else None
     if select is not None:  # the operator's picked nothing: keep them, suggest others
         suggested = best.select if best else None
-        return Preview("html", (), 0, suggested, (*warnings, *more), tuple(suggestions))
+        return Preview(
+            "html", (), 0, suggested, (*warnings, *more), tuple(suggestions), tuple(feeds)
+        )
     if best is None:
-        return Preview("html", (), 0, None, tuple(more))
+        return Preview("html", (), 0, None, tuple(more), (), tuple(feeds))
     return Preview(
-        "html", best.items, best.count, best.select, (*best.warnings, *more), tuple(suggestions)
+        "html",
+        best.items,
+        best.count,
+        best.select,
+        (*best.warnings, *more),
+        tuple(suggestions),
+        tuple(feeds),
     )
+
 
 
 async def _get(fetcher: Fetcher, url: str, reach: Reach, limits: FetchLimits) -> FetchResult:
@@ -253,15 +263,18 @@ def _read(
     return items, len(releases), warnings
 
 
-def _suggest(page: FetchResult, reach: Reach) -> tuple[list[Suggestion], list[str]]:
+def _suggest(page: FetchResult, reach: Reach) -> tuple[list[Suggestion], list[str], list[FeedLink]]:
+    """Selector suggestions for the page, checked by the listing extractor; warnings; and
+    the feeds the page advertises."""
     try:
         doc = parse_html(page.body, page.headers)
     except ParseError as exc:
-        return [], [str(exc)]
+        return [], [str(exc)], []
+    feeds = advertised_feeds(doc, page_base(doc, page.url))
     try:
         found = suggest_selectors(doc, reach.zone)
     except TooLarge as exc:
-        return [], [f"page too large to suggest selectors ({exc}): write select: by hand"]
+        return [], [f"page too large to suggest selectors ({exc}): write select: by hand"], feeds
     finally:
         del doc
     suggestions = []
@@ -273,8 +286,8 @@ def _suggest(page: FetchResult, reach: Reach) -> tuple[list[Suggestion], list[st
         if count:
             suggestions.append(Suggestion(_select_dict(suggested.select), items, count, warnings))
     if not suggestions:
-        return [], ["no repeated blocks of links found: no selectors to suggest"]
-    return suggestions, []
+        return [], ["no repeated blocks of links found: no selectors to suggest"], feeds
+    return suggestions, [], feeds
 
 
 def _select_dict(select: ListingSelectors) -> dict[str, str]:

@@ -136,6 +136,34 @@ async def test_api_refuses_invalid_input_naming_the_field(
     assert answer.json()["error"]["field"] == field
 
 
+async def test_a_page_that_advertises_a_feed_offers_it(
+    console: Console, http_server: LoopbackServer
+) -> None:
+    advertised = MINISTRY.read_bytes().replace(
+        b"</head>",
+        b'<link rel="alternate" type="application/rss+xml" title="RSS" href="/ar/rss">\n</head>',
+    )
+    http_server.route("/ar/with-feed", Response(body=advertised, headers=HTML))
+    url = http_server.url("/ar/with-feed")
+    headers = await _bearer(console, "editor")
+    async with console.client() as client:
+        answer = await client.post(
+            "/api/v1/sources/preview", json={"url": url, "type": "html"}, headers=headers
+        )
+        assert answer.json()["warnings"][0] == (
+            f"the page advertises feeds ({http_server.url('/ar/rss')}): a feed is more reliable"
+        )
+        assert len(answer.json()["items"]) == 4  # the page is still read as asked
+        csrf = await sign_in(client, "eve")
+        page = await client.post("/sources/new", data={"csrf": csrf, "url": url, "type": "auto"})
+        assert "Preview this feed" in page.text
+        assert f'name="url" value="{http_server.url("/ar/rss")}"' in page.text
+        feed = await client.post(
+            "/sources/new", data={"csrf": csrf, "url": http_server.url("/ar/rss"), "type": "feed"}
+        )
+        assert "The feed's items: 3" in feed.text
+
+
 async def test_viewers_cannot_preview(console: Console, http_server: LoopbackServer) -> None:
     headers = await _bearer(console, "viewer")
     async with console.client() as client:
