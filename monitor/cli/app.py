@@ -21,7 +21,8 @@ rules_app = typer.Typer(help="Try watch rules without sending anything.", no_arg
 alerts_app = typer.Typer(help="The alert delivery log.", invoke_without_command=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 sources_app = typer.Typer(
-    help="Health of each source (export, import: OPML).", invoke_without_command=True
+    help="Health of each source (discover a new one; export, import: OPML).",
+    invoke_without_command=True,
 )
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
@@ -171,6 +172,18 @@ def sources_import(
     from monitor.cli.opml_cmd import import_command
 
     import_command(load(), path, as_yaml=as_yaml)
+
+
+@sources_app.command("discover")
+def sources_discover(
+    url: Annotated[str, typer.Argument(help="A ministry's site or news page.")],
+    json_output: Annotated[bool, typer.Option("--json", help="As one JSON object.")] = False,
+) -> None:
+    """The feeds a site advertises (or has at the usual paths), with titles and item counts;
+    for a page without one, suggested select: selectors and the items they pick."""
+    from monitor.cli.discover_cmd import discover_command
+
+    discover_command(load(), url, as_json=json_output)
 
 
 @app.command()

@@ -96,13 +96,13 @@ def parse_listing(
     skipped = 0
     bad_dates: list[str] = []
     for item in items:
-        title = _first(item, selectors.title)
-        href = _first(item, selectors.link)
+        title = first_value(item, selectors.title)
+        href = first_value(item, selectors.link)
         link = _absolute(base, href) if href else None
         if not title or link is None:
             skipped += 1
             continue
-        raw_date = _first(item, selectors.date) if selectors.date else None
+        raw_date = first_value(item, selectors.date) if selectors.date else None
         published = parse_date(raw_date, tz) if raw_date else None
         if raw_date and published is None:
             bad_dates.append(raw_date)
@@ -274,7 +274,12 @@ def select_values(el: Any, sel: str) -> list[str]:
     return [t for t in texts if t]
 
 
-def _first(el: Any, sel: str) -> str:
+def select_elements(el: Any, css: str) -> list[Any]:
+    """The elements a CSS selector (no ``@attr``) picks in ``el``, itself included."""
+    return list(_compile(css)(el))
+
+
+def first_value(el: Any, sel: str) -> str:
     """The first value, on one line (a title or date split by <br> is still one)."""
     values = select_values(el, sel)
     return " ".join(values[0].split()) if values else ""

@@ -29,7 +29,17 @@ from tests.console.conftest import (
     write_config,
 )
 
-PAGES = ["/", "/sources", "/releases", "/alerts", "/channels", "/rules", "/users", "/audit"]
+PAGES = [
+    "/",
+    "/sources",
+    "/sources/new",
+    "/releases",
+    "/alerts",
+    "/channels",
+    "/rules",
+    "/users",
+    "/audit",
+]
 API = ["/api/v1/sources", "/api/v1/releases", "/api/v1/rules", "/api/v1/alerts", "/api/v1/audit"]
 
 
