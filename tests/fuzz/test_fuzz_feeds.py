@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from monitor.errors import ParseError
 from monitor.model import Entry, ParsedFeed
-from monitor.parse.fast import parse_fast
 from monitor.parse.feed import _parse_xml, parse_feed
+from monitor.parse.lxml_feed import parse_fast
 from tests.fuzz.mutate import mutated, run, seeds, small_corpus_feeds
 
 FEEDS = seeds("feed", shared=small_corpus_feeds)
