@@ -12,18 +12,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor import search
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.errors import QuerySyntaxError
 from monitor.rules.matcher import RuleSpec, compile_rules
 from monitor.rules.normalize import index_text
-from monitor.search import index_condition
-from monitor.store import archive
+from monitor.store import archive, search
 from monitor.store.archive import ReleaseFilter, every_release
 from monitor.store.matching import document_of
 from monitor.store.queries import list_releases
 from monitor.store.releases import save_releases
+from monitor.store.search import index_condition
 from monitor.store.session import open_store
 from monitor.store.tables import ReleaseRow, SourceRow
 from tests.conftest import ROOT
