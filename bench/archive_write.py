@@ -6,19 +6,67 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.gen_archive import (
-    ALERT_COLUMNS,
-    MATCH_COLUMNS,
-    RELEASE_COLUMNS,
-    REVISION_COLUMNS,
-    STORY_COLUMNS,
-    Rows,
-)
 
+# the rows the generator makes, as the tables take them (column order)
+@dataclass
+class Rows:
+    releases: list[tuple[object, ...]] = field(default_factory=list)
+    stories: list[tuple[object, ...]] = field(default_factory=list)
+    matches: list[tuple[object, ...]] = field(default_factory=list)
+    alerts: list[tuple[object, ...]] = field(default_factory=list)
+    revisions: list[tuple[object, ...]] = field(default_factory=list)
+
+
+RELEASE_COLUMNS = [
+    "id",
+    "source_id",
+    "identity",
+    "story_id",
+    "url",
+    "title",
+    "summary",
+    "content",
+    "language",
+    "published_at",
+    "content_hash",
+    "revision",
+    "first_seen_at",
+    "updated_at",
+    "search_text",
+    "matched_hash",
+    "alertable",
+]
+STORY_COLUMNS = ["id", "created_at", "founder_release_id"]
+MATCH_COLUMNS = ["id", "rule_id", "release_id", "story_id", "hits", "matched_at", "hit_count"]
+ALERT_COLUMNS = [
+    "id",
+    "rule_id",
+    "story_id",
+    "channel_id",
+    "release_id",
+    "match_id",
+    "status",
+    "attempts",
+    "last_error",
+    "created_at",
+    "next_attempt_at",
+    "sent_at",
+]
+REVISION_COLUMNS = [
+    "id",
+    "release_id",
+    "revision",
+    "title",
+    "summary",
+    "content",
+    "content_hash",
+    "seen_at",
+]
 _ALARM_COLUMNS = ["source_id", "kind", "detail", "raised_at", "notified_at", "cleared_at"]
 _TABLES = (
     ("stories", STORY_COLUMNS, "stories"),

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.errors import MonitorError  # noqa: E402
 from monitor.model import Document  # noqa: E402
-from monitor.rules.documents import load_documents  # noqa: E402
+from monitor.parse.documents import load_documents  # noqa: E402
 from monitor.rules.matcher import RuleSpec, compile_rules  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"

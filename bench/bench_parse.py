@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import monitor.parse.fast as fast
+import monitor.parse.lxml_feed as fast
 from monitor.errors import ParseError
 from monitor.parse.feed import parse_feed
 from tests.parse.test_corpus import FILES

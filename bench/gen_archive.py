@@ -29,11 +29,12 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.archive_text import TOPICS, ArabicChain, Text, english_items, with_topic
+from bench.archive_write import Rows, create_pg_database, writer_for
 
 SOURCES = 500
 BATCH = 20_000
@@ -81,62 +82,6 @@ def config_text(database: str, listen: str) -> str:
         f'  listen: "{listen}"',
     ]
     return "\n".join(lines) + "\n"
-
-
-@dataclass
-class Rows:
-    releases: list[tuple[object, ...]] = field(default_factory=list)
-    stories: list[tuple[object, ...]] = field(default_factory=list)
-    matches: list[tuple[object, ...]] = field(default_factory=list)
-    alerts: list[tuple[object, ...]] = field(default_factory=list)
-    revisions: list[tuple[object, ...]] = field(default_factory=list)
-
-
-RELEASE_COLUMNS = [
-    "id",
-    "source_id",
-    "identity",
-    "story_id",
-    "url",
-    "title",
-    "summary",
-    "content",
-    "language",
-    "published_at",
-    "content_hash",
-    "revision",
-    "first_seen_at",
-    "updated_at",
-    "search_text",
-    "matched_hash",
-    "alertable",
-]
-STORY_COLUMNS = ["id", "created_at", "founder_release_id"]
-MATCH_COLUMNS = ["id", "rule_id", "release_id", "story_id", "hits", "matched_at", "hit_count"]
-ALERT_COLUMNS = [
-    "id",
-    "rule_id",
-    "story_id",
-    "channel_id",
-    "release_id",
-    "match_id",
-    "status",
-    "attempts",
-    "last_error",
-    "created_at",
-    "next_attempt_at",
-    "sent_at",
-]
-REVISION_COLUMNS = [
-    "id",
-    "release_id",
-    "revision",
-    "title",
-    "summary",
-    "content",
-    "content_hash",
-    "seen_at",
-]
 
 
 class Generator:
@@ -347,8 +292,6 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     database = args.database or f"sqlite:///{args.out.resolve()}/archive.db"
     if database.startswith("postgresql"):
-        from bench.archive_write import create_pg_database
-
         create_pg_database(database)
     started = time.perf_counter()
     config = asyncio.run(prepare(database, args.out, args.listen))
@@ -356,7 +299,6 @@ def main() -> None:
     print(
         f"templates ready: {len(generator.english)} English items ({time.perf_counter() - started:.1f} s)"
     )
-    from bench.archive_write import writer_for
 
     with writer_for(database) as writer:
         writer.sources(source_rows(generator.end), alarm_rows(generator.end))

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -49,8 +49,29 @@ from monitor.errors import (
 from monitor.http_client import Clients, reason
 from monitor.redact import redact_text
 
-if TYPE_CHECKING:
-    from monitor.render import Browser, Render
+
+@dataclass(frozen=True, slots=True)
+class Render:
+    """How a rendered page shows it is ready: the CSS of what it must contain, if any."""
+
+    wait_for: str | None = None
+
+
+class PageBrowser(Protocol):
+    """Fetches a page rendered in a browser, within the same bounds as a plain fetch:
+    ``render.Browser`` (Chromium) is the one there is, started on first use."""
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        user_agent: str,
+        limits: FetchLimits,
+        render: Render,
+        proxy: str | None = None,
+        bypass: tuple[str, ...] = (),
+    ) -> FetchResult: ...
+
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -205,7 +226,7 @@ class Fetcher:
         clients: Clients | httpx.AsyncClient,
         max_connections_per_host: int = 2,
         host_limits: Iterable[tuple[str, int]] = (),
-        browser: Browser | None = None,
+        browser: PageBrowser | None = None,
     ) -> None:
         self._clients = clients if isinstance(clients, Clients) else Clients(clients)
         self.browser = browser  # for render: browser (monitor.render); started on first use
@@ -348,7 +369,7 @@ class Fetcher:
                     await response.aread()
                     return 304, b"", response_headers
                 if not 200 <= status < 300:
-                    raise _http_error(status, response.reason_phrase, response_headers)
+                    raise http_error(status, response.reason_phrase, response_headers)
                 body = await _read_body(response, response_headers, limits, progress)
                 return status, body, response_headers
         except httpx.ConnectTimeout:
@@ -405,7 +426,7 @@ def _redirect_target(url: str, headers: dict[str, str]) -> str:
     return target
 
 
-def _http_error(status: int, reason: str, headers: dict[str, str]) -> FetchHTTPError:
+def http_error(status: int, reason: str, headers: dict[str, str]) -> FetchHTTPError:
     if not reason:
         try:
             reason = HTTPStatus(status).phrase

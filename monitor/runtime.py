@@ -171,8 +171,9 @@ class Runtime:
 
     @property
     def browser(self) -> Browser:
-        assert self.fetcher.browser is not None
-        return self.fetcher.browser
+        browser = self.fetcher.browser  # the fetcher knows it only as a PageBrowser
+        assert isinstance(browser, Browser)
+        return browser
 
     async def close(self) -> None:
         await self.browser.close()

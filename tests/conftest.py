@@ -11,12 +11,16 @@ that skip (under CI it stays the error it is).
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import errno
+import functools
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.http_server import LoopbackServer
 
@@ -68,6 +72,44 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         raise
 
 
+# --- tiers -----------------------------------------------------------------------------
+# Every test is one of three tiers, by the directory it lives in (pyproject.toml registers
+# the markers; --strict-markers refuses any other): ``unit`` tables for the pure core,
+# ``integration`` against real databases, servers and processes, ``e2e`` driving the
+# ``monitor`` command. ``./scripts/test --fast`` runs the unit tier and the integration
+# tests, except those marked ``slow``, ``browser``, ``corpus`` (every corpus feed) or
+# ``postgres`` (a ``db_url`` test's PostgreSQL case: its SQLite case runs). A file may be placed apart from its directory;
+# a directory not placed here counts as integration (the safe guess: it is not run as
+# a pure table) until it is.
+TIERS = {
+    **dict.fromkeys(("config", "dates", "fuzz", "listing", "parse", "rules"), "unit"),
+    # the files directly under tests/: pure functions, the docs and shipped configs loaded
+    **dict.fromkeys(("test_redact.py", "test_compose.py"), "unit"),
+    **dict.fromkeys(("test_docs.py", "test_docs_reach.py", "test_docs_render.py"), "unit"),
+    # parsing through a loopback server, or in the worker processes
+    **dict.fromkeys(("parse/test_arabic.py", "parse/test_hostile.py"), "integration"),
+    "parse/test_pool.py": "integration",
+    **dict.fromkeys(("console", "delivery", "fetch", "notify", "opml", "ops"), "integration"),
+    **dict.fromkeys(("render", "search", "store", "stories"), "integration"),
+    **dict.fromkeys(("demo", "e2e"), "e2e"),
+}
+
+
+def tier_of(path: Path) -> str:
+    """The tier of the test file at ``path``: its own entry in ``TIERS``, else its
+    directory's, else integration."""
+    relative = path.relative_to(ROOT / "tests")
+    return TIERS.get(relative.as_posix()) or TIERS.get(relative.parts[0], "integration")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(tier_of(item.path))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("db_url") == "postgresql":
+            item.add_marker("postgres")  # the same test runs on SQLite in --fast
+
+
 @pytest.fixture
 def http_server() -> Iterator[LoopbackServer]:
     server = LoopbackServer().start()
@@ -81,6 +123,48 @@ def http_server() -> Iterator[LoopbackServer]:
 def corpus() -> Path:
     require_corpus()
     return CORPUS
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusFeed:
+    """One file of the corpus's feed index (``feeds/INDEX.tsv``)."""
+
+    repo: str  # the repository it was written for
+    path: Path
+    category: str  # e.g. "real-world(benchmark);rss2.0/utf-8", "expected-output", "not-a-feed"
+    size: int  # bytes
+
+    @property
+    def is_feed(self) -> bool:
+        """A body to parse (not a parser's expected output, nor a file that is no feed)."""
+        return "expected" not in self.category and "not-a-feed" not in self.category
+
+
+@functools.cache
+def corpus_index() -> tuple[CorpusFeed, ...]:
+    """Every file of the corpus's feed index, read once per test session; empty without the
+    corpus (a test that needs it asks for ``corpus_feeds``, which skips then). A plain
+    function as well as a fixture: parametrising reads it at collection time."""
+    index = FEEDS_DIR / "INDEX.tsv"
+    if not index.is_file():
+        return ()
+    with index.open(encoding="utf-8") as rows:
+        return tuple(
+            CorpusFeed(
+                row["source_repo"],
+                FEEDS_DIR / row["source_repo"].replace("/", "__") / row["path"],
+                row["category"],
+                int(row["bytes"]),
+            )
+            for row in csv.DictReader(rows, delimiter="\t")
+        )
+
+
+@pytest.fixture(scope="session")
+def corpus_feeds() -> tuple[CorpusFeed, ...]:
+    """The corpus's feed index (``corpus_index``); the test is skipped without the corpus."""
+    require_corpus()
+    return corpus_index()
 
 
 # --- databases -------------------------------------------------------------------------
@@ -138,6 +222,40 @@ def pg_url(pg_database: str) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'monitor.db'}"
+
+
+class Engines:
+    """Opens stores for one test and disposes of every engine when it ends (the
+    ``engines`` fixture): no test holds its own try/finally around ``dispose``."""
+
+    def __init__(self) -> None:
+        self.opened: list[AsyncEngine] = []
+
+    async def open(self, url: str, *, migrate: bool = True) -> AsyncEngine:
+        """A store at ``url``, migrated unless told not to (``open_store``)."""
+        from monitor.store.session import open_store
+
+        return self.adopt(await open_store(url, migrate=migrate))
+
+    def adopt(self, engine: AsyncEngine) -> AsyncEngine:
+        """Dispose of ``engine`` (made by another helper) when the test ends."""
+        self.opened.append(engine)
+        return engine
+
+    async def dispose(self) -> None:
+        for engine in reversed(self.opened):
+            await engine.dispose()
+        self.opened.clear()
+
+
+@pytest.fixture
+async def engines() -> AsyncIterator[Engines]:
+    """The test's engine factory: ``await engines.open(db_url)``; all disposed after."""
+    made = Engines()
+    try:
+        yield made
+    finally:
+        await made.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

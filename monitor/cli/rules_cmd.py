@@ -57,7 +57,7 @@ def rules_test_command(
 
 
 def _load(target: str) -> list[Any]:
-    from monitor.rules.documents import documents_from_bytes, load_documents
+    from monitor.parse.documents import documents_from_bytes, load_documents
 
     if target.startswith(("http://", "https://")):
         fetched = run_async(_fetch(target))

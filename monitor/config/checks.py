@@ -12,11 +12,11 @@ elsewhere, but here that source would fail.
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.config.load import duplicates
 from monitor.config.model import Config
 from monitor.config.problems import Problem
 
@@ -144,12 +144,13 @@ def _check_templates(directory: str) -> Iterator[Problem]:
     from pathlib import Path
 
     from monitor.notify.render import Renderer
+    from monitor.notify.template_check import check_templates
 
     path = Path(directory)
     if not path.is_dir():
         yield Problem(("templates",), f"{directory!r} is not a directory")
         return
-    for problem in Renderer(path).check_templates():
+    for problem in check_templates(Renderer(path)):
         yield Problem(("templates",), problem)
 
 
@@ -176,3 +177,13 @@ def _unused_channels(
                 "it will never send anything",
                 warning=True,
             )
+
+
+def duplicates(items: list[Any], key: str) -> Iterator[tuple[int, str]]:
+    """Yield (index, id) for each repeat of an id already seen earlier in the list."""
+    seen: Counter[str] = Counter()
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get(key), str):
+            if seen[item[key]]:
+                yield index, item[key]
+            seen[item[key]] += 1

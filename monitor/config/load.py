@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from monitor.config.checks import cross_check
 from monitor.config.model import Config
 from monitor.config.problems import Problem, describe, from_pydantic
 from monitor.config.yamlfile import Loc, read_yaml
@@ -42,8 +41,6 @@ def load_config(path: Path | str, *, environ_database: bool = True) -> Config:
 
 def read_config(path: Path | str, *, environ_database: bool = True) -> Loaded:
     """``load_config``, with the warnings a valid config still deserves."""
-    from monitor.config.checks import cross_check
-
     path = Path(path)
     yaml_file = read_yaml(path)
     raw = {} if yaml_file.data is None else yaml_file.data
@@ -90,13 +87,3 @@ def substitute_env(node: Any, loc: Loc, problems: list[Problem]) -> Any:
         return ""
 
     return _VAR.sub(replace, node)
-
-
-def duplicates(items: list[Any], key: str) -> Iterator[tuple[int, str]]:
-    """Yield (index, id) for each repeat of an id already seen earlier in the list."""
-    seen: Counter[str] = Counter()
-    for index, item in enumerate(items):
-        if isinstance(item, dict) and isinstance(item.get(key), str):
-            if seen[item[key]]:
-                yield index, item[key]
-            seen[item[key]] += 1

@@ -7,6 +7,7 @@
              600 characters of summary, 64 KB).
 ``context``  what the templates see: a story, a digest, an alarm notice; times local.
 ``render``   Jinja2 rendering of the email subject, text and HTML (shipped or operator templates).
+``template_check``  ``monitor check`` of every template (the chat ones too) with sample alerts.
 ``headers``  RFC 2047 email headers that keep every space of an Arabic subject.
 ``slack``    the chat message (``format: slack`` webhooks): mrkdwn text plus blocks.
 ``webhook``, ``email``, ``log``  one sender each; ``registry`` lists them by config ``type``.

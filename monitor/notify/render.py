@@ -21,8 +21,7 @@ the renderer's zone (the config's ``timezone``).
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,15 +122,16 @@ class Renderer:
             return ALARM_TEMPLATES, alarm_context(alerts[0], notice, self.zone)
         return ALERT_TEMPLATES, story_context(alerts, self.zone)
 
-    def _render(self, name: str, context: dict[str, Any]) -> str:
+    def render(self, name: str, context: dict[str, Any]) -> str:
+        """One template by name (an operator's first, then the shipped one)."""
         return self.env.get_template(name).render(context)
 
     def _three(self, names: tuple[str, ...], context: dict[str, Any]) -> tuple[str, str, str]:
         subject, text, html = names
         return (
-            truncate(flatten(self._render(subject, context)), SUBJECT_LIMIT),
-            self._render(text, context),
-            self._render(html, context),
+            truncate(flatten(self.render(subject, context)), SUBJECT_LIMIT),
+            self.render(text, context),
+            self.render(html, context),
         )
 
     def render_email(self, alerts: Sequence[AlertView]) -> tuple[str, str, str]:
@@ -143,48 +143,3 @@ class Renderer:
     def render_digest_email(self, alerts: Sequence[AlertView]) -> tuple[str, str, str]:
         """(subject, text, html) for a digest of several alerts, one entry per story."""
         return self._three(DIGEST_TEMPLATES, digest_context(alerts, self.zone))
-
-    def check_templates(self) -> list[str]:
-        """Problems with the templates, one line each (for ``monitor check``)."""
-        problems: list[str] = []
-        if self.templates_dir is not None and not self.templates_dir.is_dir():
-            return [f"{self.templates_dir}: templates directory not found"]
-        from monitor.notify.slack import ChatRenderer
-
-        arabic, english, alarm = sample_alerts()
-        cyber = dataclasses.replace(english, story_id="1", alert_id="check-3")  # arabic's story
-        story = story_context([arabic, cyber], self.zone)
-        digest = digest_context([arabic, english, cyber], self.zone)
-        notice = alarm_context(alarm, AlarmNotice("failing", "raised"), self.zone)
-        chat = ChatRenderer(self)
-        checks = [(self._render, n, story) for n in ALERT_TEMPLATES]
-        checks += [(self._render, n, digest) for n in DIGEST_TEMPLATES]
-        checks += [(self._render, n, notice) for n in ALARM_TEMPLATES]
-        checks += [(chat.render, CHAT_TEMPLATES[0], story)]
-        checks += [(chat.render, CHAT_TEMPLATES[1], digest)]
-        checks += [(chat.render, CHAT_TEMPLATES[2], notice)]
-        for render, name, context in checks:
-            problem = self._check_one(render, name, context)
-            if problem:
-                problems.append(problem)
-        return problems
-
-    def _check_one(
-        self, render: Callable[[str, dict[str, Any]], str], name: str, context: dict[str, Any]
-    ) -> str | None:
-        try:
-            render(name, context)
-        except jinja2.TemplateSyntaxError as exc:
-            where = exc.filename or name
-            return f"{where}: line {exc.lineno}: {flatten(exc.message or 'syntax error')}"
-        except jinja2.TemplateNotFound as exc:
-            return f"{name}: template not found ({flatten(str(exc))})"
-        except jinja2.TemplateError as exc:
-            return f"{self._filename(name)}: {flatten(str(exc))}"
-        return None
-
-    def _filename(self, name: str) -> str:
-        try:
-            return self.env.get_template(name).filename or name
-        except jinja2.TemplateError:
-            return name

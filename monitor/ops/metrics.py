@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -44,9 +44,24 @@ from monitor.store.tables import ALERTS, MATCHES, SOURCES, now
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from monitor.pipeline import PollOutcome
-
 log = logging.getLogger("monitor.metrics")
+
+
+class PollFigures(Protocol):
+    """What the metrics read of one poll's outcome (``pipeline.PollOutcome`` is one): named
+    here so that ops, below the pipeline, need not import it."""
+
+    @property
+    def source_id(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def not_modified(self) -> bool: ...
+    @property
+    def new(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 WAITING = ("pending", "failed")
@@ -176,7 +191,7 @@ class Metrics:
         self._refreshing = asyncio.Lock()
         self.registry.register(_DatabaseCollector(self))
 
-    def record_poll(self, outcome: PollOutcome, elapsed: float) -> None:
+    def record_poll(self, outcome: PollFigures, elapsed: float) -> None:
         """After each ``poll_source``: its outcome and how long it took (seconds)."""
         if not outcome.ok:
             result = "failed"

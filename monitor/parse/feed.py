@@ -18,27 +18,31 @@ Before feedparser sees the bytes:
   U+FFFD, as ``parse.clean`` treats the character itself.
 
 feedparser is always given ``io.BytesIO(body)``, never bytes or str: given a string it
-would open it as a path or URL. It is imported on first use. Dates: see ``_published``, the
-one place where a feed's date becomes a datetime. A title is text unless its format makes
-it HTML (``_html_title``); summaries and contents are HTML (``Entry.markup``).
+would open it as a path or URL. It is imported on first use. Dates: see
+``entry_values.published_at``, the one place where a feed's date becomes a datetime. A title
+is text unless its format makes it HTML (``_title_is_html``); summaries and contents are
+HTML (``Entry.markup``). Plain well-formed feeds go through the lxml fast path
+(``lxml_feed``) first; it declines whatever it cannot read exactly as feedparser would.
 """
 
 from __future__ import annotations
 
-import calendar
 import functools
 import io
 import re
-import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
 from monitor.errors import ParseError
 from monitor.model import Entry, ParsedFeed
+from monitor.parse.entry_values import (
+    FEED_MARKUP,
+    FEED_MARKUP_HTML_TITLE,
+    DateParser,
+    clean,
+    published_at,
+)
 from monitor.parse.jsonfeed import looks_like_json, parse_json_feed
-
-DateParser = Callable[[str], datetime | None]
 
 _BOMS = (
     (b"\x00\x00\xfe\xff", "utf-32-be"),
@@ -101,7 +105,7 @@ def parse_feed(
     if not warnings:
         # lxml for plain well-formed feeds; it declines (None) whatever it cannot read
         # exactly as feedparser would, and anything with a warning so far is left to it
-        from monitor.parse.fast import parse_fast
+        from monitor.parse.lxml_feed import parse_fast
 
         fast = parse_fast(body, content_type, url, date_parser)
         if fast is not None:
@@ -144,11 +148,11 @@ def _parse_xml(
     if not entries:
         warnings.append("the feed has no entries")
     feed = dict.get(result, "feed") or {}
-    feed_language = _clean(dict.get(feed, "language")) or None
+    feed_language = clean(dict.get(feed, "language")) or None
     return ParsedFeed(
         kind=version or "unknown",
         entries=tuple(_entry(e, feed_language, date_parser) for e in entries),
-        title=_clean(dict.get(feed, "title")) or None,
+        title=clean(dict.get(feed, "title")) or None,
         language=feed_language,
         warnings=tuple(dict.fromkeys(warnings)),
     )
@@ -158,7 +162,7 @@ def _entry(e: Any, feed_language: str | None, date_parser: DateParser | None) ->
     # dict.get, not FeedParserDict's: its fallbacks (updated -> published) warn and blur
     # which field the publisher actually sent
     get = functools.partial(dict.get, e)
-    raw_date = _clean(get("published")) or _clean(get("updated")) or None
+    raw_date = clean(get("published")) or clean(get("updated")) or None
     parsed = get("published_parsed") or get("updated_parsed")
     contents = get("content") or []
     content = ""
@@ -168,23 +172,17 @@ def _entry(e: Any, feed_language: str | None, date_parser: DateParser | None) ->
         content = best.get("value") or ""
     detail = get("title_detail") or get("summary_detail") or {}
     return Entry(
-        guid=_clean(get("id")) or None,
-        link=_clean(get("link")) or None,
+        guid=clean(get("id")) or None,
+        link=clean(get("link")) or None,
         title=get("title") or "",
         summary=get("summary") or "",
         content=content,
-        published=_published(parsed, raw_date, date_parser),
+        published=published_at(parsed, raw_date, date_parser),
         published_raw=raw_date,
-        language=_clean(get("language")) or _clean(detail.get("language")) or feed_language,
-        author=_clean(get("author")) or None,
+        language=clean(get("language")) or clean(detail.get("language")) or feed_language,
+        author=clean(get("author")) or None,
         markup=FEED_MARKUP_HTML_TITLE if _title_is_html(e) else FEED_MARKUP,
     )
-
-
-# Summaries and contents are read as HTML whatever their declared type: publishers label
-# HTML as text far more often than they mean a literal "&nbsp;" (45 corpus summaries).
-FEED_MARKUP = frozenset({"summary", "content"})
-FEED_MARKUP_HTML_TITLE = FEED_MARKUP | {"title"}
 
 
 def _title_is_html(e: Any) -> bool:
@@ -193,25 +191,6 @@ def _title_is_html(e: Any) -> bool:
     entities and common tags only: ``Lover&rsquo;s Eye``, ``How <i>The Pitt</i>…``)."""
     detail = dict.get(e, "title_detail") or {}
     return "html" in (detail.get("type") or "")
-
-
-def _published(
-    parsed: time.struct_time | None, raw: str | None, date_parser: DateParser | None
-) -> datetime | None:
-    """The one place a feed date becomes a datetime (timezone-aware, UTC).
-
-    feedparser's parsed tuple (already UTC) first; for strings it could not read, the
-    configured ``date_parser``. Swap the order here to let a better parser win."""
-    if parsed is not None:
-        try:
-            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
-        except (OverflowError, ValueError, OSError):
-            pass
-    if raw and date_parser is not None:
-        value = date_parser(raw)
-        if value is not None:
-            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return None
 
 
 def _normalise_charset(body: bytes, content_type: str, warnings: list[str]) -> tuple[bytes, str]:
@@ -333,7 +312,3 @@ def _bozo_warning(problem: object) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
-
-
-def _clean(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""

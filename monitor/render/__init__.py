@@ -43,9 +43,9 @@ from monitor.errors import (
     FetchNetworkError,
     FetchTimeout,
 )
-from monitor.fetch import FetchLimits, FetchResult
+from monitor.fetch import FetchLimits, FetchResult, Render
 from monitor.redact import redact_text
-from monitor.render.page import LOADING, Page, Render
+from monitor.render.page import LOADING, Page
 
 __all__ = ["Browser", "Render", "browser_problem", "find_chromium", "render_of"]
 

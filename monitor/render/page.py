@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.errors import FetchRedirectError, FetchTooLarge
-from monitor.fetch import FetchLimits, _http_error
+from monitor.fetch import FetchLimits, Render, http_error
 
 SETTLE = 0.3  # seconds the number of items must hold still
 QUIET = 2.0  # at most this long, after load, for the network to go quiet (no selector)
@@ -25,13 +24,6 @@ LOADING = "loading the page"
 _COUNT = """xpath => document.evaluate(
     'count(' + xpath + ')', document, null, XPathResult.NUMBER_TYPE, null).numberValue"""
 _SIZE = "() => document.documentElement ? document.documentElement.outerHTML.length : 0"
-
-
-@dataclass(frozen=True, slots=True)
-class Render:
-    """How a rendered page shows it is ready: the CSS of what it must contain, if any."""
-
-    wait_for: str | None = None
 
 
 class Page:
@@ -61,7 +53,7 @@ class Page:
         response = await page.goto(self.url, wait_until="commit")
         if response is not None and not 200 <= response.status < 300:
             headers = {k.lower(): v for k, v in (await response.all_headers()).items()}
-            raise _http_error(response.status, response.status_text, headers)
+            raise http_error(response.status, response.status_text, headers)
         status = response.status if response is not None else 200
         if self.render.wait_for:
             self.stage = f"waiting for {self.render.wait_for}"

@@ -4,6 +4,5 @@
 ``query``      tokenizer, AST, parser and printer of the rule language.
 ``matcher``    all rules compiled into one immutable ``Matcher`` (Aho-Corasick prefilter).
 ``snippet``    the ~200-character context shown around a hit.
-``documents``  files, feeds and JSON release lists turned into documents for ``rules test``.
 ``report``     ``rules test`` output: JSON lines and highlighted terminal text.
 """

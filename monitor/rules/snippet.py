@@ -33,16 +33,16 @@ def make_snippet(text: str, start: int, end: int, width: int = WIDTH) -> Snippet
     left = max(0, left - max(0, room - (start - left) - (right - end)))
     left = _word_boundary(text, left, limit=start, forward=True)
     right = _word_boundary(text, right, limit=end, forward=False)
-    before = _collapse(text[left:start]).lstrip()
-    middle = _collapse(text[start:end])
-    after = _collapse(text[end:right]).rstrip()
+    before = collapse(text[left:start]).lstrip()
+    middle = collapse(text[start:end])
+    after = collapse(text[end:right]).rstrip()
     head = _ELLIPSIS if left > 0 else ""
     tail = _ELLIPSIS if right < len(text) else ""
     mark_start = len(head) + len(before)
     return Snippet(head + before + middle + after + tail, mark_start, mark_start + len(middle))
 
 
-def _collapse(text: str) -> str:
+def collapse(text: str) -> str:
     """Every run of whitespace as one space (``_SPACE.sub(" ", text)``, at C speed)."""
     inner = " ".join(text.split())  # str.split and regex \s agree on what is whitespace
     if inner == text:

@@ -8,7 +8,7 @@ so each story appears once, at its first release, whichever page a copy falls on
 (``every_release`` reads it a page at a time).
 
 ``q`` is the rule language, exactly as ``releases --query``: the query is compiled as a
-one-rule matcher, ``monitor.search.candidates`` narrows the candidates with the full-text
+one-rule matcher, ``store.search.candidates`` narrows the candidates with the full-text
 index, and the matcher decides. Its hits are marked in the snippet and title.
 A query that does not parse raises ``QuerySyntaxError`` (with its column) before any read.
 """
@@ -172,8 +172,8 @@ async def _read(
     after: str | None,
 ) -> tuple[list[Any], str | None]:
     """Up to ``batch`` candidates after ``after``, and the cursor to go on from (None:
-    none left). With a query, the full-text index finds them (``monitor.search``)."""
-    from monitor.search import candidates
+    none left). With a query, the full-text index finds them (``store.search``)."""
+    from monitor.store.search import candidates
 
     def listing(cols: Sequence[Any], count: int, before: str | None) -> Any:
         statement = _filtered(

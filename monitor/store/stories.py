@@ -16,10 +16,10 @@ copies were filed under: the match step alerts on none of a release's copies twi
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,9 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from monitor import stories
 from monitor.store.session import insert
 from monitor.store.tables import BANDS, RELEASES, STORIES
-
-if TYPE_CHECKING:
-    from monitor.store.matching import Pending
 
 STORY_WINDOW = timedelta(days=7)
 _IN = 2000  # keys or ids per IN list: well within every driver's limit on parameters
@@ -52,6 +49,19 @@ def _shingles(content_hash: str, summary: str, content: str) -> frozenset[int]:
 
 
 _SLICE = 1 << 20  # characters of a long body folded at once
+
+
+class StoryRelease(Protocol):
+    """What filing a release into a story reads of it, and ``story_id``, which it sets.
+    The match step's ``Pending`` is one; a protocol here, so that this module need not
+    import the match step that calls it."""
+
+    id: int
+    story_id: int | None
+    story_bands: str | None
+    content_hash: str
+    summary: str
+    content: str
 
 
 def first_words(text: str, count: int | None = None) -> list[str]:
@@ -88,7 +98,7 @@ class _Candidate:
 
 async def assign_stories(
     connection: AsyncConnection,
-    releases: list[Pending],
+    releases: Sequence[StoryRelease],
     moment: datetime,
     *,
     revised: Collection[int] = (),
@@ -111,7 +121,7 @@ async def assign_stories(
         connection, {k for keys in keys_of.values() for k in keys}, moment
     )
     shingles_of = await _stored_shingles(connection, by_band)
-    founded: list[Pending] = []
+    founded: list[StoryRelease] = []
     copies_of: dict[int, set[int]] = {}
     for release in releases:
         if release.id not in keys_of:
@@ -233,7 +243,7 @@ async def _stored_shingles(
 
 
 def _copy_stories(
-    release: Pending,
+    release: StoryRelease,
     keys: list[str],
     by_band: dict[str, list[_Candidate]],
     shingles_of: dict[str, frozenset[int]],

@@ -130,7 +130,7 @@ def test_rules_test_on_the_seed_release_as_json(tmp_path: Path, corpus: Path) ->
     nato = next(line for line in lines if line["rule"] == "nato")
     assert nato["document"] == str(SEED_RELEASE)
     # offsets index the document's own text, as the loader read it (not a normalised copy)
-    from monitor.rules.documents import load_documents
+    from monitor.parse.documents import load_documents
 
     ((_, document),) = load_documents(str(SEED_RELEASE))
     assert nato["matches"]

@@ -8,7 +8,6 @@ again and still stores nothing.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import textwrap
@@ -21,23 +20,19 @@ import sqlalchemy as sa
 from monitor.cli.daemon import _poll
 from monitor.config.load import load_config
 from monitor.store.session import open_store
-from tests.conftest import FEEDS_DIR
+from tests.conftest import corpus_index
 from tests.support.http_server import LoopbackServer, Request, Response
 
 SKIP = ("expected-output", "expected-json", "not-a-feed", "category")
 
 
 def corpus_files() -> list[tuple[str, Path]]:
-    with (FEEDS_DIR / "INDEX.tsv").open(encoding="utf-8") as index:
-        rows = list(csv.reader(index, delimiter="\t"))
     out = []
-    for row in rows[1:]:
-        repo, path, category = row[0], row[1], row[2]
-        if any(s in category for s in SKIP):
+    for feed in corpus_index():
+        if any(s in feed.category for s in SKIP):
             continue
-        file = FEEDS_DIR / repo.replace("/", "__") / path
-        if file.is_file():
-            out.append((f"f{len(out):03d}", file))
+        if feed.path.is_file():
+            out.append((f"f{len(out):03d}", feed.path))
     return out
 
 

@@ -75,9 +75,12 @@ def closing_server() -> Iterator[ClosingServer]:
             server.accepted += 1
             with conn:
                 data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(4096)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                # a client that hangs up before a whole request ends the exchange: reading
+                # on after EOF would spin this thread forever and hold up the teardown
+                while b"\r\n\r\n" not in data and (chunk := conn.recv(4096)):
+                    data += chunk
+                if b"\r\n\r\n" in data:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             server.closed.set()
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -87,7 +90,8 @@ def closing_server() -> Iterator[ClosingServer]:
     with contextlib.suppress(OSError):
         listener.shutdown(socket.SHUT_RDWR)
     listener.close()
-    thread.join(timeout=10)
+    thread.join(timeout=5)
+    assert not thread.is_alive(), "the closing server's thread did not end"
 
 
 async def test_a_pooled_connection_the_server_closed_is_not_reused(
@@ -97,7 +101,7 @@ async def test_a_pooled_connection_the_server_closed_is_not_reused(
     async with new_client() as client:
         first = await client.get(url)
         assert first.text == "ok"
-        closing_server.closed.wait(timeout=10)
+        assert closing_server.closed.wait(timeout=10), "the server never closed the connection"
         # what httpcore asks before reusing it: the server's close has reached us
         stream = first.extensions["network_stream"]
         wait_until(lambda: stream.get_extra_info("is_readable"), what="the close seen")

@@ -29,7 +29,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CORPUS
+from tests.conftest import corpus_index
 
 HERE = Path(__file__).parent / "corpus"
 NORMAL_EXAMPLES = 40
@@ -94,16 +94,11 @@ def seeds(target: str, *, shared: Callable[[], list[bytes]] | None = None) -> li
 
 def small_corpus_feeds(limit: int = 8000) -> list[bytes]:
     """The shared corpus's feeds under ``limit`` bytes (the index names category and size)."""
-    index = CORPUS / "feeds" / "INDEX.tsv"
-    if not index.is_file():
-        return []
-    out: list[bytes] = []
-    for line in index.read_text(encoding="utf-8").splitlines()[1:]:
-        repo, path, category, _, size = line.split("\t")
-        if "expected" in category or int(size) > limit:
-            continue
-        out.append((CORPUS / "feeds" / repo.replace("/", "__") / path).read_bytes())
-    return out
+    return [
+        feed.path.read_bytes()
+        for feed in corpus_index()
+        if "expected" not in feed.category and feed.size <= limit
+    ]
 
 
 @st.composite

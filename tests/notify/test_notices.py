@@ -6,7 +6,7 @@ config's zone (17.7). Before, a notice reused the release template: "Matches:" a
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -23,8 +23,8 @@ from monitor.notify.registry import build_channels
 from monitor.notify.render import Renderer
 from monitor.notify.slack import ChatRenderer, chat_payload
 from monitor.ops.alarms import check_alarms
-from monitor.store.session import open_store
 from monitor.store.tables import SOURCES
+from tests.conftest import Engines
 from tests.notify.smtp_server import SmtpServer
 
 DOHA = ZoneInfo("Asia/Qatar")
@@ -103,12 +103,8 @@ async def test_flood_notice_in_chat_and_log(caplog: pytest.LogCaptureFixture) ->
 
 
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    store = await open_store(db_url)
-    try:
-        yield store
-    finally:
-        await store.dispose()
+async def engine(db_url: str, engines: Engines) -> AsyncEngine:
+    return await engines.open(db_url)
 
 
 async def test_alarm_notices_by_email_through_check_alarms(

@@ -15,6 +15,7 @@ from monitor.notify.context import highlight, mark_text, safe_href, term_spans, 
 from monitor.notify.payload import AlertView
 from monitor.notify.render import Renderer
 from monitor.notify.slack import ChatRenderer, chat_payload
+from monitor.notify.template_check import check_templates
 
 
 @pytest.mark.parametrize(
@@ -155,11 +156,11 @@ def test_operator_templates_override_by_name(
     subject, text, _ = renderer.render_email([make_alert()])
     assert subject == "ALERT nato: Minister meets NATO Secretary General"
     assert "Rules:     NATO\n" in text  # the shipped text template still applies
-    assert renderer.check_templates() == []
+    assert check_templates(renderer) == []
 
 
 def test_shipped_templates_check_clean() -> None:
-    assert Renderer().check_templates() == []
+    assert check_templates(Renderer()) == []
 
 
 @pytest.mark.parametrize(
@@ -176,7 +177,7 @@ def test_check_templates_reports_one_line_per_problem(
 ) -> None:
     templates_dir.mkdir()
     (templates_dir / name).write_text(source)
-    problems = Renderer(templates_dir).check_templates()
+    problems = check_templates(Renderer(templates_dir))
     assert len(problems) == 1, problems
     assert problem in problems[0]
     assert str(templates_dir) in problems[0]
@@ -185,7 +186,7 @@ def test_check_templates_reports_one_line_per_problem(
 
 def test_check_templates_missing_directory(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
-    assert Renderer(missing).check_templates() == [f"{missing}: templates directory not found"]
+    assert check_templates(Renderer(missing)) == [f"{missing}: templates directory not found"]
 
 
 @pytest.mark.parametrize(

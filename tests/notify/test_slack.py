@@ -21,6 +21,7 @@ from monitor.notify.slack import (
     escape_mrkdwn,
     link,
 )
+from monitor.notify.template_check import check_templates
 from monitor.notify.webhook import WebhookChannel
 from tests.support.http_server import LoopbackServer, Response
 
@@ -125,7 +126,7 @@ def test_operator_chat_template_overrides_and_is_checked(
     renderer = Renderer(templates_dir)
     payload = chat_payload(ChatRenderer(renderer), [make_alert(title="A <b> & @here")])
     assert payload["text"] == f":rotating_light: NATO: A &lt;b&gt; &amp; @{ZWSP}here"
-    assert renderer.check_templates() == []
+    assert check_templates(renderer) == []
     (templates_dir / "chat_digest.txt").write_text("{{ count }")
-    (problem,) = renderer.check_templates()
+    (problem,) = check_templates(renderer)
     assert "chat_digest.txt" in problem and "\n" not in problem

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.store.session import open_store
 from monitor.store.tables import SOURCES
+from tests.conftest import Engines
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    store = await open_store(db_url)
-    try:
-        yield store
-    finally:
-        await store.dispose()
+async def engine(db_url: str, engines: Engines) -> AsyncEngine:
+    return await engines.open(db_url)
 
 
 async def add_source(

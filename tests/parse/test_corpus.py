@@ -9,7 +9,6 @@ The work runs in a process pool (feedparser is pure Python; the corpus is 50 MB)
 
 from __future__ import annotations
 
-import csv
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -17,27 +16,19 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from tests.conftest import FEEDS_DIR, require_corpus
+from tests.conftest import FEEDS_DIR, corpus_index, require_corpus
 from tests.parse.corpus_worker import Examined, examine
 
 
 def corpus_files() -> list[tuple[str, str]]:
     """(path, category) of every feed-like file in INDEX.tsv; expected-output JSON is not.
     Without the corpus, one placeholder, whose tests are skipped (``require_corpus``)."""
-    if not (FEEDS_DIR / "INDEX.tsv").is_file():
-        return [(str(FEEDS_DIR / "INDEX.tsv"), "missing")]
-    with (FEEDS_DIR / "INDEX.tsv").open(encoding="utf-8") as index:
-        rows = list(csv.DictReader(index, delimiter="\t"))
-    files = []
-    for row in rows:
-        if "expected" in row["category"]:
-            continue
-        path = FEEDS_DIR / row["source_repo"].replace("/", "__") / row["path"]
-        files.append((str(path), row["category"]))
-    return files
+    files = [(str(f.path), f.category) for f in corpus_index() if "expected" not in f.category]
+    return files or [(str(FEEDS_DIR / "INDEX.tsv"), "missing")]
 
 
 FILES = corpus_files()
+pytestmark = pytest.mark.corpus  # every feed of the corpus, examined in worker processes
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import monitor.parse.fast as fast
+import monitor.parse.lxml_feed as fast
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
 from monitor.parse.feed import parse_feed
@@ -119,11 +119,13 @@ def compared() -> Iterator[dict[str, Compared]]:
         yield {r.path: r for r in pool.map(compare_file, ordered)}
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("path", CORPUS_FEEDS, ids=[os.path.basename(p) for p in CORPUS_FEEDS])
 def test_fast_path_gives_feedparsers_releases(compared: dict[str, Compared], path: str) -> None:
     assert compared[path].differences == ()
 
 
+@pytest.mark.corpus
 def test_fast_path_takes_most_xml_feeds(compared: dict[str, Compared]) -> None:
     xml_feeds = [p for p, c in FILES if "json" not in c and "not-a-feed" not in c]
     taken = sum(compared[p].taken for p in xml_feeds)

@@ -56,6 +56,7 @@ def _check(body: bytes, url: str) -> int:
     return len(got.releases)
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("path", FEEDS, ids=lambda p: str(p.relative_to(FEEDS_DIR)))
 def test_folded_once_equals_folded_for_each_purpose(path: Path) -> None:
     _check(path.read_bytes(), "https://example.org/feed")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import html
 import re
 from typing import Any
@@ -23,7 +22,7 @@ from monitor.parse.text import (
     collapse_whitespace,
     html_to_text,
 )
-from tests.conftest import FEEDS_DIR
+from tests.conftest import CorpusFeed
 
 
 @pytest.mark.parametrize(
@@ -74,23 +73,24 @@ def test_cleaning_and_encoding_paths(raw: str, text: str | None) -> None:
         assert html_to_text(raw) == text
 
 
-def test_the_same_text_as_before_for_every_corpus_entry() -> None:
+@pytest.mark.corpus
+def test_the_same_text_as_before_for_every_corpus_entry(
+    corpus_feeds: tuple[CorpusFeed, ...],
+) -> None:
     """Every title, summary and content of the feed corpus converts as the implementation
     before the fast paths (kept below) converted it."""
-    raws = corpus_raws()
+    raws = corpus_raws(corpus_feeds)
     assert len(raws) > 15_000
     differ = [raw[:200] for raw in raws if html_to_text(raw) != _old_html_to_text(raw)]
     assert differ == []
 
 
-def corpus_raws() -> list[str]:
-    with (FEEDS_DIR / "INDEX.tsv").open(encoding="utf-8") as index:
-        rows = list(csv.DictReader(index, delimiter="\t"))
+def corpus_raws(feeds: tuple[CorpusFeed, ...]) -> list[str]:
     raws: set[str] = set()
-    for row in rows:
-        if "expected" in row["category"] or "not-a-feed" in row["category"]:
+    for feed in feeds:
+        if not feed.is_feed:
             continue
-        body = (FEEDS_DIR / row["source_repo"].replace("/", "__") / row["path"]).read_bytes()
+        body = feed.path.read_bytes()
         for entry in parse_feed(body, {}, "https://corpus.example/feed").entries:
             raws.update((entry.title, entry.summary, entry.content))
     return sorted(raws)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.model import Document, RuleMatch
-from monitor.rules.documents import documents_from_bytes, load_documents
+from monitor.parse.documents import documents_from_bytes, load_documents
 from monitor.rules.matcher import RuleSpec, compile_rules
 from monitor.rules.report import render_text, to_json_lines, use_color
 from tests.conftest import FEEDS_DIR, SEED_RELEASE, require_corpus

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from monitor.rules.fields import FoldedField
 from monitor.rules.normalize import normalize, split_folded, tokenize, words
-from monitor.rules.snippet import _collapse
+from monitor.rules.snippet import collapse
 
 # Plain texts (letters, punctuation, ASCII spaces) with the odd character that folds to
 # two (ß), is deleted (harakat, tatweel) or is not plain punctuation (–, NBSP).
@@ -54,4 +54,4 @@ def test_spans_on_awkward_spacing(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=" \t\n\u00a0\u2028\x1c\x85ab\u0627", max_size=12))
 def test_collapse_is_the_whitespace_regex(text: str) -> None:
-    assert _collapse(text) == re.sub(r"\s+", " ", text)
+    assert collapse(text) == re.sub(r"\s+", " ", text)

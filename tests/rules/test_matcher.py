@@ -8,7 +8,7 @@ import pytest
 
 from monitor.errors import QuerySyntaxError
 from monitor.model import Document
-from monitor.rules.documents import load_documents
+from monitor.parse.documents import load_documents
 from monitor.rules.matcher import RuleError, RuleSpec, check_rules, compile_rules
 from tests.conftest import SEED_RELEASE
 

@@ -12,21 +12,20 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor import search
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.errors import QuerySyntaxError
 from monitor.rules.matcher import RuleSpec, compile_rules
 from monitor.rules.normalize import index_text
-from monitor.search import index_condition
-from monitor.store import archive
+from monitor.store import archive, search
 from monitor.store.archive import ReleaseFilter, every_release
 from monitor.store.matching import document_of
 from monitor.store.queries import list_releases
 from monitor.store.releases import save_releases
+from monitor.store.search import index_condition
 from monitor.store.session import open_store
 from monitor.store.tables import ReleaseRow, SourceRow
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Engines
 
 T0 = datetime(2019, 3, 13, 7, 0, tzinfo=UTC)
 CONFIG = Config(concepts={"nato": ("NATO", "الناتو", "حلف شمال الأطلسي")})
@@ -84,12 +83,9 @@ async def _store(url: str, releases: Sequence[Release]) -> AsyncEngine:
 
 
 @pytest.fixture
-async def store(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = await _store(db_url, SMALL)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
+async def store(db_url: str, engines: Engines) -> AsyncIterator[AsyncEngine]:
+    engine = engines.adopt(await _store(db_url, SMALL))
+    yield engine
 
 
 SMALL = [
@@ -226,7 +222,9 @@ def _query(rng: random.Random) -> str:
 
 
 async def test_prefilter_agrees_with_a_full_scan(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    engines: Engines,
 ) -> None:
     # small windows and batches: PostgreSQL's two steps (the newest releases one by one,
     # then the index past them) and the paging between them all come into play
@@ -243,20 +241,17 @@ async def test_prefilter_agrees_with_a_full_scan(
         )
         for _ in range(300)
     ]
-    engine = await _store(db_url, releases)
-    try:
-        stored = await list_releases(engine)
-        matched_any = 0
-        for _ in range(60):
-            query = _query(rng)
-            matcher = compile_rules([RuleSpec("q", "q", query)], {})
-            scanned = [r.id for r in stored if matcher.match(document_of(r))]
-            found = await _found(engine, query)
-            assert [r.id for r in found] == scanned, query
-            matched_any += bool(scanned)
-        assert matched_any > 30  # the queries are not vacuous
-    finally:
-        await engine.dispose()
+    engine = engines.adopt(await _store(db_url, releases))
+    stored = await list_releases(engine)
+    matched_any = 0
+    for _ in range(60):
+        query = _query(rng)
+        matcher = compile_rules([RuleSpec("q", "q", query)], {})
+        scanned = [r.id for r in stored if matcher.match(document_of(r))]
+        found = await _found(engine, query)
+        assert [r.id for r in found] == scanned, query
+        matched_any += bool(scanned)
+    assert matched_any > 30  # the queries are not vacuous
 
 
 async def test_the_index_narrows_the_candidates(store: AsyncEngine) -> None:

@@ -5,7 +5,7 @@ match step reads its queue through the partial index of pending releases."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -16,18 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor.parse.identity import ReleaseData
 from monitor.store.matching import pending_query
 from monitor.store.releases import Batch, Saved, store_batches
+from tests.conftest import Engines
 from tests.support.store import release, store_with_sources
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    store = await store_with_sources(db_url, ("ministry",), T0)
-    try:
-        yield store
-    finally:
-        await store.dispose()
+async def engine(db_url: str, engines: Engines) -> AsyncEngine:
+    return engines.adopt(await store_with_sources(db_url, ("ministry",), T0))
 
 
 def _batch(releases: Sequence[ReleaseData]) -> Batch:
@@ -99,15 +96,14 @@ async def test_a_refused_release_in_a_later_batch_costs_only_itself(engine: Asyn
     assert identities == [("g1",), ("g2",), ("g3",), ("g5",)]
 
 
-async def test_the_match_queue_is_read_through_the_pending_index(sqlite_url: str) -> None:
-    engine = await store_with_sources(sqlite_url, ("m",), T0)
-    try:
-        statement = pending_query(500, ["m"])
-        async with engine.connect() as connection:
-            sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
-            plan = (await connection.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))).all()
-    finally:
-        await engine.dispose()
+async def test_the_match_queue_is_read_through_the_pending_index(
+    sqlite_url: str, engines: Engines
+) -> None:
+    engine = engines.adopt(await store_with_sources(sqlite_url, ("m",), T0))
+    statement = pending_query(500, ["m"])
+    async with engine.connect() as connection:
+        sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
+        plan = (await connection.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))).all()
     details = " ".join(str(row[-1]) for row in plan)
     # not ix_releases_source_seen and a sort of every release of the source, per batch
     assert "ix_releases_pending" in details and "TEMP B-TREE" not in details, details

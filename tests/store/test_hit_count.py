@@ -14,34 +14,32 @@ from monitor.rules.matcher import RuleSpec, compile_rules
 from monitor.store.matching import match_pending
 from monitor.store.releases import save_releases
 from monitor.store.tables import MATCHES
+from tests.conftest import Engines
 from tests.support.store import release, store_with_sources
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MATCHER = compile_rules([RuleSpec("nato", "NATO", "NATO")], {})
 
 
-async def test_a_match_stores_its_first_hits_and_their_total(db_url: str) -> None:
-    engine = await store_with_sources(db_url, ("ministry",), T0)
-    try:
-        releases = [release("many", "NATO " * 5_000), release("one", "NATO once")]
-        async with engine.begin() as connection:
-            await save_releases(
-                connection,
-                "ministry",
-                releases,
-                moment=T0,
-                alertable={r.identity: True for r in releases},
-                search_text={r.identity: "nato" for r in releases},
+async def test_a_match_stores_its_first_hits_and_their_total(db_url: str, engines: Engines) -> None:
+    engine = engines.adopt(await store_with_sources(db_url, ("ministry",), T0))
+    releases = [release("many", "NATO " * 5_000), release("one", "NATO once")]
+    async with engine.begin() as connection:
+        await save_releases(
+            connection,
+            "ministry",
+            releases,
+            moment=T0,
+            alertable={r.identity: True for r in releases},
+            search_text={r.identity: "nato" for r in releases},
+        )
+    await match_pending(engine, MATCHER.match, lambda _: ())
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                sa.select(MATCHES.c.hits, MATCHES.c.hit_count).order_by(MATCHES.c.hit_count)
             )
-        await match_pending(engine, MATCHER.match, lambda _: ())
-        async with engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    sa.select(MATCHES.c.hits, MATCHES.c.hit_count).order_by(MATCHES.c.hit_count)
-                )
-            ).all()
-    finally:
-        await engine.dispose()
+        ).all()
     (one, one_count), (many, many_count) = rows
     assert (one_count, many_count) == (1, 5_000)
     hits = [Hit(**h) for h in json.loads(many)]  # as the outbox reads them

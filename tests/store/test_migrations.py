@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from monitor.store.db import install_sqlite_pragmas, normalise_url
 from monitor.store.migrate import HEAD, current_revision, ensure_schema, upgrade_sync
 from monitor.store.session import open_store
+from tests.conftest import Engines
 
 MOMENT = datetime(2019, 3, 13, 7, 0, tzinfo=UTC)
 MIGRATIONS = Path(__file__).resolve().parents[2] / "monitor" / "store" / "migrations"
@@ -21,7 +22,7 @@ def _sync(url: str) -> sa.Engine:
     return sa.create_engine(normalise_url(url, asynchronous=False))
 
 
-async def test_upgrade_from_first_migration_keeps_rows(db_url: str) -> None:
+async def test_upgrade_from_first_migration_keeps_rows(db_url: str, engines: Engines) -> None:
     upgrade_sync(db_url, "0001")
     engine = _sync(db_url)
     with engine.begin() as conn:
@@ -50,32 +51,26 @@ async def test_upgrade_from_first_migration_keeps_rows(db_url: str) -> None:
         )
     engine.dispose()
 
-    async_engine = await open_store(db_url, migrate=False)
-    try:
-        assert await current_revision(async_engine) == "0001"
-        assert await ensure_schema(async_engine, db_url) is True
-        assert await current_revision(async_engine) == HEAD
-        assert await ensure_schema(async_engine, db_url) is False  # cheap: nothing to do
-        async with async_engine.connect() as conn:
-            title = (
-                await conn.execute(sa.text("SELECT title FROM releases WHERE id = 1"))
-            ).scalar_one()
-            alert = (
-                await conn.execute(sa.text("SELECT status FROM alerts WHERE id = 'a1'"))
-            ).scalar_one()
-            source = (await conn.execute(sa.text("SELECT items_seen FROM sources"))).scalar_one()
-            bands = (await conn.execute(sa.text("SELECT count(*) FROM story_bands"))).scalar_one()
-        assert (title, alert, source, bands) == ("الناتو", "sent", 3, 0)
-    finally:
-        await async_engine.dispose()
+    async_engine = engines.adopt(await open_store(db_url, migrate=False))
+    assert await current_revision(async_engine) == "0001"
+    assert await ensure_schema(async_engine, db_url) is True
+    assert await current_revision(async_engine) == HEAD
+    assert await ensure_schema(async_engine, db_url) is False  # cheap: nothing to do
+    async with async_engine.connect() as conn:
+        title = (
+            await conn.execute(sa.text("SELECT title FROM releases WHERE id = 1"))
+        ).scalar_one()
+        alert = (
+            await conn.execute(sa.text("SELECT status FROM alerts WHERE id = 'a1'"))
+        ).scalar_one()
+        source = (await conn.execute(sa.text("SELECT items_seen FROM sources"))).scalar_one()
+        bands = (await conn.execute(sa.text("SELECT count(*) FROM story_bands"))).scalar_one()
+    assert (title, alert, source, bands) == ("الناتو", "sent", 3, 0)
 
 
-async def test_new_database_reaches_head(db_url: str) -> None:
-    engine = await open_store(db_url)
-    try:
-        assert await current_revision(engine) == HEAD
-    finally:
-        await engine.dispose()
+async def test_new_database_reaches_head(db_url: str, engines: Engines) -> None:
+    engine = await engines.open(db_url)
+    assert await current_revision(engine) == HEAD
 
 
 def _downgrade(url: str, revision: str) -> None:

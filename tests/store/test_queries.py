@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from monitor.config.model import Config
 from monitor.store import queries, reads
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, STORIES
+from tests.conftest import Engines
 from tests.support.store import store_with_sources
 
 AT = datetime(2019, 3, 13, 10, 0, tzinfo=UTC)
@@ -80,59 +81,52 @@ async def _store(db_url: str) -> sa.ext.asyncio.AsyncEngine:
     return engine
 
 
-async def test_an_id_or_a_unique_prefix_of_six_names_an_alert(db_url: str) -> None:
-    engine = await _store(db_url)
-    try:
-        assert await queries.resolve_alert_id(engine, IDS[1]) == IDS[1]
-        assert await queries.resolve_alert_id(engine, "63a576ae") == IDS[0]
-        assert await queries.resolve_alert_id(engine, "C0FFEE") == IDS[3]
-        problems = {
-            "63a576": f"alert id '63a576' is ambiguous: it matches {IDS[0]}, {IDS[1]}, {IDS[2]}",
-            "63a57": "alert id '63a57' is too short: give at least 6 characters",
-            "ffffff": "no alert 'ffffff'",
-            "63a5%_": "no alert '63a5%_'",  # LIKE's wildcards are plain characters
-        }
-        for given, message in problems.items():
-            with pytest.raises(queries.IdLookupError) as raised:
-                await queries.resolve_alert_id(engine, given)
-            assert raised.value.message == message
-    finally:
-        await engine.dispose()
+async def test_an_id_or_a_unique_prefix_of_six_names_an_alert(
+    db_url: str, engines: Engines
+) -> None:
+    engine = engines.adopt(await _store(db_url))
+    assert await queries.resolve_alert_id(engine, IDS[1]) == IDS[1]
+    assert await queries.resolve_alert_id(engine, "63a576ae") == IDS[0]
+    assert await queries.resolve_alert_id(engine, "C0FFEE") == IDS[3]
+    problems = {
+        "63a576": f"alert id '63a576' is ambiguous: it matches {IDS[0]}, {IDS[1]}, {IDS[2]}",
+        "63a57": "alert id '63a57' is too short: give at least 6 characters",
+        "ffffff": "no alert 'ffffff'",
+        "63a5%_": "no alert '63a5%_'",  # LIKE's wildcards are plain characters
+    }
+    for given, message in problems.items():
+        with pytest.raises(queries.IdLookupError) as raised:
+            await queries.resolve_alert_id(engine, given)
+        assert raised.value.message == message
 
 
-async def test_the_delivery_log_filters_and_orders_newest_first(db_url: str) -> None:
-    engine = await _store(db_url)
-    try:
-        everything = (await reads.alert_page(engine)).items
-        assert [a.id for a in everything] == IDS[::-1]
-        assert everything[0].title == "release 2" and everything[0].source == "mofa"
-        assert everything[-1].url == "https://mofa.example/1"
+async def test_the_delivery_log_filters_and_orders_newest_first(
+    db_url: str, engines: Engines
+) -> None:
+    engine = engines.adopt(await _store(db_url))
+    everything = (await reads.alert_page(engine)).items
+    assert [a.id for a in everything] == IDS[::-1]
+    assert everything[0].title == "release 2" and everything[0].source == "mofa"
+    assert everything[-1].url == "https://mofa.example/1"
 
-        async def ids(**filters: object) -> list[str]:
-            return [a.id for a in (await reads.alert_page(engine, **filters)).items]  # type: ignore[arg-type]
+    async def ids(**filters: object) -> list[str]:
+        return [a.id for a in (await reads.alert_page(engine, **filters)).items]  # type: ignore[arg-type]
 
-        assert await ids(status="failed") == [IDS[1]]
-        assert await ids(rule="nato") == [IDS[2], IDS[0]]
-        assert await ids(channel="hook", rule="cyber") == [IDS[3]]
-        assert await ids(since=AT + timedelta(hours=2)) == [IDS[3], IDS[2]]
-        assert await ids(limit=1) == [IDS[3]]
-        first = await reads.alert_page(engine, limit=3)
-        rest = await reads.alert_page(engine, limit=3, cursor=first.next)
-        assert [a.id for a in (*first.items, *rest.items)] == IDS[::-1] and rest.next is None
-    finally:
-        await engine.dispose()
+    assert await ids(status="failed") == [IDS[1]]
+    assert await ids(rule="nato") == [IDS[2], IDS[0]]
+    assert await ids(channel="hook", rule="cyber") == [IDS[3]]
+    assert await ids(since=AT + timedelta(hours=2)) == [IDS[3], IDS[2]]
+    assert await ids(limit=1) == [IDS[3]]
+    first = await reads.alert_page(engine, limit=3)
+    rest = await reads.alert_page(engine, limit=3, cursor=first.next)
+    assert [a.id for a in (*first.items, *rest.items)] == IDS[::-1] and rest.next is None
 
 
-async def test_alert_detail_has_the_release_and_its_hits(db_url: str) -> None:
-    engine = await _store(db_url)
-    try:
-        detail = await reads.alert_detail(engine, Config(), IDS[0])
-        assert detail is not None and detail.title == "release 1"
-        assert [(h.field, h.term, h.snippet) for h in detail.hits] == [
-            ("title", "NATO", "NATO meets")
-        ]
-        assert detail.hit_total == 1
-        assert [(c.source, c.url) for c in detail.copies] == [("mofa", "https://mofa.example/2")]
-        assert await reads.alert_detail(engine, Config(), "f" * 32) is None
-    finally:
-        await engine.dispose()
+async def test_alert_detail_has_the_release_and_its_hits(db_url: str, engines: Engines) -> None:
+    engine = engines.adopt(await _store(db_url))
+    detail = await reads.alert_detail(engine, Config(), IDS[0])
+    assert detail is not None and detail.title == "release 1"
+    assert [(h.field, h.term, h.snippet) for h in detail.hits] == [("title", "NATO", "NATO meets")]
+    assert detail.hit_total == 1
+    assert [(c.source, c.url) for c in detail.copies] == [("mofa", "https://mofa.example/2")]
+    assert await reads.alert_detail(engine, Config(), "f" * 32) is None

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from monitor.store.db import normalise_url
 from monitor.store.migrate import upgrade_sync
-from monitor.store.session import insert, open_store
+from monitor.store.session import insert
 from monitor.store.tables import RELEASES, SOURCES
+from tests.conftest import Engines
 
 AT = datetime(2019, 3, 13, 7, 0, tzinfo=UTC)
 
@@ -35,7 +36,9 @@ async def _counts(engine: sa.ext.asyncio.AsyncEngine) -> dict[str, int]:
         return {row.id: row.release_count for row in rows}
 
 
-async def test_the_upgrade_counts_and_the_triggers_keep_counting(db_url: str) -> None:
+async def test_the_upgrade_counts_and_the_triggers_keep_counting(
+    db_url: str, engines: Engines
+) -> None:
     await asyncio.to_thread(upgrade_sync, db_url, "0011")
     old = sa.create_engine(normalise_url(db_url, asynchronous=False))
     try:
@@ -62,26 +65,21 @@ async def test_the_upgrade_counts_and_the_triggers_keep_counting(db_url: str) ->
             )
     finally:
         old.dispose()
-    engine = await open_store(db_url)  # upgrades to 0012 and counts
-    try:
-        assert await _counts(engine) == {"a": 2, "b": 1, "c": 0}
-        async with engine.begin() as connection:
-            await connection.execute(
-                sa.insert(RELEASES), [_release(n, "a") for n in range(5)] + [_release(9, "c")]
-            )
-            # an upsert that updates a stored release adds nothing; its new row adds one
-            upsert = insert(engine, RELEASES).on_conflict_do_update(
-                index_elements=["source_id", "identity"], set_={"title": "again"}
-            )
-            await connection.execute(upsert, [_release(1, "a"), _release(7, "b")])
-            await connection.execute(
-                sa.delete(RELEASES).where(
-                    RELEASES.c.identity == "old1", RELEASES.c.source_id == "a"
-                )
-            )
-        assert await _counts(engine) == {"a": 6, "b": 2, "c": 1}
-        async with engine.begin() as connection:  # retention removes whole ranges
-            await connection.execute(sa.delete(RELEASES).where(RELEASES.c.source_id != "c"))
-        assert await _counts(engine) == {"a": 0, "b": 0, "c": 1}
-    finally:
-        await engine.dispose()
+    engine = await engines.open(db_url)  # upgrades to 0012 and counts
+    assert await _counts(engine) == {"a": 2, "b": 1, "c": 0}
+    async with engine.begin() as connection:
+        await connection.execute(
+            sa.insert(RELEASES), [_release(n, "a") for n in range(5)] + [_release(9, "c")]
+        )
+        # an upsert that updates a stored release adds nothing; its new row adds one
+        upsert = insert(engine, RELEASES).on_conflict_do_update(
+            index_elements=["source_id", "identity"], set_={"title": "again"}
+        )
+        await connection.execute(upsert, [_release(1, "a"), _release(7, "b")])
+        await connection.execute(
+            sa.delete(RELEASES).where(RELEASES.c.identity == "old1", RELEASES.c.source_id == "a")
+        )
+    assert await _counts(engine) == {"a": 6, "b": 2, "c": 1}
+    async with engine.begin() as connection:  # retention removes whole ranges
+        await connection.execute(sa.delete(RELEASES).where(RELEASES.c.source_id != "c"))
+    assert await _counts(engine) == {"a": 0, "b": 0, "c": 1}

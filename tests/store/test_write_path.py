@@ -5,7 +5,6 @@ the database refuses skipped without costing the others."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +18,7 @@ from monitor.parse.identity import ReleaseData, content_hash
 from monitor.store.matching import match_pending
 from monitor.store.releases import Stored, save_releases, store_releases
 from monitor.store.tables import ALERTS
+from tests.conftest import Engines
 from tests.support.feeds import seed
 from tests.support.store import release, store_with_sources
 
@@ -26,12 +26,8 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    store = await store_with_sources(db_url, ("ministry", "agency"), T0)
-    try:
-        yield store
-    finally:
-        await store.dispose()
+async def engine(db_url: str, engines: Engines) -> AsyncEngine:
+    return engines.adopt(await store_with_sources(db_url, ("ministry", "agency"), T0))
 
 
 def _release(identity: str, content: str, title: str = "t") -> ReleaseData:

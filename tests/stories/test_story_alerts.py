@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from monitor.store.session import writing
 from monitor.store.tables import BANDS, STORIES
 from monitor.stories import is_copy, shingles
+from tests.conftest import Engines
 from tests.stories.desk import CHANNELS, ENGLISH, SOURCES, Alert, Desk, Post
 from tests.support.feeds import seed
 from tests.support.store import store_with_sources
@@ -32,12 +33,9 @@ EVERY = {(rule, channel) for rule, channels in CHANNELS.items() for channel in c
 
 
 @pytest.fixture
-async def desk(db_url: str) -> AsyncIterator[Desk]:
-    engine = await store_with_sources(db_url, SOURCES, datetime.now(UTC))
-    try:
-        yield Desk(engine)
-    finally:
-        await engine.dispose()
+async def desk(db_url: str, engines: Engines) -> AsyncIterator[Desk]:
+    engine = engines.adopt(await store_with_sources(db_url, SOURCES, datetime.now(UTC)))
+    yield Desk(engine)
 
 
 def carried(alerts: list[Alert]) -> set[tuple[str, str, str]]:

@@ -5,14 +5,14 @@ would have given (as ``feed.parse_feed`` maps it), or ``None`` to decline: the c
 uses feedparser. It is several times faster (bench/bench_parse.py), and it never guesses:
 whatever it cannot reproduce exactly, it declines. It takes only UTF-8 bodies with an XML
 media type, no DTD beyond a DOCTYPE line feedparser removes (a Netscape one makes the feed
-``rss091n``), and items made of the elements ``fast_entry`` replays. Unknown elements are
+``rss091n``), and items made of the elements ``entry`` replays. Unknown elements are
 ignored only when feedparser would store them under a key of their own, which it does for
 elements without a handler.
 
 This module reads the document: media type and charset, the tree (lxml never reads a DTD,
 entity or network resource here), version, where entries and titles may be, the feed's
-title and language. ``fast_names`` names elements as feedparser does, ``fast_values``
-gives text, language and base URI as its ``pop`` leaves them, ``fast_entry`` reads the
+title and language. ``names`` names elements as feedparser does, ``values``
+gives text, language and base URI as its ``pop`` leaves them, ``entry`` reads the
 items. Each quirk reproduced is checked by the corpus differential test (tests/parse).
 The feed language is the root ``xml:lang`` on rss/feed, then ``<language>``; an entry's
 is its own ``<language>``, else the ``xml:lang`` in scope at its title (or summary), else
@@ -22,13 +22,12 @@ the feed's.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from monitor.model import ParsedFeed
-from monitor.parse.fast_entry import EntryReader
-from monitor.parse.fast_names import (
+from monitor.parse.entry_values import DateParser, clean
+from monitor.parse.lxml_feed.entry import EntryReader
+from monitor.parse.lxml_feed.names import (
     BASE,
     CONTENT_TYPES,
     DESCRIPTIONS,
@@ -37,9 +36,7 @@ from monitor.parse.fast_names import (
     Decline,
     Names,
 )
-from monitor.parse.fast_values import Values, content_type, lang_of
-
-DateParser = Callable[[str], datetime | None]
+from monitor.parse.lxml_feed.values import Values, content_type, lang_of
 
 _XML_TYPES = frozenset(
     {
@@ -79,8 +76,6 @@ class _Reader:
         self.doctype_version: str | None = None
 
     def read(self) -> ParsedFeed:
-        from monitor.parse.feed import _clean
-
         root = self._parse()
         names = self.names
         version = names.version(root)
@@ -96,14 +91,14 @@ class _Reader:
         items = [i for i in items if names.of(i) in ("item", "entry")]
         values = Values(self.url, self._check_tree(root, feed, items))
         title, feed_language = self._feed_fields(root, feed, values)
-        language = _clean(feed_language) or None
+        language = clean(feed_language) or None
         reader = EntryReader(names, values, version, self.date_parser)
         has_content = self._content_before(root, feed, items)
         entries = tuple(reader.read(i, language, has_content[id(i)]) for i in items)
         return ParsedFeed(
             kind=self.doctype_version or version,
             entries=entries,
-            title=_clean(title) or None,
+            title=clean(title) or None,
             language=language,
             warnings=() if entries else ("the feed has no entries",),
         )
@@ -182,7 +177,7 @@ class _Reader:
 
     def _check_title_place(self, element: Any, name: str, parent: Any, expected: set[int]) -> None:
         """A title or language below the feed and its items: only where it cannot be taken
-        for theirs, or where fast_entry reads it with its item (a source's title, a
+        for theirs, or where entry reads it with its item (a source's title, a
         media:title inside Media RSS containers)."""
         parent_name = self.names.of(parent)
         if name in _TITLES and parent_name in ("image", "textinput"):

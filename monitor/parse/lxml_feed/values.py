@@ -1,4 +1,4 @@
-"""Values as feedparser's ``pop`` leaves them, for the lxml fast path (``fast``).
+"""Values as feedparser's ``pop`` leaves them, for the lxml fast path.
 
 Text is stripped, re-decoded when it is UTF-8 read as Latin-1, and has its C1 controls
 mapped as windows-1252. The language of an element is the ``xml:lang`` in scope ("" resets
@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from monitor.parse.fast_names import BASE, LANG, Decline
+from monitor.parse.lxml_feed.names import BASE, LANG, Decline
 
 _C1 = re.compile("[\x80-\x9f]")
 # feedparser's content types for the ``type`` attributes read here; any other type would

@@ -1,4 +1,4 @@
-"""One RSS item or Atom entry as feedparser reads it, for the lxml fast path (``fast``).
+"""One RSS item or Atom entry as feedparser reads it, for the lxml fast path (``document``).
 
 feedparser handles an item's elements one after another, and some handlers depend on what
 came before. ``EntryReader`` replays, in document order, the part of that state that decides
@@ -35,11 +35,17 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from monitor.model import Entry
-from monitor.parse.fast_names import (
+from monitor.parse.entry_values import (
+    FEED_MARKUP,
+    FEED_MARKUP_HTML_TITLE,
+    DateParser,
+    clean,
+    published_at,
+)
+from monitor.parse.lxml_feed.names import (
     ATOM,
     AUTHOR_PARTS,
     BASE,
@@ -54,10 +60,7 @@ from monitor.parse.fast_names import (
     Decline,
     Names,
 )
-from monitor.parse.fast_values import Values, content_type, detail_lang, lower_attrs
-from monitor.parse.feed import FEED_MARKUP, FEED_MARKUP_HTML_TITLE
-
-DateParser = Callable[[str], datetime | None]
+from monitor.parse.lxml_feed.values import Values, content_type, detail_lang, lower_attrs
 
 _ONCE = frozenset({"guid", "published", "updated", "language"})
 # the only fields read below an item's children (inside Media RSS or unknown elements)
@@ -102,15 +105,13 @@ class EntryReader:
         self.looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
 
     def read(self, item: Any, feed_language: str | None, has_content: bool) -> Entry:
-        """``has_content``: feedparser's hasContent as the item starts (see ``fast``)."""
-        from monitor.parse.feed import _clean, _published
-
+        """``has_content``: feedparser's hasContent as the item starts (see ``document``)."""
         if {"href", "lastmod"} & {a.lower() for a in item.attrib}:
             raise Decline
         state = _State(guid=item.get(f"{{{RDF}}}about"), has_content=has_content)
         self._children(item, 1, state, atom=item.tag == f"{{{ATOM}}}entry")
         values = state.values
-        raw_date = _clean(values.get("published")) or _clean(values.get("updated")) or None
+        raw_date = clean(values.get("published")) or clean(values.get("updated")) or None
         parsed = self._date(values.get("published")) or self._date(values.get("updated"))
         if "title" in state.detail_lang:
             language = state.detail_lang["title"]
@@ -121,15 +122,15 @@ class EntryReader:
             html = (value for kind, value in state.contents if "html" in kind)
             content = next(html, state.contents[0][1])
         return Entry(
-            guid=_clean(state.guid) or None,
-            link=_clean(values.get("link")) or None,
+            guid=clean(state.guid) or None,
+            link=clean(values.get("link")) or None,
             title=values.get("title") or "",
             summary=values.get("summary") or "",
             content=content,
-            published=_published(parsed, raw_date, self.date_parser),
+            published=published_at(parsed, raw_date, self.date_parser),
             published_raw=raw_date,
-            language=_clean(values.get("language")) or _clean(language) or feed_language,
-            author=_clean(values.get("author")) or None,
+            language=clean(values.get("language")) or clean(language) or feed_language,
+            author=clean(values.get("author")) or None,
             markup=FEED_MARKUP_HTML_TITLE if state.title_html else FEED_MARKUP,
         )
 

@@ -1,4 +1,4 @@
-"""Element names and feed versions as feedparser sees them, for the lxml fast path (``fast``).
+"""Element names and feed versions as feedparser sees them, for the lxml fast path (``document``).
 
 feedparser names an element by the canonical prefix of its namespace (``dc``, ``media``,
 ``content``; none for RSS and Atom themselves), "_" and the lower-case local name, and calls
