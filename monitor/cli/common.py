@@ -31,6 +31,16 @@ class State:
     verbose: bool = False
 
 
+def actor() -> str:
+    """Who a command's change is recorded as in the audit log: ``cli:`` and the OS user."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def config_path(explicit: Path | None) -> Path:
     if explicit is not None:
         return explicit

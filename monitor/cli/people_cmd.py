@@ -7,7 +7,6 @@ printed once, when it is made. Every change is in the audit log, by ``cli:<os us
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from monitor.cli.common import EXIT_USAGE, emit_json, fail, load, run_async, table
+from monitor.cli.common import actor as _actor
 
 if TYPE_CHECKING:
     from monitor.config.model import Config
@@ -26,13 +26,6 @@ tokens_app = typer.Typer(help="API tokens (Authorization: Bearer).", no_args_is_
 
 RoleOption = Annotated[str, typer.Option("--role", "-r", help="viewer, editor or admin.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _with_store(act: Callable[..., Awaitable[T]], config: Config | None = None) -> T:

@@ -138,17 +138,29 @@ def test_a_malformed_opml_file_is_one_error_line_and_exit_2(tmp_path: Path) -> N
     ]
 
 
-def test_plain_import_says_to_use_yaml_and_health_table_still_works(tmp_path: Path) -> None:
+def test_plain_import_adds_console_sources_and_health_table_still_works(
+    tmp_path: Path,
+) -> None:
     config = write_config(tmp_path, CONFIG)
     opml = tmp_path / "reader.opml"
     opml.write_text(OTHER_READER, encoding="utf-8")
-    result = monitor("sources", "import", str(opml), config=config)
-    assert result.returncode == 2
-    assert "--yaml" in result.stderr and len(result.stderr.splitlines()) == 1
-    no_opml = monitor("sources", "export", config=config)
-    assert no_opml.returncode == 2 and "--opml" in no_opml.stderr
-    # `monitor sources` (the health table) is unchanged by its new subcommands
     env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}
+    result = monitor("sources", "import", str(opml), config=config, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "3 console sources added from reader.opml: mofa-gov-sa-ar-rss-xml, elysee, elysee-2\n"
+    )
+    assert "NATO newsroom" in result.stderr and "already a source; skipped" in result.stderr
+    # the console's sources, as config YAML that check accepts
+    exported = monitor("sources", "export", config=config, env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert "url: https://www.mofa.gov.sa/ar/rss.xml" in exported.stdout
+    # a second import adds nothing: every feed is a source now
+    again = monitor("sources", "import", str(opml), config=config, env=env)
+    assert again.returncode == 0 and again.stdout == "0 console sources added from reader.opml\n"
+    assert again.stderr.count("already a source; skipped") == 4
+    # `monitor sources` (the health table) is unchanged by its new subcommands
+    env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
     table = monitor("sources", config=config, env=env)
     assert table.returncode == 0, table.stderr
     assert [line.split()[0] for line in table.stdout.splitlines()[1:]] == [
