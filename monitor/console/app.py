@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from monitor.console import api, items_api, preview
 from monitor.console.auth import ConsoleError, NotSignedIn, guard, identify
 from monitor.console.context import ConsoleContext
-from monitor.console.pages import alerts, archive, overview, people, sources_new
+from monitor.console.pages import alerts, archive, overview, people, source_form
 from monitor.console.render import page
 from monitor.console.security import SecurityHeaders
 
@@ -51,7 +51,7 @@ def build_app(ctx: ConsoleContext) -> FastAPI:
     app.state.ctx = ctx
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    routers = (people.router, sources_new.router, overview.router, archive.router, alerts.router)
+    routers = (people.router, source_form.router, overview.router, archive.router, alerts.router)
     # /sources/new before overview's /sources/{id}; the APIs after the pages
     for router in (*routers, items_api.router, api.router, preview.router):
         app.include_router(router)

@@ -14,8 +14,10 @@ import pytest
 from tests.console.conftest import PASSWORD
 from tests.console.served import Served, add_user, free_port
 from tests.console.test_browser import CHROMIUM_FLAGS, LAPTOP, PHONE, chromium, shots  # noqa: F401
-from tests.discover.test_discover import HTML, MINISTRY
+from tests.discover.test_discover import HTML, MINISTRY, RSS, _items
+from tests.support.feeds import rss
 from tests.support.http_server import LoopbackServer, Response
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.slow]
 
@@ -23,10 +25,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture
 def served(tmp_path: Path, http_server: LoopbackServer) -> Iterator[Served]:
     http_server.route("/ar/latest-news", Response(body=MINISTRY.read_bytes(), headers=HTML))
+    http_server.route("/ar/rss", Response(body=rss(_items(2)), headers=RSS))
     port = free_port()
     config = tmp_path / "monitor.yaml"
     config.write_text(
         f'database: "sqlite:///{tmp_path / "monitor.db"}"\ntimezone: Asia/Qatar\n'
+        f"sources: [{{id: mofa-file, url: '{http_server.url('/ar/rss')}'}}]\n"
         f"channels: [{{id: log, type: log}}]\nconsole: {{listen: '127.0.0.1:{port}'}}\n",
         encoding="utf-8",
     )
@@ -112,6 +116,39 @@ def test_an_editor_previews_a_page_and_adjusts_a_selector(
             expect(error).to_contain_text("select.link: invalid CSS selector")
             expect(page.get_by_label("Link")).to_have_attribute("aria-invalid", "true")
             shoot("source-new-error")
-            assert violations == []
+
+            # save it: a console source, shown at once with its origin
+            page.get_by_label("Link").fill("a@href")
+            page.get_by_label("Id", exact=True).fill("mofa-qa-news")
+            page.get_by_label("Name (optional)").fill("أخبار وزارة الخارجية")
+            page.get_by_role("button", name="Save source").click()
+            page.wait_for_url("**/sources/mofa-qa-news")
+            expect(page.get_by_role("heading", level=1)).to_contain_text("أخبار وزارة الخارجية")
+            expect(page.locator("dl.facts")).to_contain_text("made in the console · version 1")
+            shoot("source-console")
+
+            # polled from then on: the daemon sees the new source and stores its releases
+            def polled() -> bool:
+                page.reload()
+                # the title selector is p: the two blocks without a link or a summary skipped
+                return "3 (3 in the last 24 h)" in page.locator("dl.facts").inner_text()
+
+            wait_until(polled, timeout=60, what="the console source's first poll")
+            shoot("source-console-polled")
+
+            # edit it: the form comes back filled; save the date selector away
+            page.get_by_role("link", name="Edit").click()
+            expect(page.get_by_label("Title")).to_have_value("p")
+            page.get_by_label("Date (optional)").fill("")
+            page.get_by_role("button", name="Save changes").click()
+            page.wait_for_url("**/sources/mofa-qa-news")
+            expect(page.locator("dl.facts")).to_contain_text("version 2")
+
+            # delete it, after saying so
+            page.get_by_text("Delete…").click()
+            page.get_by_role("button", name="Delete this source").click()
+            page.wait_for_url("**/sources?deleted=mofa-qa-news")
+            expect(page.get_by_role("status").first).to_contain_text("mofa-qa-news deleted")
+            assert violations == [], violations
         finally:
             browser.close()

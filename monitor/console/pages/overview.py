@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from monitor.console import actions
+from monitor.console import actions, items
 from monitor.console.auth import EDITOR, VIEWER, NotFound, address_of, context
 from monitor.console.render import fragment, page
 from monitor.notify.registry import shown_target
@@ -23,10 +23,22 @@ async def overview(request: Request, me: Identity = VIEWER) -> Response:
 
 
 @router.get("/sources", response_class=HTMLResponse)
-async def sources(request: Request, me: Identity = VIEWER) -> Response:
+async def sources(request: Request, deleted: str = "", me: Identity = VIEWER) -> Response:
     ctx = context(request)
-    rows = await reads.source_health(ctx.engine, ctx.config)
-    return page(request, "sources.html", identity=me, title="Sources", sources=rows)
+    # what is in force now, console sources included: a save shows at once
+    effective, _ = await items.live(ctx)
+    rows = await reads.source_health(ctx.engine, effective.config)
+    console = effective.console.get("source", frozenset())
+    return page(
+        request,
+        "sources.html",
+        identity=me,
+        title="Sources",
+        sources=rows,
+        console=console,
+        deleted=deleted,
+        notices=[n for n in effective.notices() if n.startswith("console source")],
+    )
 
 
 @router.get("/sources/{source_id}", response_class=HTMLResponse)
@@ -34,11 +46,13 @@ async def source(
     request: Request, source_id: str, cursor: str | None = None, me: Identity = VIEWER
 ) -> Response:
     ctx = context(request)
-    found = await reads.source_health(ctx.engine, ctx.config, only=source_id)
+    effective, stored = await items.live(ctx)
+    config = effective.config
+    found = await reads.source_health(ctx.engine, config, only=source_id)
     if not found:
         raise NotFound(f"no source {source_id!r}")
     releases = await archive.release_page(
-        ctx.engine, ctx.config, archive.ReleaseFilter(source=source_id), cursor=cursor, limit=25
+        ctx.engine, config, archive.ReleaseFilter(source=source_id), cursor=cursor, limit=25
     )
     return page(
         request,
@@ -46,10 +60,12 @@ async def source(
         identity=me,
         title=found[0].name,
         source=found[0],
-        spec=ctx.config.source(source_id),
-        interval=ctx.config.interval_of(ctx.config.source(source_id)),
+        spec=config.source(source_id),
+        interval=config.interval_of(config.source(source_id)),
         alarms=await reads.source_alarms(ctx.engine, source_id),
         releases=releases,
+        origin=effective.origin("source", source_id),
+        stored=stored.get(f"source:{source_id}"),
     )
 
 
