@@ -92,6 +92,9 @@ TIERS = {
     **dict.fromkeys(("console", "delivery", "fetch", "notify", "opml", "ops"), "integration"),
     **dict.fromkeys(("render", "search", "store", "stories"), "integration"),
     **dict.fromkeys(("demo", "e2e"), "e2e"),
+    # discovery through loopback sites is integration; the suggestion is pure; the command
+    "discover/test_suggest.py": "unit",
+    "discover/test_discover_cli.py": "e2e",
 }
 
 

@@ -194,7 +194,6 @@ def _preview(
     )
 
 
-
 async def _get(fetcher: Fetcher, url: str, reach: Reach, limits: FetchLimits) -> FetchResult:
     result = await fetcher.fetch(
         url, user_agent=reach.user_agent, limits=limits, egress=reach.egress
