@@ -1,8 +1,9 @@
 """``sources export --opml`` and ``sources import FILE.opml [--yaml]``: OPML in and out.
 
 The conversion is ``monitor.opml`` (pure); this module reads and writes the files.
-``export --opml`` prints every source as OPML 2.0 on stdout (notes — a listing page left
-out, credentials dropped from a URL — go to stderr). ``import FILE`` adds the file's feeds
+``export --opml`` prints every source in force — the file's and the console's — as OPML
+2.0 on stdout (notes — a listing page left out, credentials dropped from a URL — go to
+stderr). ``import FILE`` adds the file's feeds
 as console sources (``origin: console``, in the database, polled by every instance within
 10 s, each creation in the audit log as ``cli:USER``); ``import FILE --yaml`` prints them
 as config YAML instead (a ``sources:`` block to paste into the config). Either way the ids
@@ -13,11 +14,12 @@ that is not OPML is one error line naming where (``FILE: line L: …``), exit 2.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from monitor.cli.common import EXIT_USAGE, fail
-from monitor.config.model import Config
+from monitor.config.model import Config, Source
 from monitor.errors import ParseError
 
 MAX_OPML_BYTES = 10_000_000  # a subscription list of tens of thousands of feeds fits
@@ -28,10 +30,36 @@ def export_command(config: Config, *, opml: bool) -> None:
         fail("sources export: give --opml (OPML 2.0 of every source)", EXIT_USAGE)
     from monitor.opml import write_opml
 
-    text, notes = write_opml(config.sources)
+    text, notes = write_opml(_with_console_sources(config))
     for note in notes:
         typer.echo(f"monitor: note: {note}", err=True)
     typer.echo(text, nl=False)
+
+
+def _with_console_sources(config: Config) -> tuple[Source, ...]:
+    """The sources in force: the file's and the console's (those the file does not shadow
+    and that still pass the checks), so that what was imported can be exported again. A
+    SQLite database not made yet holds none, and is not made by an export."""
+    from sqlalchemy.engine import make_url
+
+    from monitor.cli.common import run_async
+    from monitor.config.items import merge
+
+    url = make_url(config.database)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return config.sources
+
+    async def bodies() -> list[dict[str, Any]]:
+        from monitor.store.items import list_items
+        from monitor.store.session import open_store
+
+        engine = await open_store(config.database)
+        try:
+            return [item.body for item in await list_items(engine, "source")]
+        finally:
+            await engine.dispose()
+
+    return merge(config, [("source", body) for body in run_async(bodies())]).config.sources
 
 
 def import_command(config: Config, path: Path, *, as_yaml: bool) -> None:

@@ -155,6 +155,15 @@ def test_plain_import_adds_console_sources_and_health_table_still_works(
     exported = monitor("sources", "export", config=config, env=env)
     assert exported.returncode == 0, exported.stderr
     assert "url: https://www.mofa.gov.sa/ar/rss.xml" in exported.stdout
+    # exported again as OPML with the file's own: every feed goes on to the next tool
+    as_opml = monitor("sources", "export", "--opml", config=config, env=env)
+    assert [f.url for f in listparser.parse(as_opml.stdout).feeds] == [
+        "https://www.mofa.gov.qa/ar/rss",
+        "https://www.nato.int/rss.xml",
+        "https://www.elysee.fr/rss",  # the console's, by id
+        "https://www.elysee.fr/rss/en",
+        "https://www.mofa.gov.sa/ar/rss.xml",
+    ]
     # a second import adds nothing: every feed is a source now
     again = monitor("sources", "import", str(opml), config=config, env=env)
     assert again.returncode == 0 and again.stdout == "0 console sources added from reader.opml\n"
