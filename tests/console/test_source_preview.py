@@ -164,6 +164,25 @@ async def test_a_page_that_advertises_a_feed_offers_it(
         assert "The feed's items: 3" in feed.text
 
 
+async def test_hostile_titles_are_shown_as_text(
+    console: Console, http_server: LoopbackServer
+) -> None:
+    row = (
+        "<li><a href='/n/{0}'>&lt;script&gt;alert({0})&lt;/script&gt; بيان رقم {0}</a>"
+        "<img src=x onerror=alert(1)></li>"
+    )
+    body = "<html><body><ul class='news'>" + "".join(row.format(i) for i in range(4))
+    http_server.route("/hostile", Response(body=body.encode(), headers=HTML))
+    async with console.client() as client:
+        csrf = await sign_in(client, "eve")
+        page = await client.post(
+            "/sources/new", data={"csrf": csrf, "url": http_server.url("/hostile")}
+        )
+    assert "Items the selectors pick: 4" in page.text
+    assert "&lt;script&gt;alert(0)&lt;/script&gt; بيان رقم 0" in page.text
+    assert "<script>alert" not in page.text and "onerror" not in page.text
+
+
 async def test_viewers_cannot_preview(console: Console, http_server: LoopbackServer) -> None:
     headers = await _bearer(console, "viewer")
     async with console.client() as client:

@@ -229,4 +229,4 @@ def _answer(
         return fragment(request, "_source_preview.html", **values)
     status = problem.status if problem else 200
     title = f"Edit {form['id']}" if editing is not None else "New source"
-    return page(request, "source_new.html", identity=me, status=status, title=title, **values)
+    return page(request, "source_form.html", identity=me, status=status, title=title, **values)
