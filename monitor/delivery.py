@@ -386,24 +386,4 @@ class Deliverer:
             )
 
     def view(self, item: outbox.Claimed) -> AlertView:
-        alert, release = item.alert, item.release
-        sources = {s.id: s for s in self.config.sources}
-        source = sources.get(release.source_id)
-        rule = next((r for r in self.config.rules if r.id == alert.rule_id), None)
-        return AlertView(
-            alert_id=alert.id,
-            rule_id=alert.rule_id,
-            rule_name=rule.display_name if rule else alert.rule_id,
-            release_id=str(release.id),
-            source_id=release.source_id,
-            source_name=source.display_name if source else release.source_id,
-            title=release.title,
-            url=release.url or "",
-            published_at=release.published_at,
-            language=release.language,
-            summary=release.summary,
-            matches=item.hits,
-            copies=item.copies,
-            story_id=str(alert.story_id),
-            match_total=item.hit_total,
-        )
+        return outbox.alert_view(self.config, item)

@@ -28,7 +28,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.config.model import Config
 from monitor.model import Hit
+from monitor.notify.payload import AlertView
 from monitor.store import leases
 from monitor.store.digests import QUEUE_ORDER, due_alerts
 from monitor.store.session import writing
@@ -244,3 +246,29 @@ async def extend_lease(
 async def release_lease(engine: AsyncEngine, alert_ids: Sequence[str], owner: str) -> None:
     """Give back claimed alerts that were not attempted (shutdown): due again at once."""
     await leases.release(engine, ALERTS, alert_ids, owner)
+
+
+def alert_view(config: Config, item: Claimed) -> AlertView:
+    """What a channel is given of a claimed alert: its rule's and source's names from
+    ``config`` (the ids when they are gone from it), the release, its hits and copies. The
+    delivery worker sends it; the console shows the webhook body built from it."""
+    alert, release = item.alert, item.release
+    source = next((s for s in config.sources if s.id == release.source_id), None)
+    rule = next((r for r in config.rules if r.id == alert.rule_id), None)
+    return AlertView(
+        alert_id=alert.id,
+        rule_id=alert.rule_id,
+        rule_name=rule.display_name if rule else alert.rule_id,
+        release_id=str(release.id),
+        source_id=release.source_id,
+        source_name=source.display_name if source else release.source_id,
+        title=release.title,
+        url=release.url or "",
+        published_at=release.published_at,
+        language=release.language,
+        summary=release.summary,
+        matches=item.hits,
+        copies=item.copies,
+        story_id=str(alert.story_id),
+        match_total=item.hit_total,
+    )

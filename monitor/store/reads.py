@@ -190,10 +190,9 @@ async def alert_detail(
     engine: AsyncEngine, config: Config, alert_id: str, *, shown: Shown = public_url
 ) -> AlertDetail | None:
     """One alert with its release's hits and copies, and the webhook body its channel gets
-    (``Deliverer.view``, unchanged)."""
-    from monitor.delivery import Deliverer
+    (``outbox.alert_view``, as the delivery worker sends it)."""
     from monitor.notify.payload import build_payload
-    from monitor.store.outbox import load_claimed
+    from monitor.store.outbox import alert_view, load_claimed
 
     async with engine.connect() as connection:
         row = (
@@ -207,7 +206,7 @@ async def alert_detail(
         return None
     alert = AlertRow.model_validate({c.name: row._mapping[c.name] for c in ALERTS.columns})
     (claimed,) = await load_claimed(engine, [alert])  # as the delivery worker reads it
-    view = Deliverer(engine, config, {}, "console").view(claimed)
+    view = alert_view(config, claimed)
     hits = [HitShape(field=h.field, term=h.term, start=h.start, end=h.end, snippet=h.snippet)
             for h in claimed.hits]  # fmt: skip
     return AlertDetail(

@@ -23,6 +23,7 @@ from monitor.ops.health import DatabaseHealth, describe, is_database_error, prob
 from monitor.ops.http import readiness
 from monitor.store.db import create_engine
 from monitor.store.session import open_store
+from tests.conftest import Engines
 from tests.support.volume import Volume, mounted_volume
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
@@ -177,16 +178,15 @@ async def test_a_failure_on_probation_continues_the_episode(
     ]
 
 
-async def test_an_unreachable_server_is_said_so(logs: pytest.LogCaptureFixture) -> None:
-    engine = create_engine(UNREACHABLE)
+async def test_an_unreachable_server_is_said_so(
+    logs: pytest.LogCaptureFixture, engines: Engines
+) -> None:
+    engine = engines.adopt(create_engine(UNREACHABLE))
     clock = Clock()
-    try:
-        health = DatabaseHealth(engine, clock=clock)
-        assert health.failed(await _unreachable_error())
-        clock.now += 1
-        assert not await health.usable()  # the probe, against the same closed port
-    finally:
-        await engine.dispose()
+    health = DatabaseHealth(engine, clock=clock)
+    assert health.failed(await _unreachable_error())
+    clock.now += 1
+    assert not await health.usable()  # the probe, against the same closed port
     (line,) = [r.getMessage() for r in logs.records]
     assert line.startswith("database unreachable: connection")
     assert (health.problem() or "").startswith("database unreachable: connection")

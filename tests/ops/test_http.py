@@ -16,6 +16,7 @@ from monitor.ops.metrics import Metrics
 from monitor.pipeline import PollOutcome
 from monitor.store.db import create_engine
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, STORIES, now
+from tests.conftest import Engines
 from tests.ops.conftest import add_rows, add_source
 
 
@@ -55,17 +56,16 @@ async def test_healthz_and_readyz(served: tuple[str, Ready, Metrics]) -> None:
         assert (await client.head("/healthz")).status_code == 200
 
 
-async def test_readiness_checks_scheduler_and_database(engine: AsyncEngine) -> None:
+async def test_readiness_checks_scheduler_and_database(
+    engine: AsyncEngine, engines: Engines
+) -> None:
     running = True
     check = readiness(engine, lambda: running)
     assert await check() == (True, "ready")
     running = False
     assert await check() == (False, "scheduler not running")
-    unreachable = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    try:
-        ok, reason = await readiness(unreachable, lambda: True)()
-    finally:
-        await unreachable.dispose()
+    unreachable = engines.adopt(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    ok, reason = await readiness(unreachable, lambda: True)()
     assert not ok and reason.startswith("database unreachable")
 
 
@@ -179,14 +179,13 @@ async def test_metrics_scraped_and_parsed(
     assert samples[("monitor_metrics_refreshed_timestamp_seconds", ())] > 0
 
 
-async def test_scrape_serves_old_values_when_the_database_fails(engine: AsyncEngine) -> None:
+async def test_scrape_serves_old_values_when_the_database_fails(
+    engine: AsyncEngine, engines: Engines
+) -> None:
     metrics = Metrics(max_age=0.0)
     await add_source(engine, "agency", status="failing")
     assert await metrics.refresh(engine)
     await engine.dispose()
-    broken = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    try:
-        text = (await metrics.scrape(broken)).decode()
-    finally:
-        await broken.dispose()
+    broken = engines.adopt(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    text = (await metrics.scrape(broken)).decode()
     assert "monitor_sources_failing 1.0" in text
