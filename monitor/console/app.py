@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from monitor.console import api, items_api
 from monitor.console.auth import ConsoleError, NotSignedIn, guard, identify
 from monitor.console.context import ConsoleContext
-from monitor.console.pages import alerts, archive, overview, people
+from monitor.console.pages import alerts, archive, overview, people, rules
 from monitor.console.render import page
 from monitor.console.security import SecurityHeaders
 
@@ -51,7 +51,8 @@ def build_app(ctx: ConsoleContext) -> FastAPI:
     app.state.ctx = ctx
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    routers = (people.router, overview.router, archive.router, alerts.router, items_api.router)
+    pages = (people.router, overview.router, archive.router, alerts.router, rules.router)
+    routers = (*pages, items_api.router)
     for router in (*routers, api.router):
         app.include_router(router)
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ in ``dir="auto"`` elements, matched terms as ``Segment`` runs (never as markup).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,9 @@ def _environment() -> Environment:
     env.filters["iso"] = lambda value: value.isoformat() if value else ""
     env.filters["status_word"] = lambda status: STATUS_WORDS.get(status, status)
     env.filters["duration"] = duration
+    # JSON as text, escaped by autoescape like any text: Arabic stays readable (tojson
+    # writes \uXXXX escapes, being meant for scripts)
+    env.filters["json_text"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
     return env
 
 

@@ -1,4 +1,4 @@
-"""The overview, sources, rules and channels pages, and "Send test" (editor)."""
+"""The overview, sources and channels pages, and "Send test" (editor)."""
 
 from __future__ import annotations
 
@@ -51,12 +51,6 @@ async def source(
         alarms=await reads.source_alarms(ctx.engine, source_id),
         releases=releases,
     )
-
-
-@router.get("/rules", response_class=HTMLResponse)
-async def rules(request: Request, me: Identity = VIEWER) -> Response:
-    config = context(request).config
-    return page(request, "rules.html", identity=me, title="Rules", rules=reads.rules_of(config))
 
 
 @router.get("/channels", response_class=HTMLResponse)
