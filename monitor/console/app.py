@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from monitor.console import api, items_api
+from monitor.console import api, feeds, items_api
 from monitor.console.auth import ConsoleError, NotSignedIn, guard, identify
 from monitor.console.context import ConsoleContext
 from monitor.console.pages import alerts, archive, overview, people, rules
@@ -52,7 +52,7 @@ def build_app(ctx: ConsoleContext) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     pages = (people.router, overview.router, archive.router, alerts.router, rules.router)
-    routers = (*pages, items_api.router)
+    routers = (*pages, items_api.router, feeds.router)
     for router in (*routers, api.router):
         app.include_router(router)
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
