@@ -145,10 +145,11 @@ def test_plain_import_says_to_use_yaml_and_health_table_still_works(tmp_path: Pa
     result = monitor("sources", "import", str(opml), config=config)
     assert result.returncode == 2
     assert "--yaml" in result.stderr and len(result.stderr.splitlines()) == 1
-    no_opml = monitor("sources", "export", config=config)
-    assert no_opml.returncode == 2 and "--opml" in no_opml.stderr
-    # `monitor sources` (the health table) is unchanged by its new subcommands
     env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}
+    # without --opml: the console's sources as config YAML (none here)
+    no_opml = monitor("sources", "export", config=config, env=env)
+    assert no_opml.returncode == 0 and no_opml.stdout.endswith("sources: []\n")
+    # `monitor sources` (the health table) is unchanged by its new subcommands
     table = monitor("sources", config=config, env=env)
     assert table.returncode == 0, table.stderr
     assert [line.split()[0] for line in table.stdout.splitlines()[1:]] == [
