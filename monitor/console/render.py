@@ -110,6 +110,8 @@ def page(
         zone=ctx.config.timezone,
         now=now(),
         title=title,
+        # the rules muted now, when the page's handler asked (``note_mutes``)
+        muted=getattr(request.state, "muted", {}),
         **values,
     )
     response = HTMLResponse(html, status_code=status)
@@ -123,6 +125,13 @@ def page(
             path="/",
         )
     return response
+
+
+async def note_mutes(request: Request) -> None:
+    """Read the mutes in force for a page that names rules: each shows it is muted."""
+    from monitor.store.items import muted_rules
+
+    request.state.muted = await muted_rules(context(request).engine)
 
 
 def fragment(request: Request, template: str, **values: Any) -> HTMLResponse:

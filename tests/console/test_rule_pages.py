@@ -58,6 +58,13 @@ async def test_workbench_checks_tests_saves_and_mutes(console: Console) -> None:
         assert "pill-muted" in nato.text and "read-only here" in nato.text
         assert ">Save</button>" not in nato.text  # a file rule: no Save
         assert "pill-muted" in (await client.get("/rules")).text
+        for path in ("/", "/alerts?rule=nato"):  # every page that names the rule says so
+            assert 'class="pill pill-muted"' in (await client.get(path)).text, path
+        listed = await client.get("/alerts?rule=nato")
+        alert_id = re.search(r'href="/alerts/([0-9a-f]+)"', listed.text)
+        assert alert_id is not None
+        detail = await client.get(f"/alerts/{alert_id.group(1)}")
+        assert 'class="pill pill-muted"' in detail.text
         until = await client.post(
             "/rules/nato/mute", data={"csrf": csrf, "until": "2999-01-01T08:00"}
         )

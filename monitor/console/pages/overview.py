@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from monitor.console import actions
 from monitor.console.auth import EDITOR, VIEWER, NotFound, address_of, context
-from monitor.console.render import fragment, page
+from monitor.console.render import fragment, note_mutes, page
 from monitor.notify.registry import shown_target
 from monitor.store import archive, reads
 from monitor.store.people import Identity
@@ -19,6 +19,7 @@ router = APIRouter(include_in_schema=False)
 async def overview(request: Request, me: Identity = VIEWER) -> Response:
     ctx = context(request)
     data = await reads.overview(ctx.engine, ctx.config)
+    await note_mutes(request)
     return page(request, "overview.html", identity=me, title="Overview", data=data)
 
 
