@@ -160,6 +160,9 @@ def reads(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
         out.append((f"page /releases?q= {label}", "/releases", {"q": query}))
     out.append(("page /releases?q= typical, deep", "/releases", {"q": q, **deep}))
     out.append(("api releases?q= typical", "/api/v1/releases", {"q": q}))
+    # the workbench's "Test" over 30 days: the page's GET, the code of POST /api/v1/rules/test
+    for label, query in SEARCHES:
+        out.append((f"rules/try 30d {label}", "/rules/try", {"query": query, "since": "30d"}))
     return out
 
 

@@ -43,9 +43,11 @@ class GenerationWatch:
         while they are read is seen at the next look (read twice, never missed)."""
         self.seen = await generation(self.engine)
 
-    async def changed(self) -> bool:
+    async def changed(self) -> int | None:
+        """The new generation when it moved since the last one ``applied``, else None."""
         current = await generation(self.engine)
-        if current == self.seen:
-            return False
-        self.seen = current
-        return True
+        return None if current == self.seen else current
+
+    def applied(self, value: int) -> None:
+        """Note ``value`` as in force here (after the reload that read it)."""
+        self.seen = value

@@ -143,9 +143,11 @@ class Runtime:
 
     async def refresh(self) -> bool:
         """Reload when the console items changed (on any instance); True if it did."""
-        if not await self.watch.changed():
+        moved = await self.watch.changed()
+        if moved is None:
             return False
         await self.reload(self.file_config)
+        self.watch.applied(moved)  # after: a reload that failed is tried again
         return True
 
     async def reload(self, file: Config) -> None:

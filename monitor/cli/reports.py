@@ -46,9 +46,16 @@ def sources_command(config: Config, *, as_json: bool) -> None:
     from monitor.store.reads import source_health
 
     async def gather() -> list[dict[str, object]]:
+        from monitor.config.items import merge
+        from monitor.store.items import list_items
+
         engine = await _store(config)
         try:
-            found = await source_health(engine, config, shown=_redacted)
+            # the console's sources too
+            stored = await list_items(engine, "source")
+            effective = merge(config, [(i.kind, i.body) for i in stored]).config
+            await sync_sources(engine, effective)
+            found = await source_health(engine, effective, shown=_redacted)
         finally:
             await engine.dispose()
         moment = now()

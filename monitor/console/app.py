@@ -18,10 +18,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from monitor.console import api, items_api, preview
+from monitor.console import api, feeds, items_api, preview
 from monitor.console.auth import ConsoleError, NotSignedIn, guard, identify
 from monitor.console.context import ConsoleContext
-from monitor.console.pages import alerts, archive, overview, people, source_form
+from monitor.console.pages import alerts, archive, overview, people, rules, source_form
 from monitor.console.render import page
 from monitor.console.security import SecurityHeaders
 
@@ -51,9 +51,10 @@ def build_app(ctx: ConsoleContext) -> FastAPI:
     app.state.ctx = ctx
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    routers = (people.router, source_form.router, overview.router, archive.router, alerts.router)
+    pages = (people.router, source_form.router, overview.router, archive.router, alerts.router)
     # /sources/new before overview's /sources/{id}; the APIs after the pages
-    for router in (*routers, items_api.router, api.router, preview.router):
+    routers = (*pages, rules.router, items_api.router, feeds.router)
+    for router in (*routers, api.router, preview.router):
         app.include_router(router)
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

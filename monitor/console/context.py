@@ -27,6 +27,8 @@ class ConsoleContext:
     wake_delivery: Callable[[], Awaitable[None]] | None = None
     # the config file's alone (the daemon's ``Runtime.file_config``); None: ``config`` is
     current_file_config: Callable[[], Config] | None = None
+    # the config generation in force on this instance (its daemon's), None: not known
+    applied_generation: Callable[[], int | None] | None = None
 
     @property
     def config(self) -> Config:

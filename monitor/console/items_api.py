@@ -19,7 +19,7 @@ from monitor.console.api import ERRORS, Items, since_time
 from monitor.console.auth import EDITOR, VIEWER, Invalid, NotFound, address_of, context
 from monitor.errors import QuerySyntaxError
 from monitor.store import reads
-from monitor.store.items import ConsoleItem
+from monitor.store.items import ConsoleItem, generation
 from monitor.store.people import Identity
 from monitor.store.rule_test import RuleTest, try_rule
 from monitor.store.shapes import RuleItem, SourceHealth
@@ -64,8 +64,16 @@ def _version(body: dict[str, Any], header: str | None) -> tuple[dict[str, Any], 
 
 
 @router.get("/rules", response_model=Items[RuleItem], summary="Every rule, its origin and mute")
-async def rules(request: Request, me: Identity = VIEWER) -> Items[RuleItem]:
-    return Items(items=await items.rule_items(context(request)))
+async def rules(request: Request, response: Response, me: Identity = VIEWER) -> Items[RuleItem]:
+    """Headers: ``X-Config-Generation``, the generation of the rules and sources stored;
+    ``X-Config-Generation-Applied``, the one in force on this instance (a change is in
+    force here once it caught up, within seconds)."""
+    ctx = context(request)
+    response.headers["X-Config-Generation"] = str(await generation(ctx.engine))
+    applied = ctx.applied_generation() if ctx.applied_generation else None
+    if applied is not None:
+        response.headers["X-Config-Generation-Applied"] = str(applied)
+    return Items(items=await items.rule_items(ctx))
 
 
 @router.get("/rules/{rule_id}", response_model=RuleItem, summary="One rule")

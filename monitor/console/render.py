@@ -8,6 +8,7 @@ in ``dir="auto"`` elements, matched terms as ``Segment`` runs (never as markup).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,9 @@ def _environment() -> Environment:
     env.filters["iso"] = lambda value: value.isoformat() if value else ""
     env.filters["status_word"] = lambda status: STATUS_WORDS.get(status, status)
     env.filters["duration"] = duration
+    # JSON as text, escaped by autoescape like any text: Arabic stays readable (tojson
+    # writes \uXXXX escapes, being meant for scripts)
+    env.filters["json_text"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
     return env
 
 
@@ -106,6 +110,8 @@ def page(
         zone=ctx.config.timezone,
         now=now(),
         title=title,
+        # the rules muted now, when the page's handler asked (``note_mutes``)
+        muted=getattr(request.state, "muted", {}),
         **values,
     )
     response = HTMLResponse(html, status_code=status)
@@ -119,6 +125,13 @@ def page(
             path="/",
         )
     return response
+
+
+async def note_mutes(request: Request) -> None:
+    """Read the mutes in force for a page that names rules: each shows it is muted."""
+    from monitor.store.items import muted_rules
+
+    request.state.muted = await muted_rules(context(request).engine)
 
 
 def fragment(request: Request, template: str, **values: Any) -> HTMLResponse:

@@ -117,5 +117,6 @@ async def start_console(
         current_channels=lambda: runtime.deliverer.channels,
         wake_delivery=wake,
         current_file_config=lambda: runtime.file_config,
+        applied_generation=lambda: runtime.watch.seen,
     )
     return await serve(ctx, settings.listen)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -147,3 +147,27 @@ def _sample(row: object, hits: Sequence[Hit]) -> Sample:
         why=explain(hits),
         card=card,
     )
+
+
+async def rule_activity(
+    engine: AsyncEngine, zone: tzinfo, days: int = 30
+) -> tuple[list[date], dict[str, list[int]]]:
+    """Each rule's matches per day over the last ``days`` days (in ``zone``), oldest day
+    first: the rules list's small charts (``ix_matches_matched``)."""
+    from sqlalchemy import select
+
+    from monitor.store.tables import MATCHES
+
+    today = datetime.now(zone).date()
+    span = _days(today - timedelta(days=days - 1), today)
+    start = datetime.combine(span[0], time(), zone)
+    statement = select(MATCHES.c.rule_id, MATCHES.c.matched_at).where(MATCHES.c.matched_at >= start)
+    index = {day: n for n, day in enumerate(span)}
+    counts: dict[str, list[int]] = {}
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
+        for rule_id, matched_at in rows:
+            slot = index.get(matched_at.astimezone(zone).date())
+            if slot is not None:
+                counts.setdefault(rule_id, [0] * len(span))[slot] += 1
+    return span, counts

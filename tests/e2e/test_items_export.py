@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import yaml
@@ -68,3 +69,7 @@ def test_exported_items_pass_check_in_the_file(tmp_path: Path, sqlite_url: str) 
     checked = monitor("check", config=merged)
     assert checked.returncode == 0, (rules.stdout, sources.stdout, checked.stderr)
     assert "ok (2 sources, 2 rules" in checked.stdout
+
+    health = monitor("sources", "--json", config=config)  # the console's source is there
+    assert health.returncode == 0, health.stderr
+    assert [json.loads(line)["id"] for line in health.stdout.splitlines()] == ["mofa", "mofa-en"]

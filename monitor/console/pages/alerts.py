@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.console import actions
 from monitor.console.auth import EDITOR, VIEWER, NotFound, address_of, context
-from monitor.console.render import fragment, page
+from monitor.console.render import fragment, note_mutes, page
 from monitor.store import reads
 from monitor.store.keyset import BadCursor
 from monitor.store.people import Identity
@@ -35,6 +35,7 @@ async def alerts(
 
     ctx = context(request)
     problem = None
+    await note_mutes(request)
     try:
         result = await reads.alert_page(
             ctx.engine,
@@ -75,6 +76,7 @@ async def alert(request: Request, alert_id: str, me: Identity = VIEWER) -> Respo
     import json
 
     found = await _detail(request, alert_id)
+    await note_mutes(request)
     payload = json.dumps(found.payload, ensure_ascii=False, indent=2)
     return page(request, "alert.html", identity=me, title="Alert", a=found, payload=payload)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from monitor.console.auth import VIEWER, Invalid, NotFound, context
-from monitor.console.render import page
+from monitor.console.render import note_mutes, page
 from monitor.errors import QuerySyntaxError
 from monitor.store import archive
 from monitor.store.keyset import BadCursor
@@ -89,6 +89,7 @@ async def release(
     if found is None:
         raise NotFound(f"no release {release_id}")
     names = {s.id: s.display_name for s in ctx.config.sources}
+    await note_mutes(request)
     return page(
         request,
         "release.html",

@@ -1,4 +1,4 @@
-"""The overview, sources, rules and channels pages, and "Send test" (editor)."""
+"""The overview, sources and channels pages, and "Send test" (editor)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from monitor.console import actions, items
 from monitor.console.auth import EDITOR, VIEWER, NotFound, address_of, context
-from monitor.console.render import fragment, page
+from monitor.console.render import fragment, note_mutes, page
 from monitor.notify.registry import shown_target
 from monitor.store import archive, reads
 from monitor.store.people import Identity
@@ -19,6 +19,7 @@ router = APIRouter(include_in_schema=False)
 async def overview(request: Request, me: Identity = VIEWER) -> Response:
     ctx = context(request)
     data = await reads.overview(ctx.engine, ctx.config)
+    await note_mutes(request)
     return page(request, "overview.html", identity=me, title="Overview", data=data)
 
 
@@ -67,12 +68,6 @@ async def source(
         origin=effective.origin("source", source_id),
         stored=stored.get(f"source:{source_id}"),
     )
-
-
-@router.get("/rules", response_class=HTMLResponse)
-async def rules(request: Request, me: Identity = VIEWER) -> Response:
-    config = context(request).config
-    return page(request, "rules.html", identity=me, title="Rules", rules=reads.rules_of(config))
 
 
 @router.get("/channels", response_class=HTMLResponse)
