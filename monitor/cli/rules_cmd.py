@@ -21,6 +21,8 @@ def rules_test_command(
     from monitor.rules.report import to_json_lines, write_text
     from monitor.runtime import compile_matcher
 
+    if not targets:  # over the archive: the database's console rules are tested too
+        config = run_async(_with_console_rules(config))
     known = [r.id for r in config.rules]
     for rule_id in rules:
         if rule_id not in known:
@@ -71,6 +73,19 @@ async def _fetch(url: str) -> Any:
 
     async with new_client() as client:
         return await Fetcher(client).fetch(url, user_agent="monitor rules test")
+
+
+async def _with_console_rules(config: Config) -> Config:
+    from monitor.config.items import merge
+    from monitor.store.items import list_items
+    from monitor.store.session import open_store
+
+    engine = await open_store(config.database)
+    try:
+        stored = await list_items(engine)
+    finally:
+        await engine.dispose()
+    return merge(config, [(i.kind, i.body) for i in stored]).config
 
 
 async def _archive(config: Config, start: Any) -> list[Any]:

@@ -19,7 +19,7 @@ from monitor.console.api import ERRORS, Items, since_time
 from monitor.console.auth import EDITOR, VIEWER, Invalid, NotFound, address_of, context
 from monitor.errors import QuerySyntaxError
 from monitor.store import reads
-from monitor.store.items import ConsoleItem, generation
+from monitor.store.items import ConsoleItem, generation, without_credentials
 from monitor.store.people import Identity
 from monitor.store.rule_test import RuleTest, try_rule
 from monitor.store.shapes import RuleItem, SourceHealth
@@ -45,7 +45,9 @@ class Stored(BaseModel):
 
     @classmethod
     def of(cls, stored: ConsoleItem) -> Stored:
-        return cls(kind=stored.kind, id=stored.id, version=stored.version, item=stored.body)
+        # credentials in a URL are shown as *** (SPEC 5: secrets never reach the API)
+        shown = without_credentials(stored.body)
+        return cls(kind=stored.kind, id=stored.id, version=stored.version, item=shown)
 
 
 def _version(body: dict[str, Any], header: str | None) -> tuple[dict[str, Any], int | None]:

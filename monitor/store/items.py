@@ -26,6 +26,7 @@ from sqlalchemy import Column, Integer, String, Table, Text, delete, select, upd
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import SQLModel
 
+from monitor.redact import redact_text
 from monitor.store import audit
 from monitor.store.session import insert, writing
 from monitor.store.tables import UTCDateTime, now
@@ -108,6 +109,16 @@ def _item(row: Any) -> ConsoleItem:
     )
 
 
+def without_credentials(value: Any) -> Any:
+    """``value`` as the audit log and the API show it: a URL's user name and password (a
+    feed behind basic auth, a proxy) as ``***``; neither ever shows a secret."""
+    if isinstance(value, dict):
+        return {k: without_credentials(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_credentials(v) for v in value]
+    return redact_text(value) if isinstance(value, str) else value
+
+
 def _body(ident: str, body: dict[str, Any]) -> str:
     # the id is the key: the body always carries the same one, first, as a file item would
     clean = {"id": ident, **{k: v for k, v in body.items() if k != "id"}}
@@ -183,7 +194,7 @@ async def create_item(
             actor=actor,
             action=f"{kind}.create",
             target=ident,
-            after=json.loads(stored),
+            after=without_credentials(json.loads(stored)),
             address=address,
             moment=moment,
         )
@@ -220,8 +231,8 @@ async def update_item(
             actor=actor,
             action=f"{kind}.update",
             target=ident,
-            before=before.body,
-            after=json.loads(stored),
+            before=without_credentials(before.body),
+            after=without_credentials(json.loads(stored)),
             address=address,
             moment=moment,
         )
@@ -265,7 +276,7 @@ async def delete_item(
             actor=actor,
             action=f"{kind}.delete",
             target=ident,
-            before=before.body,
+            before=without_credentials(before.body),
             address=address,
             moment=moment,
         )

@@ -56,10 +56,15 @@ class RuleTest(Shape):
 
 def explain(hits: Sequence[Hit], total: int | None = None) -> str:
     """``matched "الناتو" in the title, "NATO" in the content (3 hits)``."""
+    from monitor.rules.normalize import normalize
+
     places: dict[str, list[str]] = {}
+    seen: set[tuple[str, str]] = set()
     for hit in hits:
         terms = places.setdefault(hit.field, [])
-        if hit.term not in terms:
+        key = (hit.field, normalize(hit.term))  # the same word, however it was written
+        if key not in seen:
+            seen.add(key)
             terms.append(hit.term)
     parts = [
         ", ".join(f"“{t}”" for t in terms[:5]) + f" in the {field}"

@@ -70,6 +70,9 @@ def test_exported_items_pass_check_in_the_file(tmp_path: Path, sqlite_url: str) 
     assert checked.returncode == 0, (rules.stdout, sources.stdout, checked.stderr)
     assert "ok (2 sources, 2 rules" in checked.stdout
 
+    tested = monitor("rules", "test", "--rule", "gulf", "--json", config=config)
+    assert tested.returncode == 0, tested.stderr  # a console rule, known to rules test
+
     health = monitor("sources", "--json", config=config)  # the console's source is there
     assert health.returncode == 0, health.stderr
     assert [json.loads(line)["id"] for line in health.stdout.splitlines()] == ["mofa", "mofa-en"]

@@ -99,6 +99,18 @@ async def test_the_second_writer_of_a_version_gets_a_conflict(engine: AsyncEngin
         await delete_item(engine, "source", "gone", actor="alice")
 
 
+async def test_the_audit_log_keeps_no_credentials(engine: AsyncEngine) -> None:
+    secret = "s3cret-pa55"
+    body = {"id": "locked", "url": f"https://desk:{secret}@example.org/rss", "proxy": "none"}
+    await create_item(engine, "source", body, actor="alice")
+    await update_item(engine, "source", "locked", {**body, "language": "ar"}, version=1, actor="a")
+    stored = await get_item(engine, "source", "locked")
+    assert stored is not None and secret in stored.body["url"]  # the fetcher needs it
+    for entry in (await audit.entries(engine)).items:
+        assert secret not in repr((entry.before, entry.after))
+        assert "***@example.org" in repr(entry.after)
+
+
 async def test_mutes_end_and_are_audited(engine: AsyncEngine) -> None:
     until = now() + timedelta(hours=1)
     await mute_rule(engine, "nato", until, actor="alice")
