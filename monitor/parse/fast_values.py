@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.parse.fast_names import BASE, LANG, Decline
+from monitor.parse.identity import joins_to_itself
 
 _C1 = re.compile("[\x80-\x9f]")
 # feedparser's content types for the ``type`` attributes read here; any other type would
@@ -62,8 +63,9 @@ class Values:
 
     def uri(self, element: Any, value: str) -> str:
         """``value`` resolved against the base in scope at ``element`` (feedparser's
-        ``resolve_uri``)."""
-        return self.urljoin(self.base_of(element), value)
+        ``resolve_uri``): a plain absolute link is itself, unparsed (``joins_to_itself``)."""
+        base = self.base_of(element)
+        return value if joins_to_itself(base, value) else self.urljoin(base, value)
 
     def base_of(self, element: Any) -> str:
         if not self.has_base:
