@@ -21,6 +21,7 @@ title, summary and content: a revision is a change of this hash.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -44,6 +45,11 @@ TRACKING_PARAMS = frozenset(
 )  # fmt: skip
 TRACKING_PREFIXES = ("utm_",)
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# A plain absolute link: http(s), an ASCII host (and port), a path without query, fragment,
+# parameters, backslash, space or control character. urljoin gives it back unchanged
+# whatever the base (one that parses), and its canonical form is its origin's with the path
+# as it is. Three URL parses of every link were a tenth of a 50,000-item feed's parse.
+_PLAIN_LINK = re.compile(r"(https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?)(/[^?#;\\\x00-\x20]*)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,42 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def resolved_link(base: str, link: str) -> str:
+    """``canonical_url(urljoin(base, link))``, without parsing a plain link (and raising the
+    same ValueError for a base that does not parse)."""
+    plain = _PLAIN_LINK.fullmatch(link)
+    if plain is None or not joins_to_itself(base, link):
+        return canonical_url(urljoin(base, link))
+    origin = _canonical_origin(plain[1])
+    return link if origin is None else origin + (plain[2] or "/")
+
+
+def joins_to_itself(base: str, link: str) -> bool:
+    """Whether ``urljoin(base, link)`` is surely ``link`` (a plain link, see above): the
+    join parses the base first, and fails with it."""
+    return _PLAIN_LINK.fullmatch(link) is not None and (not base or _parses(base))
+
+
+@functools.lru_cache(maxsize=64)
+def _parses(base: str) -> bool:
+    try:
+        urlsplit(base)
+    except ValueError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_origin(origin: str) -> str | None:
+    """``canonical_url`` of a plain link's ``scheme://host[:port]``, None when its port is
+    out of range (``canonical_url`` leaves such a link alone)."""
+    try:
+        urlsplit(origin).port  # noqa: B018 (reading the port checks it)
+    except ValueError:
+        return None
+    return canonical_url(origin + "/")[:-1]
+
+
 def _is_tracking(pair: str) -> bool:
     name = pair.split("=", 1)[0].lower()
     return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
@@ -137,7 +179,7 @@ def derive(
     # feeds often repeat the body in both fields; convert it once
     alike = ("summary" in entry.markup) == ("content" in entry.markup)
     content = summary if alike and entry.content == entry.summary else _text(entry, "content")
-    url = canonical_url(urljoin(feed_url, entry.link.strip())) if entry.link else ""
+    url = resolved_link(feed_url, entry.link.strip()) if entry.link else ""
     return ReleaseData(
         identity=_identity(entry, mode, url, title),
         title=title,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -165,6 +165,9 @@ def _pickled(rows: Rows) -> bytes:
 
 
 _release_row = attrgetter(*(f.name for f in fields(ReleaseData)))
+_LANGUAGE, _PUBLISHED = (
+    [f.name for f in fields(ReleaseData)].index(name) for name in ("language", "published")
+)
 _hit_row = attrgetter(*(f.name for f in fields(Hit)))
 
 
@@ -327,7 +330,13 @@ def finish(
         published, problem = clamp_future(published, now)
         if problem:
             warnings.append(problem)
-    return replace(release, language=language, published=published)
+    if language == release.language and published is release.published:
+        return release
+    # not dataclasses.replace, which reads the class's fields on every call: 5 % of the
+    # worker's CPU on a 50,000-item feed
+    row = list(_release_row(release))
+    row[_LANGUAGE], row[_PUBLISHED] = language, published
+    return ReleaseData(*row)
 
 
 def search_text(release: ReleaseData) -> str:

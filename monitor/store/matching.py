@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from monitor import model
 from monitor.model import Document, RuleMatch
 from monitor.ops.memory import trim
-from monitor.store.arrays import insert_arrays, params_of
+from monitor.store.arrays import execute_rows, insert_arrays, params_of
 from monitor.store.items import muted_rules
 from monitor.store.session import PerEngine, insert, writing
 from monitor.store.stories import assign_stories
@@ -184,10 +184,11 @@ async def _process(
     )
     match_ids = await _record_matches(connection, found, moment)
     alerts = await _queue_alerts(connection, alertable, copies_of, match_ids, channels_of, moment)
-    await connection.execute(
-        _MATCHED,
-        [{"release": r.id, "story": r.story_id, "hash": r.content_hash} for r in releases],
-    )
+    matched = [{"release": r.id, "story": r.story_id, "hash": r.content_hash} for r in releases]
+    if connection.dialect.name == "sqlite":
+        await execute_rows(connection, _MATCHED, matched)
+    else:
+        await connection.execute(_MATCHED, matched)
     counts: dict[str, list[int]] = {}
     for release in releases:
         counts.setdefault(release.source_id, [0, 0, 0])[0] += 1
@@ -240,13 +241,16 @@ def _alert_insert(dialect: str) -> Any:
 def _hits_json(rule_match: RuleMatch) -> str:
     """The hits kept (the matcher keeps the first 100) as the JSON list every reader knows;
     how many there are in all goes to ``matches.hit_count``."""
-    return json.dumps(
+    return _JSON(
         [
             {"field": h.field, "term": h.term, "start": h.start, "end": h.end, "snippet": h.snippet}
             for h in rule_match.hits
-        ],
-        ensure_ascii=False,
+        ]
     )
+
+
+# json.dumps(..., ensure_ascii=False) builds an encoder on every call: one, for 50,000 rows
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 async def _record_matches(
@@ -267,11 +271,12 @@ async def _record_matches(
         for release, rule_match in found
     ]
     dialect = connection.dialect.name
-    result = await connection.execute(
-        _match_upsert(dialect),
-        params_of(rows, _MATCH_ARRAYS, ("matched_at",)) if dialect == "postgresql" else rows,
-    )
-    return {(row.rule_id, row.release_id): row.id for row in result.all()}
+    if dialect == "postgresql":
+        arrays = params_of(rows, _MATCH_ARRAYS, ("matched_at",))
+        returned = (await connection.execute(_match_upsert(dialect), arrays)).all()
+    else:
+        returned = await execute_rows(connection, _match_upsert(dialect), rows)
+    return {(row.rule_id, row.release_id): row.id for row in returned}
 
 
 async def _matched_before(

@@ -31,7 +31,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.parse.identity import ReleaseData, Skipped
-from monitor.store.arrays import insert_arrays, params_of
+from monitor.store.arrays import execute_rows, insert_arrays, params_of
 from monitor.store.session import insert, writing
 from monitor.store.tables import RELEASES, REVISIONS
 
@@ -215,10 +215,11 @@ async def save_releases(
             )
             for r in todo[start : start + _CHUNK]
         ]
-        result = await connection.execute(
-            statement, rows if dialect != "postgresql" else _arrays(rows)
-        )
-        saved += [Saved(r.id, r.identity, r.revision, bool(r.alertable)) for r in result.all()]
+        if dialect == "postgresql":
+            returned = (await connection.execute(statement, _arrays(rows))).all()
+        else:
+            returned = await execute_rows(connection, statement, rows)
+        saved += [Saved(r.id, r.identity, r.revision, bool(r.alertable)) for r in returned]
     return saved
 
 

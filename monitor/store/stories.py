@@ -15,16 +15,18 @@ copies were filed under: the match step alerts on none of a release's copies twi
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor import stories
+from monitor.store.arrays import execute_rows, insert_arrays, params_of
 from monitor.store.session import insert
 from monitor.store.tables import BANDS, RELEASES, STORIES
 
@@ -96,6 +98,16 @@ class _Candidate:
     content_hash: str
 
 
+@functools.cache
+def _insert_stories(dialect: str) -> Any:
+    """The stories' insert, built once per dialect: on PostgreSQL from one array."""
+    if dialect == "postgresql":
+        statement = insert_arrays(STORIES, ("founder_release_id",), ("created_at",))
+    else:
+        statement = insert(dialect, STORIES)
+    return statement.returning(STORIES.c.id, STORIES.c.founder_release_id)
+
+
 async def assign_stories(
     connection: AsyncConnection,
     releases: Sequence[StoryRelease],
@@ -148,11 +160,14 @@ async def assign_stories(
     if founded:
         # one multi-row INSERT, its rows returned in any order: matched back by founder
         # (asking for parameter order makes SQLAlchemy insert row by row on SQLite)
-        result = await connection.execute(
-            insert(connection, STORIES).returning(STORIES.c.id, STORIES.c.founder_release_id),
-            [{"created_at": moment, "founder_release_id": r.id} for r in founded],
-        )
-        by_founder = {row.founder_release_id: row.id for row in result.all()}
+        rows = [{"created_at": moment, "founder_release_id": r.id} for r in founded]
+        dialect = connection.dialect.name
+        if dialect == "postgresql":  # one array: psycopg parsed 500 rows' VALUES each batch
+            params = params_of(rows, ("founder_release_id",), ("created_at",))
+            returned = (await connection.execute(_insert_stories(dialect), params)).all()
+        else:
+            returned = await execute_rows(connection, _insert_stories(dialect), rows)
+        by_founder = {row.founder_release_id: row.id for row in returned}
         story_of = {-n: by_founder[r.id] for n, r in enumerate(founded, start=1)}
         for release in todo:
             assert release.story_id is not None

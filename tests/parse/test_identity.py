@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urljoin
 
 import pytest
 
 from monitor.model import Entry, ParsedFeed
-from monitor.parse.identity import canonical_url, derive, derive_all
+from monitor.parse.identity import (
+    canonical_url,
+    derive,
+    derive_all,
+    joins_to_itself,
+    resolved_link,
+)
 
 FEED_URL = "https://www.mofa.gov.qa/ar/rss"
 
@@ -44,6 +51,41 @@ FEED_URL = "https://www.mofa.gov.qa/ar/rss"
 )
 def test_canonical_url(url: str, canonical: str) -> None:
     assert canonical_url(url) == canonical
+
+
+_BASES = ("", "https://m.example/feed", "http://M.Example:8080/x/", "http://[invalid/", "ftp://f/")
+_LINKS = (
+    "https://m.example/n/1", "http://M.EXAMPLE/A/b", "https://m.example", "https://m.example:443/a",
+    "http://m.example:8080/a", "https://m.example:99999/a", "https://m.example:65536",
+    "https://m.example//a/../b/./c", "https://m.example/a%20b/é/", "https://m.example/a;p",
+    "https://m.example/a?utm_source=x", "https://m.example/a#frag", "https://m.example/a b",
+    "https://m.example/a\tb", "https://user@m.example/a", "https://[::1]/a", "HTTPS://m.example/a",
+    "https:///m.example/a", "https://موقع.قطر/a", "/relative/a", "//m.example/a", "mailto:a@b",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("base", _BASES)
+def test_plain_links_resolve_as_urljoin_and_canonical_url_would(base: str) -> None:
+    """``resolved_link`` skips the parses for a plain link: the answer (or the error) is
+    the same as joining and canonicalising it, and the fast parser's join agrees."""
+    from feedparser.urls import _urljoin
+
+    def slow(link: str) -> str:
+        try:
+            return canonical_url(urljoin(base, link))
+        except ValueError as exc:
+            return repr(exc)
+
+    def fast(link: str) -> str:
+        try:
+            return resolved_link(base, link)
+        except ValueError as exc:
+            return repr(exc)
+
+    for link in _LINKS:
+        assert fast(link) == slow(link), link
+        if joins_to_itself(base, link):
+            assert _urljoin(base, link) == link
 
 
 WHEN = datetime(2019, 3, 13, 7, tzinfo=UTC)

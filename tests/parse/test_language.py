@@ -146,3 +146,23 @@ def test_summed_scores_give_the_answer_of_rank(text: str) -> None:
     sample = text[:SAMPLE_CHARS]
     for among in (None, ARABIC_SCRIPT):
         assert _identify(sample, among) == _ranked(sample, among)
+
+
+def test_answers_kept_for_alike_texts_are_the_identifiers() -> None:
+    """The answers ``_identify`` keeps by what the model reads of a text are what the
+    model says of each text, asked anew (the arithmetic is py3langid's own)."""
+    import numpy as np
+
+    from monitor.parse import language
+
+    model = language._model()
+    texts = [f"NATO {i}\nMet NATO.\n" for i in range(300)] + [c for c, _ in CASES] + [SEED[:999]]
+    for among in (None, language.ARABIC_SCRIPT):
+        for _ in range(2):  # the second time from the kept answers
+            for text in texts:
+                features = language._features(model, text)
+                assert features is not None
+                probabilities = model._decide(text)
+                assert np.array_equal(language._probabilities(model, *features), probabilities)
+                assert language._identify(text, among) == language._best(probabilities, among)
+    assert len(language._answers) <= language.ANSWERS_KEPT

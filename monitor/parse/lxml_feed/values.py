@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from monitor.parse.identity import joins_to_itself
 from monitor.parse.lxml_feed.names import BASE, LANG, Decline
 
 _C1 = re.compile("[\x80-\x9f]")
@@ -62,8 +63,9 @@ class Values:
 
     def uri(self, element: Any, value: str) -> str:
         """``value`` resolved against the base in scope at ``element`` (feedparser's
-        ``resolve_uri``)."""
-        return self.urljoin(self.base_of(element), value)
+        ``resolve_uri``): a plain absolute link is itself, unparsed (``joins_to_itself``)."""
+        base = self.base_of(element)
+        return value if joins_to_itself(base, value) else self.urljoin(base, value)
 
     def base_of(self, element: Any) -> str:
         if not self.has_base:
