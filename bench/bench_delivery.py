@@ -51,8 +51,8 @@ def _items(n: int, prefix: str) -> list[Item]:
 
 
 async def throughput(database: str, n: int) -> None:
+    from monitor.cli.daemon import poll_once
     from monitor.config.load import load_config
-    from monitor.pipeline import poll_source
     from monitor.runtime import Runtime
 
     server = LoopbackServer().start()
@@ -87,7 +87,7 @@ async def throughput(database: str, n: int) -> None:
         config = load_config(path, environ_database=False)
         runtime = await Runtime.start(config)
         try:
-            outcome = await poll_source(runtime.context(), config.source("mofa"))
+            [outcome] = (await poll_once(runtime, ["mofa"], deliver=False)).outcomes
             print(f"throughput: {outcome.new} releases stored, {n} alerts per channel queued")
             for channel, label in (("hook", "webhook (signed)"), ("mail", "email (SMTP)")):
                 started = time.perf_counter()

@@ -182,7 +182,7 @@ def run(name: str, database: str | None) -> None:
         for line in summary:
             print(f"        {line[:200]}")
         for pid, process in sorted(tree.processes.items()):
-            role = "parse worker" if "worker import serve" in process.command else "monitor poll"
+            role = "parse worker" if "multiprocessing" in process.command else "monitor poll"
             print(
                 f"        {role:12} pid {pid}: cpu {process.cpu_seconds:5.1f} s, "
                 f"peak {process.peak_rss / 1e6:5.0f} MB"

@@ -18,13 +18,13 @@ from pathlib import Path
 
 async def poll_once(config_path: Path, names: list[str]) -> tuple[float, float, float, int]:
     from bench.treestat import TreeStat
-    from monitor.cli.daemon import _poll
+    from monitor.cli.daemon import poll_once
     from monitor.config.load import load_config
 
     config = load_config(config_path, environ_database=False)
     with TreeStat(os.getpid()) as tree:
         wall = time.perf_counter()
-        outcomes = await _poll(config, names, True, None)
+        outcomes = (await poll_once(config, names, True, None)).outcomes
         wall = time.perf_counter() - wall
     failed = [o for o in outcomes if not o.ok]
     if failed:

@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 from bench.treestat import TreeStat
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.http_client import new_client
-from monitor.pipeline import poll_source
 from monitor.render import Browser, Render
 from monitor.runtime import Runtime
 from tests.render.test_render import browser_pids
@@ -140,9 +140,8 @@ async def rounds(site: Site, count: int, directory: Path) -> None:
         for number in range(1, count + 1):
             site.round = number
             start = time.perf_counter()
-            outcomes = await asyncio.gather(
-                *(poll_source(runtime.context(), s) for s in config.sources)
-            )
+            run = await poll_once(runtime, [s.id for s in config.sources], deliver=False)
+            outcomes = run.outcomes
             wall = time.perf_counter() - start
             pss, processes = browser_tree(runtime.browser.marker)
             failed = sum(not o.ok for o in outcomes)

@@ -1,9 +1,12 @@
 """``monitor run``: a thin scheduler around the pipeline.
 
 APScheduler (3.x) only fires ticks. What is due, leased and retried lives in the database:
-each poll tick claims due sources (leases) and starts their polls; each delivery tick
-starts one worker per channel that has none running. A finished poll wakes delivery at
-once, so an alert leaves well under a second after the poll that saw its release.
+each poll tick claims due sources (leases) and starts a poll for each, with the state the
+claim returned (``pipeline.poll``); each delivery tick starts one worker per channel that
+has none running. A poll that saves releases wakes the match worker
+(``match_worker``), and a match run that queues alerts wakes delivery at once, so an
+alert leaves well under a second after the poll that saw its release; a slower tick
+sweeps what a crash or a failed match run left pending.
 
 SIGTERM/SIGINT: stop taking work, give in-flight polls a few seconds, cancel the rest
 (their leases are released, so nothing is stuck), exit 0 within 10 s. SIGHUP: reload the
@@ -35,12 +38,15 @@ if TYPE_CHECKING:
     from monitor.ops.health import DatabaseHealth
     from monitor.ops.leader import Leadership
     from monitor.ops.metrics import Metrics
+    from monitor.store.polls import PollState
 
 log = logging.getLogger("monitor.daemon")
 
 TICK_SECONDS = 1.0
 MAX_CONCURRENT_POLLS = 32
 GRACE_SECONDS = 5.0
+# polls wake the match worker: the sweep only finds what a crash or a failed run left
+MATCH_SWEEP = 15.0
 CANCEL_ROUNDS, CANCEL_WAIT = 3, 0.5  # after the grace: SIGTERM to exit within 10 s (SPEC 1)
 
 
@@ -64,7 +70,6 @@ class Daemon:
 
         from monitor.ops.instance import acquire_instance_lock
         from monitor.ops.metrics import Metrics
-        from monitor.store.matching import match_pending
 
         others = asyncio.all_tasks()  # not the daemon's: never cancelled at its shutdown
         # SQLite is the single-instance default: a second `run` on the same file is refused
@@ -84,8 +89,11 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
-        ctx = runtime.context()
-        await match_pending(runtime.engine, ctx.match, ctx.channels_of)  # what a crash left
+        runtime.match_worker.matched = self.deliver_tick
+        runtime.match_worker.failed = lambda exc: self._failed(
+            exc, "matching failed", action="match"
+        )
+        await runtime.match_worker.drain()  # what a crash left
         from monitor.console.server import start_console
 
         # before the scheduler: an address in use stops `run` before any job has started
@@ -94,6 +102,7 @@ class Daemon:
         every = {"max_instances": 1, "coalesce": True}
         scheduler.add_job(self._job(self.poll_tick), "interval", seconds=TICK_SECONDS, **every)
         scheduler.add_job(self._job(self.deliver_tick), "interval", seconds=TICK_SECONDS, **every)
+        scheduler.add_job(self._job(self.match_tick), "interval", seconds=MATCH_SWEEP, **every)
         scheduler.add_job(self._job(self.alarm_tick), "interval", seconds=60, **every)
         scheduler.add_job(self._job(self.config_tick), "interval", seconds=WATCH_SECONDS, **every)
         scheduler.add_job(self._job(self.retention_tick), "interval", hours=1, **every)
@@ -240,22 +249,20 @@ class Daemon:
         except Exception as exc:
             self._failed(exc, "could not claim due sources", action="claim")
             return
-        for source_id in due:
-            self.polls[source_id] = asyncio.create_task(
-                self._poll(source_id), name=f"poll:{source_id}"
-            )
+        for state in due:
+            self.polls[state.id] = asyncio.create_task(self._poll(state), name=f"poll:{state.id}")
 
-    async def _poll(self, source_id: str) -> object:
-        from monitor.pipeline import poll_source
+    async def _poll(self, state: PollState) -> object:
+        from monitor.pipeline import poll
         from monitor.store.polls import release_source
 
         runtime = self.runtime
         assert runtime is not None
+        source_id = state.id
         try:
             started = time.monotonic()
-            outcome = await poll_source(runtime.context(), runtime.config.source(source_id))
+            outcome = await poll(runtime.context(), runtime.config.source(source_id), state)
             self.metrics.record_poll(outcome, time.monotonic() - started)
-            await self.deliver_tick()
             return outcome
         except asyncio.CancelledError:
             await asyncio.shield(release_source(runtime.engine, source_id, runtime.owner))
@@ -270,6 +277,13 @@ class Daemon:
             return None
         finally:
             self.polls.pop(source_id, None)
+
+    async def match_tick(self) -> None:
+        """The sweep: match what is pending (a poll's own wake does the rest)."""
+        runtime = self.runtime
+        if runtime is None or self.stopping.is_set() or not await self.health.usable():
+            return
+        runtime.match_worker.wake()
 
     async def deliver_tick(self) -> None:
         runtime = self.runtime
@@ -354,6 +368,8 @@ class Daemon:
         tasks = [*self.ticks, *self.polls.values(), *self.workers.values()]
         if self.notice is not None:
             tasks.append(self.notice)
+        if self.runtime is not None and self.runtime.match_worker.task is not None:
+            tasks.append(self.runtime.match_worker.task)
         left = self._grace_ends - asyncio.get_running_loop().time()
         await _finish(tasks, min(max(left, 0.0), GRACE_SECONDS))
         if self.runtime is not None:

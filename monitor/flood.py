@@ -19,14 +19,13 @@ Exactly the limit alerts as usual; ``poll --no-flood-guard`` lifts the guard for
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.config.model import Config, Source
 from monitor.ops.alarms import record_flood
-from monitor.store.releases import Saved, hold_alerts
+from monitor.store.releases import Stored, hold_alerts
 
 
 def limit_of(config: Config, source: Source) -> int:
@@ -65,8 +64,8 @@ class FloodGuard:
         self.limit = limit_of(config, source)
         self.held = 0  # releases whose alerts were held back
 
-    async def __call__(self, connection: AsyncConnection, saved: Sequence[Saved]) -> None:
-        alertable = [s for s in saved if s.alertable]
+    async def __call__(self, connection: AsyncConnection, stored: Stored) -> None:
+        alertable = [s for s in stored.saved if s.alertable]
         if len(alertable) <= self.limit:
             return
         await hold_alerts(connection, [s.id for s in alertable])

@@ -8,11 +8,13 @@ swaps them in.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +26,7 @@ from monitor.delivery import Deliverer, build_channels
 from monitor.fetch import Fetcher
 from monitor.http_client import Clients
 from monitor.live_config import GenerationWatch, load_effective
+from monitor.match_worker import MatchWorker
 from monitor.parse.pool import ParsePool, RuleSet
 from monitor.pipeline import PollContext
 from monitor.render import Browser
@@ -82,6 +85,16 @@ class Runtime:
     @property
     def file_config(self) -> Config:
         return self.effective.file
+    # matches what the polls save, with the rules in force at each run
+    match_worker: MatchWorker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.match_worker = MatchWorker(
+            self.engine,
+            lambda document: self.compiled().match(document),
+            self.channels_of,
+            lambda: self.pool.rules_key,
+        )
 
     @classmethod
     async def start(cls, config: Config) -> Runtime:
@@ -126,14 +139,18 @@ class Runtime:
             config=self.config,
             fetcher=self.fetcher,
             prepare=self.pool.prepare,
-            match=lambda doc: self.compiled().match(doc),
-            rules_key=self.pool.rules_key,
+            matcher=self.match_worker,
             owner=self.owner,
             no_alerts=no_alerts,
             backfill=backfill,
             no_flood_guard=no_flood_guard,
             channels=self.deliverer.channels,
         )
+
+    def channels_of(self, rule_id: str) -> Sequence[str]:
+        """The channels of a rule of the current config (none once it is gone)."""
+        rule = next((r for r in self.config.rules if r.id == rule_id), None)
+        return rule.channels if rule else ()
 
     def compiled(self) -> Any:
         """The matcher of the current rules, compiled now if it was not yet."""
@@ -165,6 +182,8 @@ class Runtime:
             or host_limits(config) != host_limits(self.config)
         ):
             self.fetcher = new_fetcher(self.clients, config, self.browser)
+        # one assignment each, no await between them: the next match run and the next body
+        # prepared see the new rules whole
         self.config, self.matcher, self.effective = config, matcher, effective
         self.pool.set_rules(rule_set(config))
         observe = self.deliverer.observe
@@ -178,6 +197,9 @@ class Runtime:
         return browser
 
     async def close(self) -> None:
+        matching = self.match_worker.task
+        if matching is not None and not matching.done():  # its releases would stay pending
+            await asyncio.wait([matching])
         await self.browser.close()
         self.pool.close()
         await self.clients.aclose()

@@ -11,7 +11,5 @@ def main() -> None:
     # ``common.end_start_up`` freezes them (0.15-0.3 s of a warm ``monitor poll``).
     gc.disable()
     from monitor.cli.app import app
-    from monitor.ops.memory import tune
 
-    tune()
     app()

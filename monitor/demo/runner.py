@@ -129,7 +129,7 @@ def render(alerts: Sequence[ShownAlert], colour: bool) -> str:
 
 async def run_demo(out: TextIO, err: TextIO) -> int:
     """The demo; returns the exit code (1 if a sample source could not be polled)."""
-    from monitor.cli.daemon import _poll
+    from monitor.cli.daemon import poll_once
 
     def progress(message: str) -> None:
         err.write(f"demo: {message}\n")
@@ -141,7 +141,7 @@ async def run_demo(out: TextIO, err: TextIO) -> int:
         ids = [s.id for s in config.sources]
         progress(f"rules: {', '.join(r.id for r in config.rules)}")
         progress(f"baseline poll of {len(site.online())} releases already online...")
-        outcomes = await _poll(config, ids, False, None, deliver=False)
+        outcomes = (await poll_once(config, ids, False, None, deliver=False)).outcomes
         baseline = len(await read_alerts(config))
         progress(
             f"baseline: {sum(o.new for o in outcomes)} releases stored, {baseline} alerts "
@@ -152,9 +152,9 @@ async def run_demo(out: TextIO, err: TextIO) -> int:
         # the ministries first, then the news agency that republishes them: as in life, the
         # original is seen first and the agency's copy joins its story
         first = [i for i in ids if not i.startswith("agency")]
-        outcomes += await _poll(config, first, False, None, deliver=False)
+        outcomes += (await poll_once(config, first, False, None, deliver=False)).outcomes
         agency = [i for i in ids if i.startswith("agency")]
-        outcomes += await _poll(config, agency, False, None, deliver=False)
+        outcomes += (await poll_once(config, agency, False, None, deliver=False)).outcomes
         for outcome in outcomes[len(ids) :]:
             state = f"{outcome.new} new" if outcome.ok else f"failed: {outcome.error}"
             progress(f"  {outcome.source_id}: {state}")

@@ -4,13 +4,13 @@ A cold poll allocates and frees hundreds of megabytes in small pieces from sever
 threads (the event loop, aiosqlite's connection threads, the parse threads). glibc gives
 each thread its own arena and, once a large block has been freed, raises its mmap
 threshold, so big buffers come from the heap too: freed memory then stays in the process
-(in one measurement 180 MB resident for a 100 MB peak of live data). Two arenas, a fixed
-mmap threshold and a trim after each batch of work keep resident memory near what is live.
-The parse worker (``parse.worker``) tunes itself the same way and trims after every body:
-a 2 MB feed's parse frees some 20 MB, which would otherwise stay resident there (3 MB off
-its peak, no measurable CPU).
+(in one measurement 180 MB resident for a 100 MB peak of live data). Two arenas and a
+fixed mmap threshold are the deployment's setting, read by glibc from the environment
+(``MALLOC_ARENA_MAX=2``, ``MALLOC_MMAP_THRESHOLD_=262144``: the Dockerfile sets them, and
+the README says so for other deployments); here only ``trim`` after each batch of work
+(a body's parse, a match batch) gives the top of the heap back.
 
-Only on glibc; elsewhere every function here does nothing.
+Only on glibc; elsewhere ``trim`` does nothing.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ from typing import Any
 
 log = logging.getLogger("monitor.memory")
 
-_M_MMAP_THRESHOLD = -3  # malloc.h
-_M_ARENA_MAX = -8
-
 
 @lru_cache(maxsize=1)
 def _libc() -> Any:
@@ -36,15 +33,6 @@ def _libc() -> Any:
     except (OSError, AttributeError):
         return None
     return libc
-
-
-def tune() -> None:
-    """Set glibc's malloc for a long-lived process that churns through big buffers."""
-    libc = _libc()
-    if libc is None:
-        return
-    libc.mallopt(_M_ARENA_MAX, 2)
-    libc.mallopt(_M_MMAP_THRESHOLD, 256 * 1024)
 
 
 def trim() -> None:

@@ -192,7 +192,7 @@ class Metrics:
         self.registry.register(_DatabaseCollector(self))
 
     def record_poll(self, outcome: PollFigures, elapsed: float) -> None:
-        """After each ``poll_source``: its outcome and how long it took (seconds)."""
+        """After each ``pipeline.poll``: its outcome and how long it took (seconds)."""
         if not outcome.ok:
             result = "failed"
         elif outcome.not_modified:

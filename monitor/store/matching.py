@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor import model
@@ -89,49 +89,41 @@ async def _serialise(connection: AsyncConnection) -> None:
         await connection.execute(text("UPDATE sources SET id = id WHERE 1 = 0"))
 
 
+# the hits a parse worker found for a release's current version (id, content hash), if any
+Found = Callable[[int, str], Sequence[RuleMatch] | None]
+
+
 async def match_pending(
     engine: AsyncEngine,
     match: Callable[[Document], Sequence[RuleMatch]],
     channels_of: Callable[[str], Sequence[str]],
     *,
-    source_ids: Sequence[str] | None = None,
+    found: Found | None = None,
     batch: int = 500,
 ) -> StepResult:
-    """Assign stories, record matches and queue alerts for every pending release."""
-    by_source = await match_pending_by_source(
-        engine, match, channels_of, source_ids=source_ids, batch=batch
-    )
-    return sum_steps(by_source.values())
+    """Assign stories, record matches and queue alerts for every pending release.
 
-
-async def match_pending_by_source(
-    engine: AsyncEngine,
-    match: Callable[[Document], Sequence[RuleMatch]],
-    channels_of: Callable[[str], Sequence[str]],
-    *,
-    source_ids: Sequence[str] | None = None,
-    batch: int = 500,
-) -> dict[str, StepResult]:
-    """``match_pending``, with what it did for each source."""
-    totals: dict[str, StepResult] = {}
+    ``found``: matches computed already (by a parse worker) for a release's version; a
+    release it knows nothing of is matched with ``match``."""
+    total = StepResult()
     while True:
         async with _process_lock(engine), writing(engine) as connection:
             await _serialise(connection)
-            statement = pending_query(batch, source_ids)
+            statement = pending_query(batch)
             rows = [Pending(**r._mapping) for r in (await connection.execute(statement)).all()]
             if not rows:
-                return totals
-            result = await _process(connection, rows, match, channels_of, now())
+                return total
+            step = await _process(connection, rows, match, found, channels_of, now())
         trim()  # a batch frees its releases, matches and statements: return that memory
-        for source_id, step in result.items():
-            totals[source_id] = sum_steps((totals.get(source_id, StepResult()), step))
+        total = sum_steps((total, step))
         if len(rows) < batch:
-            return totals
+            return total
 
 
-def pending_query(batch: int, source_ids: Sequence[str] | None = None) -> Any:
-    """The first ``batch`` pending releases (of ``source_ids``), in the order they came."""
-    statement = (
+def pending_query(batch: int) -> Any:
+    """The first ``batch`` pending releases, in the order they came (``ix_releases_pending``
+    holds the pending ones alone)."""
+    return (
         select(*(RELEASES.c[name] for name in Pending.__dataclass_fields__))
         .where(
             or_(
@@ -142,13 +134,6 @@ def pending_query(batch: int, source_ids: Sequence[str] | None = None) -> Any:
         .order_by(RELEASES.c.id)
         .limit(batch)
     )
-    if source_ids is None:
-        return statement
-    # through coalesce, so that no index on source_id serves it: SQLite chose
-    # ix_releases_source_seen and sorted every release of the source on each batch (a
-    # 50,000-item feed's step: 100 batches, 12 ms each) instead of walking
-    # ix_releases_pending, which holds the pending ones alone
-    return statement.where(func.coalesce(RELEASES.c.source_id, "").in_(source_ids))
 
 
 def sum_steps(steps: Iterable[StepResult]) -> StepResult:
@@ -166,12 +151,15 @@ async def _process(
     connection: AsyncConnection,
     releases: list[Pending],
     match: Callable[[Document], Sequence[RuleMatch]],
+    known: Found | None,
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
-) -> dict[str, StepResult]:
-    found = [
-        (release, rule_match) for release in releases for rule_match in match(document_of(release))
-    ]
+) -> StepResult:
+    def matches_of(release: Pending) -> Sequence[RuleMatch]:
+        hits = known(release.id, release.content_hash) if known is not None else None
+        return match(document_of(release)) if hits is None else hits
+
+    found = [(release, rule_match) for release in releases for rule_match in matches_of(release)]
     matched_before = await _matched_before(connection, releases)
     alertable = [
         (release, rule_match)
@@ -189,14 +177,7 @@ async def _process(
         await execute_rows(connection, _MATCHED, matched)
     else:
         await connection.execute(_MATCHED, matched)
-    counts: dict[str, list[int]] = {}
-    for release in releases:
-        counts.setdefault(release.source_id, [0, 0, 0])[0] += 1
-    for release, _ in found:
-        counts[release.source_id][1] += 1
-    for source_id, n in alerts.items():
-        counts[source_id][2] += n
-    return {source_id: StepResult(*c) for source_id, c in counts.items()}
+    return StepResult(len(releases), len(found), alerts)
 
 
 # The step's statements, built once (per dialect where it differs): building an upsert's
@@ -324,13 +305,13 @@ async def _queue_alerts(
     match_ids: dict[tuple[str, int], int],
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
-) -> dict[str, int]:
+) -> int:
     """Queue an alert per channel for each (alertable release, rule match) in ``found``,
     unless its story or a copy's story has one for that (rule, channel) already; in batch
     order, so that of two copies in one batch the first one seen carries the alert.
-    The alerts queued, by the source of the release that carries them."""
+    How many were queued."""
     if not found:
-        return {}
+        return 0
     stories_of = {
         release.id: {release.story_id, *copies_of.get(release.id, ())} for release, _ in found
     }
@@ -365,12 +346,7 @@ async def _queue_alerts(
                 }
             )
     if not rows:
-        return {}
+        return 0
     # the constraint turns away nothing the check let through: the step is serialised
     result = await connection.execute(_alert_insert(connection.dialect.name), rows)
-    source_of = {release.id: release.source_id for release, _ in found}
-    queued: dict[str, int] = {}
-    for row in result.all():
-        source_id = source_of[row.release_id]
-        queued[source_id] = queued.get(source_id, 0) + 1
-    return queued
+    return len(result.all())

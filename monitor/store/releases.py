@@ -51,8 +51,9 @@ class Saved:
     alertable: bool  # as stored: this poll's say, or an earlier poll's for a revision
 
 
-# what runs in the transaction that stores a poll's releases, after them (the flood guard)
-AfterWrite = Callable[[AsyncConnection, list["Saved"]], Awaitable[None]]
+# what runs in the transaction that stores a poll's releases, after them (the flood guard,
+# the poll's outcome)
+AfterWrite = Callable[[AsyncConnection, "Stored"], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ async def store_batches(
             for batch in batches():
                 saved += await _save(connection, source_id, batch, moment)
             if then is not None:
-                await then(connection, saved)
+                await then(connection, Stored(saved, []))
             return Stored(saved, [])
     except Exception as exc:
         if not refused_for_content(exc):
@@ -126,7 +127,7 @@ async def store_batches(
                         raise
                     skipped.append(Skipped.of(release.url or release.identity, "not stored", exc))
         if then is not None:
-            await then(connection, saved)
+            await then(connection, Stored(saved, skipped))
     return Stored(saved, skipped)
 
 

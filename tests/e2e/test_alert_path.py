@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli.daemon import _poll
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.store import queries
@@ -92,7 +92,7 @@ async def test_one_alert_per_story_rule_and_channel(
     http_server.route("/hook", Response(204))
     config = _config(tmp_path, db_url, http_server, smtp.port)
 
-    outcomes = await _poll(config, ["mofa-qa-ar", "qna-ar"], False, None)
+    outcomes = (await poll_once(config, ["mofa-qa-ar", "qna-ar"], False, None)).outcomes
     assert all(o.ok for o in outcomes) and sum(o.new for o in outcomes) == 6
     assert _hooks(http_server) == [] and smtp.messages == []  # the baseline alerts nothing
 
@@ -109,7 +109,7 @@ async def test_one_alert_per_story_rule_and_channel(
     http_server.route("/mofa.xml", Response(body=rss([ministry, *_unrelated("mofa")])))
     http_server.route("/qna.xml", Response(body=rss([agency, *_unrelated("qna")], title="QNA")))
 
-    outcomes = await _poll(config, ["mofa-qa-ar", "qna-ar"], False, None)
+    outcomes = (await poll_once(config, ["mofa-qa-ar", "qna-ar"], False, None)).outcomes
     assert all(o.ok for o in outcomes) and sum(o.new for o in outcomes) == 2
     hooks = _hooks(http_server)
     assert sorted(h["rule"]["id"] for h in hooks) == ["cyber", "nato"]  # type: ignore[index]
@@ -140,7 +140,7 @@ async def test_one_alert_per_story_rule_and_channel(
         ("nato", "soc-webhook", "sent"),
     ]
 
-    await _poll(config, ["mofa-qa-ar", "qna-ar"], False, None)  # nothing new: nothing sent
+    await poll_once(config, ["mofa-qa-ar", "qna-ar"], False, None)  # nothing new: nothing sent
     assert len(_hooks(http_server)) == 2 and len(smtp.messages) == 1
 
 
@@ -151,12 +151,12 @@ async def test_failing_webhook_does_not_stop_email_and_retry_keeps_the_id(
     http_server.route("/qna.xml", Response(body=rss([], title="QNA")))
     http_server.route("/hook", Response(503, b"down"))
     config = _config(tmp_path, db_url, http_server, smtp.port)
-    await _poll(config, ["mofa-qa-ar"], False, None)
+    await poll_once(config, ["mofa-qa-ar"], False, None)
 
     title, body = seed()
     item = Item("mofa-nato", title, body, "https://www.mofa.gov.qa/ar/news/nato", datetime.now(UTC))
     http_server.route("/mofa.xml", Response(body=rss([item, *_unrelated("mofa")])))
-    await _poll(config, ["mofa-qa-ar"], False, None)
+    await poll_once(config, ["mofa-qa-ar"], False, None)
 
     assert len(smtp.messages) == 1  # email went out although the webhook failed
     failed_ids = {r.headers["webhook-id"] for r in http_server.requests_to("/hook")}
@@ -166,11 +166,11 @@ async def test_failing_webhook_does_not_stop_email_and_retry_keeps_the_id(
         assert {a.id for a in failed} == failed_ids and len(failed) == 2
         assert all(a.last_error and "503" in a.last_error for a in failed)
         http_server.route("/hook", Response(200))
-        await _poll(config, ["mofa-qa-ar"], False, None)  # retry not due yet: nothing sent
+        await poll_once(config, ["mofa-qa-ar"], False, None)  # retry not due yet: nothing sent
         assert len(http_server.requests_to("/hook")) == 2
         for alert in failed:
             assert await queries.retry_alert(engine, alert.id) == "failed"
-        await _poll(config, ["mofa-qa-ar"], False, None)
+        await poll_once(config, ["mofa-qa-ar"], False, None)
         sent = await queries.list_alerts(engine, "sent")
     finally:
         await engine.dispose()

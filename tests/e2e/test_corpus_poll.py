@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.cli.daemon import _poll
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.store.session import open_store
 from tests.conftest import corpus_index
@@ -107,7 +107,7 @@ async def test_corpus_ingests_and_repolls_store_nothing(
     config = load_config(config_path, environ_database=False)
     names = sorted(bodies)
 
-    first = {o.source_id: o for o in await _poll(config, names, True, None)}
+    first = {o.source_id: o for o in (await poll_once(config, names, True, None)).outcomes}
     failures = {n: o.error for n, o in first.items() if not o.ok}
     assert failures == {}
     engine = await open_store(sqlite_url)
@@ -128,14 +128,14 @@ async def test_corpus_ingests_and_repolls_store_nothing(
         }
         assert mismatched == {}
 
-        second = await _poll(config, names, True, None)
+        second = (await poll_once(config, names, True, None)).outcomes
         assert all(o.ok and o.not_modified for o in second)
         conditional = [r for r in http_server.requests if r.headers.get("If-None-Match")]
         assert len(conditional) == len(names)
 
         for name, body in bodies.items():
             http_server.route(f"/{name}", serve(body, validators=False, salt=whitespace_in(body)))
-        third = await _poll(config, names, True, None)
+        third = (await poll_once(config, names, True, None)).outcomes
         assert all(o.ok and not o.not_modified for o in third)
         assert sum(o.new + o.revised for o in third) == 0
         async with engine.connect() as conn:

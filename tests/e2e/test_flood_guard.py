@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from monitor.cli.daemon import _poll
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.delivery import build_channels
@@ -122,7 +122,9 @@ async def test_a_flood_sends_one_notice_per_channel_and_stores_everything(
     _serve(http_server, 60)
     config = _config(tmp_path, db_url, http_server, smtp)
 
-    outcomes = {o.source_id: o for o in await _poll(config, ["mofa-qa", "qna"], False, None)}
+    outcomes = {
+        o.source_id: o for o in (await poll_once(config, ["mofa-qa", "qna"], False, None)).outcomes
+    }
 
     flood = outcomes["mofa-qa"]
     assert flood.ok and (flood.new, flood.held) == (60, 60)
@@ -137,7 +139,7 @@ async def test_a_flood_sends_one_notice_per_channel_and_stores_everything(
     assert NOTICE in mail.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert http_server.requests_to("/agency-hook") == []  # its rule does not watch mofa-qa
 
-    await _poll(config, ["mofa-qa", "qna"], False, None)  # nothing new: nothing more
+    await poll_once(config, ["mofa-qa", "qna"], False, None)  # nothing new: nothing more
     assert len(_hooks(http_server)) == 1 and len(smtp.messages) == 1
 
 
@@ -146,7 +148,7 @@ async def test_a_refused_notice_is_resent_with_its_id_to_that_channel_only(
 ) -> None:
     _serve(http_server, 60, hook=Response(503, b"down"))
     config = _config(tmp_path, db_url, http_server, smtp)
-    await _poll(config, ["mofa-qa"], False, None)
+    await poll_once(config, ["mofa-qa"], False, None)
     [refused] = http_server.requests_to("/hook")
     assert len(smtp.messages) == 1
 
@@ -178,7 +180,7 @@ async def test_a_notice_whose_sender_died_is_sent_once_its_lease_runs_out(
     client = new_client(follow_redirects=False)
     channels = build_channels(config, client)
     try:
-        await _poll(config, ["mofa-qa"], False, None)
+        await poll_once(config, ["mofa-qa"], False, None)
         [sent] = http_server.requests_to("/hook")
         moment = datetime.now(UTC)
         # as a sender killed mid-send leaves it: claimed, never marked sent
@@ -206,7 +208,7 @@ async def test_no_flood_guard_alerts_every_release(
     _serve(http_server, 60)
     config = _config(tmp_path, db_url, http_server, smtp)
 
-    [outcome] = await _poll(config, ["mofa-qa"], False, None, no_flood_guard=True)
+    [outcome] = (await poll_once(config, ["mofa-qa"], False, None, no_flood_guard=True)).outcomes
 
     assert outcome.held == 0
     assert await _count(config, ALERTS, ALERTS.c.status == "sent") == 120  # 60 per channel
@@ -230,7 +232,7 @@ async def test_at_the_limit_alerts_as_usual(
     _serve(http_server, items)
     config = _config(tmp_path, db_url, http_server, smtp, extra)
 
-    [outcome] = await _poll(config, ["mofa-qa"], False, None)
+    [outcome] = (await poll_once(config, ["mofa-qa"], False, None)).outcomes
 
     assert (outcome.new, outcome.held) == (items, 0)
     assert len(_hooks(http_server)) == items and len(smtp.messages) == items

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from monitor.cli.daemon import _poll
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.store.session import open_store
 from tests.support.feeds import seed
@@ -78,7 +78,7 @@ async def test_listing_page_with_full_text(
     )
     config = load_config(path, environ_database=False)
 
-    (baseline,) = await _poll(config, ["mofa-list"], False, None)
+    (baseline,) = (await poll_once(config, ["mofa-list"], False, None)).outcomes
     assert baseline.ok and baseline.new == 1
     assert baseline.warning and "skipped" in baseline.warning  # the item without a link
 
@@ -87,8 +87,9 @@ async def test_listing_page_with_full_text(
         Response(body=listing([(title, "news/nato", "13/03/2019"), *old]), headers=HTML),
     )
     http_server.route("/ar/news/nato", Response(body=article(title, body), headers=HTML))
-    (second,) = await _poll(config, ["mofa-list"], False, None)
-    assert second.ok and second.new == 1 and second.step.matches == 1 and second.step.alerts == 1
+    run = await poll_once(config, ["mofa-list"], False, None)
+    (second,) = run.outcomes
+    assert second.ok and second.new == 1 and run.matched.matches == 1 and run.matched.alerts == 1
 
     engine = await open_store(sqlite_url)
     try:
@@ -144,8 +145,9 @@ async def test_summary_only_feed_with_full_text(
     )
     config = load_config(path, environ_database=False)
     assert "الدفاع السيبراني" not in teaser
-    (outcome,) = await _poll(config, ["mofa"], False, None)
-    assert outcome.ok and outcome.step.alerts == 1  # matched in the page, not the teaser
+    run = await poll_once(config, ["mofa"], False, None)
+    (outcome,) = run.outcomes
+    assert outcome.ok and run.matched.alerts == 1  # matched in the page, not the teaser
     other = Item(
         "japan",
         "سفير اليابان",
@@ -158,7 +160,7 @@ async def test_summary_only_feed_with_full_text(
         "/ar/news/japan",
         Response(body=article("سفير اليابان", "استقبل الوزير سفير اليابان."), headers=HTML),
     )
-    (again,) = await _poll(config, ["mofa"], False, None)
+    (again,) = (await poll_once(config, ["mofa"], False, None)).outcomes
     # the feed still carries only the teaser of the first: that is not a revision of it
     assert again.new == 1 and again.revised == 0
     assert len(http_server.requests_to("/ar/news/nato")) == 1
@@ -214,7 +216,7 @@ async def test_credentials_in_the_source_url_stay_out_of_release_links_and_alert
     finally:
         del os.environ["MOFA_PW"]
 
-    (polled,) = await _poll(config, ["mofa-list"], False, None)
+    (polled,) = (await poll_once(config, ["mofa-list"], False, None)).outcomes
 
     assert polled.ok and polled.new == 1, polled
     [hook] = http_server.requests_to("/hook")

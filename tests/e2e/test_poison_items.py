@@ -21,12 +21,11 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import generate_latest
 
-from monitor.cli.daemon import _poll
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.ops.metrics import Metrics
 from monitor.parse.prepare import Prepared, pack
-from monitor.pipeline import poll_source
 from monitor.runtime import Runtime
 from monitor.store.session import open_store
 from monitor.store.tables import ALERTS, RELEASES, SOURCES
@@ -99,7 +98,7 @@ async def test_the_issues_poison_items_are_stored_cleaned_and_alerted(
     http_server.route("/feed", Response(body=body))
     config = _config(tmp_path, db_url, http_server.url("/feed"))
 
-    [outcome] = await _poll(config, ["s"], False, None)
+    [outcome] = (await poll_once(config, ["s"], False, None)).outcomes
 
     assert outcome.ok and (outcome.entries, outcome.new, outcome.skipped) == (3, 3, 0)
     engine = await open_store(config.database)
@@ -133,16 +132,14 @@ async def test_an_item_the_database_refuses_is_skipped_and_reported(
     config = _config(tmp_path, db_url, http_server.url("/feed"))
     runtime = await Runtime.start(config)
     try:
-        ctx = runtime.context()
-        prepare = ctx.prepare
+        prepare = runtime.pool.prepare
 
         async def poisoned(*args):  # type: ignore[no-untyped-def]
             return _uncleaned(await prepare(*args), "guid:2")
 
-        ctx.prepare = poisoned
+        runtime.pool.prepare = poisoned  # type: ignore[method-assign]
         with caplog.at_level(logging.WARNING, logger="monitor.pipeline"):
-            outcome = await poll_source(ctx, config.source("s"))
-        await runtime.deliverer.deliver_all()
+            [outcome] = (await poll_once(runtime, ["s"])).outcomes
         async with runtime.engine.connect() as connection:
             source = (await connection.execute(sa.select(SOURCES))).one()
             identities = (

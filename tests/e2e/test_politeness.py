@@ -3,11 +3,10 @@ its own context from the runtime, and all of them share the host's limit."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
-from monitor.pipeline import poll_source
 from monitor.runtime import Runtime
 from tests.support.http_server import LoopbackServer
 from tests.support.in_flight import InFlight
@@ -31,9 +30,7 @@ async def test_per_host_limit_is_shared_by_concurrent_polls(
     config = load_config(path, environ_database=False)
     runtime = await Runtime.start(config)
     try:
-        outcomes = await asyncio.gather(
-            *(poll_source(runtime.context(), config.source(n)) for n in names)
-        )
+        outcomes = (await poll_once(runtime, names, deliver=False)).outcomes
     finally:
         await runtime.close()
     assert all(o.ok for o in outcomes)

@@ -3,13 +3,13 @@ are what its polls use, against a real loopback server; the other sources keep t
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
-from monitor.pipeline import PollOutcome, poll_source
+from monitor.pipeline import PollOutcome
 from monitor.runtime import Runtime
 from tests.support.feeds import Item, rss
 from tests.support.http_server import LoopbackServer, Request, Response
@@ -31,9 +31,7 @@ def write_config(tmp_path: Path, database: str, defaults: str, sources: str) -> 
 async def poll_all(config: Config, names: list[str]) -> dict[str, PollOutcome]:
     runtime = await Runtime.start(config)
     try:
-        outcomes = await asyncio.gather(
-            *(poll_source(runtime.context(), config.source(n)) for n in names)
-        )
+        outcomes = (await poll_once(runtime, names, deliver=False)).outcomes
     finally:
         await runtime.close()
     return {o.source_id: o for o in outcomes}

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
-from monitor.pipeline import poll_source
 from monitor.runtime import Runtime
 from monitor.store.session import open_store
 from tests.conftest import ROOT
@@ -138,7 +138,7 @@ async def _poll_rounds(feeds: Feeds, runtimes: list[Runtime]) -> None:
         feeds.next_round(n)
         await asyncio.gather(
             *(
-                poll_source(r.context(), r.config.source(source))
+                poll_once(r, [source], deliver=False)
                 for r, source in zip(
                     [runtimes[i % len(runtimes)] for i in range(len(SOURCES))],
                     SOURCES,

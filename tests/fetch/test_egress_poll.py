@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli.daemon import _poll
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config, read_config
 from monitor.config.model import Config
 from monitor.errors import ConfigError
@@ -80,7 +80,7 @@ def _config(
 
 
 async def _poll_all(config: Config) -> None:
-    outcomes = await _poll(config, [s.id for s in config.sources], False, None)
+    outcomes = (await poll_once(config, [s.id for s in config.sources], False, None)).outcomes
     assert [(o.source_id, o.ok, o.error) for o in outcomes if not o.ok] == []
 
 

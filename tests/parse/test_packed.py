@@ -1,19 +1,16 @@
 """A prepared body's releases are packed ``CHUNK`` at a time: a feed of 2,005 items gives
 three chunks holding what ``derive_all`` and the matcher give, in feed order; the worker's
-matches are found again by the document a stored row gives, and a document that differs
-(its full text fetched since) is not taken for it."""
+matches travel with each release in its record."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
 from monitor.model import document_of
 from monitor.parse.feed import parse_feed
-from monitor.parse.identity import content_hash, derive_all
-from monitor.parse.known import WorkerMatches, document_key, release_key
+from monitor.parse.identity import derive_all
 from monitor.parse.prepare import CHUNK, Recipe, prepare
 from monitor.rules.matcher import RuleSpec, compile_rules
 
@@ -52,29 +49,18 @@ def test_a_feed_larger_than_a_chunk_is_packed_a_chunk_at_a_time() -> None:
     assert sum(1 for found in matches if found) == 669  # every third title says NATO
 
 
-def test_the_worker_matches_are_found_by_the_stored_document() -> None:
+def test_each_release_is_one_record_with_the_hits_the_worker_found() -> None:
     recipe = Recipe("feed", "src", "auto", "en", "UTC")
     got = prepare(_feed(CHUNK + 2), {}, "https://m.example/rss", recipe, MOMENT, ("k", RULES))
-    known = WorkerMatches(got)
-    for number, chunk in enumerate(got.chunks()):
-        known.add("src", number, chunk.releases)
+    chunks = list(got.records())
+    assert [len(chunk) for chunk in chunks] == [CHUNK, 2]
+    records = [record for chunk in chunks for record in chunk]
+    assert [r.release for r in records] == list(got.releases)
+    assert [r.search_text for r in records] == list(got.search_text)
+    assert [r.bands for r in records] == list(got.bands)
+    for record in records:
+        assert list(record.hits or ()) == RULES.match(document_of("src", record.release))
+    assert sum(1 for r in records if r.hits) == 334  # every third title says NATO
 
-    releases = got.releases
-    last = releases[-1]  # in the second chunk
-    for release in (releases[0], last, releases[3]):  # chunk 0, 1, then 0 again
-        document = document_of("src", release)
-        assert list(known.get(document) or ()) == RULES.match(document)
-    assert known.get(document_of("src", last)) == ()  # known: it meets no rule
-    # its full text fetched since, another source, another language: not this release
-    assert known.get(document_of("src", replace(releases[3], content="the page"))) is None
-    assert known.get(document_of("other", releases[3])) is None
-    assert known.get(document_of("src", replace(releases[3], language="fr"))) is None
-
-
-def test_a_long_document_has_the_key_of_its_release() -> None:
-    # read a slice at a time: a slice may end between any two characters
-    body = ("ن" * 700_000) + "\ud800 \U0001f600 " + ("NATO " * 300_000)
-    release = derive_all(parse_feed(_feed(1), {}, "u"), feed_url="u")[0][0]
-    release = replace(release, content=body, content_hash=content_hash("t", "s", body))
-    release = replace(release, title="t", summary="s")
-    assert document_key(document_of("src", release)) == release_key("src", release)
+    unmatched = prepare(_feed(3), {}, "https://m.example/rss", recipe, MOMENT)
+    assert all(r.hits is None for chunk in unmatched.records() for r in chunk)

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.errors import FetchBrowserError, FetchNetworkError
 from monitor.fetch import FetchLimits, FetchResult
-from monitor.pipeline import PollOutcome, poll_source
+from monitor.pipeline import PollOutcome
 from monitor.render import Browser, Render
 from monitor.runtime import Runtime
 from monitor.store.tables import RELEASES, SOURCES
@@ -49,10 +50,8 @@ def rendered(ident: str, url: str, timeout: str = "20s") -> str:
 
 
 async def poll(runtime: Runtime, *names: str) -> dict[str, PollOutcome]:
-    outcomes = await asyncio.gather(
-        *(poll_source(runtime.context(), runtime.config.source(n)) for n in names)
-    )
-    return {o.source_id: o for o in outcomes}
+    run = await poll_once(runtime, list(names), deliver=False)
+    return {o.source_id: o for o in run.outcomes}
 
 
 async def render_once(url: str) -> FetchResult:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.parse.identity import ReleaseData
 from monitor.store.matching import pending_query
-from monitor.store.releases import Batch, Saved, store_batches
+from monitor.store.releases import Batch, Saved, Stored, store_batches
 from tests.conftest import Engines
 from tests.support.store import release, store_with_sources
 
@@ -45,8 +45,8 @@ async def test_batches_are_one_transaction_and_then_sees_every_one(engine: Async
     groups = [[release(f"g{n}", f"نص {n}") for n in range(start, start + 3)] for start in (0, 3)]
     seen: list[list[Saved]] = []
 
-    async def then(connection: AsyncConnection, saved: list[Saved]) -> None:
-        seen.append(list(saved))
+    async def then(connection: AsyncConnection, stored: Stored) -> None:
+        seen.append(list(stored.saved))
         raise RuntimeError("after the releases")
 
     with pytest.raises(RuntimeError):
@@ -96,11 +96,11 @@ async def test_a_refused_release_in_a_later_batch_costs_only_itself(engine: Asyn
     assert identities == [("g1",), ("g2",), ("g3",), ("g5",)]
 
 
-async def test_the_match_queue_is_read_through_the_pending_index(
+async def test_pending_releases_are_read_through_the_pending_index(
     sqlite_url: str, engines: Engines
 ) -> None:
     engine = engines.adopt(await store_with_sources(sqlite_url, ("m",), T0))
-    statement = pending_query(500, ["m"])
+    statement = pending_query(500)
     async with engine.connect() as connection:
         sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
         plan = (await connection.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))).all()

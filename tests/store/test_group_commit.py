@@ -1,4 +1,5 @@
-"""Group commit and batched source reads, on SQLite and PostgreSQL."""
+"""Group commit of poll outcomes, and the claim that hands a poll its source's state, on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store import polls
-from monitor.store.coalesce import PollState, group_commit, source_reader
+from monitor.store.group_commit import group_commit
 from monitor.store.tables import SOURCES, SourceRow
 from tests.support.store import store_with_sources
 
@@ -35,7 +36,7 @@ def _count_statements(engine: AsyncEngine, prefix: str) -> list[str]:
 
 
 async def _row(engine: AsyncEngine, source_id: str) -> SourceRow:
-    """The source's whole row, read on its own (``load_state`` reads what a poll needs)."""
+    """The source's whole row (the claim returns only what a poll needs)."""
     async with engine.connect() as conn:
         row = (await conn.execute(sa.select(SOURCES).where(SOURCES.c.id == source_id))).one()
     return SourceRow.model_validate(row._mapping)
@@ -47,31 +48,23 @@ def _commits(engine: AsyncEngine) -> list[int]:
     return seen
 
 
-async def test_concurrent_loads_share_one_query(db_url: str) -> None:
+async def test_the_claim_hands_over_each_source_state(db_url: str) -> None:
+    from datetime import timedelta
+
     engine = await _engine(db_url)
     try:
-        selects = _count_statements(engine, "SELECT")
-        rows = await asyncio.gather(*(polls.load_state(engine, i) for i in IDS))
-        assert [r.id for r in rows] == IDS
-        assert all(r.consecutive_failures == 0 and r.etag is None for r in rows)
-        assert len(selects) == 1, selects
-        # later, alone: its own query, still answered
-        assert (await polls.load_state(engine, "s07")).id == "s07"
-        assert len(selects) == 2
-    finally:
-        await engine.dispose()
-
-
-async def test_a_missing_source_fails_only_its_own_load(db_url: str) -> None:
-    engine = await _engine(db_url)
-    try:
-        good, missing = await asyncio.gather(
-            source_reader(engine).load("s01"),
-            source_reader(engine).load("nope"),
-            return_exceptions=True,
+        await polls.record_failure(engine, "s07", "me", kind="network", error="x", next_poll_at=T0)
+        claimed = await polls.claim_due_sources(
+            engine, "me", lease=timedelta(minutes=5), limit=50, force=True
         )
-        assert isinstance(good, PollState) and good.id == "s01"
-        assert isinstance(missing, LookupError) and "nope" in str(missing)
+        assert sorted(state.id for state in claimed) == IDS
+        state = next(s for s in claimed if s.id == "s07")
+        assert state.consecutive_failures == 1 and not state.baseline_done
+        assert state.etag is None and state.body_sha256 is None
+        again = await polls.claim_due_sources(
+            engine, "other", lease=timedelta(minutes=5), limit=50, force=True
+        )
+        assert again == []  # leased: nobody else gets them
     finally:
         await engine.dispose()
 
@@ -139,9 +132,8 @@ async def test_works_again_on_a_new_event_loop(db_url: str) -> None:
                 await polls.record_failure(
                     engine, "s03", "me", kind="network", error="x", next_poll_at=T0
                 )
-                # the reader, too, runs its batch on this loop
-                state = await polls.load_state(engine, "s03")
-                return f"{(await _row(engine, 's03')).last_error}:{state.consecutive_failures}"
+                row = await _row(engine, "s03")
+                return f"{row.last_error}:{row.consecutive_failures}"
 
             return asyncio.run(go())
 
