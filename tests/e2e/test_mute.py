@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from monitor.cli.daemon import _poll
+from monitor.cli.daemon import poll_once
 from monitor.config.model import Config
 from monitor.store.items import mute_rule, unmute_rule
 from monitor.store.session import open_store
@@ -48,7 +48,7 @@ async def test_a_muted_rule_records_and_sends_nothing(
     engine = await open_store(db_url)
     try:
         await mute_rule(engine, "nato", now() + timedelta(hours=1), actor="eve")
-        outcome = (await _poll(config, ["mofa"], False, None))[0]
+        outcome = (await poll_once(config, ["mofa"], False, None)).outcomes[0]
         assert outcome.ok and outcome.step.matches == 1
         assert http_server.requests_to("/hook") == []
         async with engine.connect() as connection:
@@ -58,7 +58,7 @@ async def test_a_muted_rule_records_and_sends_nothing(
 
         await unmute_rule(engine, "nato", actor="eve")
         http_server.route("/feed", Response(body=_feed(second=True)))
-        await _poll(config, ["mofa"], False, None)
+        await poll_once(config, ["mofa"], False, None)
         assert len(http_server.requests_to("/hook")) == 1  # the new release only
         async with engine.connect() as connection:
             rows = (await connection.execute(sa.select(ALERTS.c.status))).scalars().all()
