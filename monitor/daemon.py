@@ -368,12 +368,19 @@ class Daemon:
         tasks = [*self.ticks, *self.polls.values(), *self.workers.values()]
         if self.notice is not None:
             tasks.append(self.notice)
-        if self.runtime is not None and self.runtime.match_worker.task is not None:
-            tasks.append(self.runtime.match_worker.task)
-        left = self._grace_ends - asyncio.get_running_loop().time()
-        await _finish(tasks, min(max(left, 0.0), GRACE_SECONDS))
+        await _finish(tasks, self._grace_left())
         if self.runtime is not None:
+            # what the polls saved meanwhile is matched in what is left of the grace; the
+            # rest stays pending for the next start (the database is the queue)
+            matching = self.runtime.match_worker
+            matching.stop()
+            if matching.task is not None:
+                await _finish([matching.task], self._grace_left())
             await self.runtime.close()
+
+    def _grace_left(self) -> float:
+        left = self._grace_ends - asyncio.get_running_loop().time()
+        return min(max(left, 0.0), GRACE_SECONDS)
 
 
 async def _finish(tasks: Iterable[asyncio.Task[Any]], grace: float) -> None:

@@ -56,6 +56,7 @@ class MatchWorker:
         self._found: dict[int, Found] = {}  # by release id, until a run takes them
         self._task: asyncio.Task[StepResult] | None = None
         self._again = False
+        self._stopped = False
         self._done = StepResult()  # what the runs did since the last drain
         # the daemon's: wake delivery when a run queued alerts; report a failed run
         self.matched: Callable[[], Awaitable[None]] | None = None
@@ -73,10 +74,16 @@ class MatchWorker:
 
     def wake(self) -> None:
         """Match what is pending now; a run in progress runs once more when it ends."""
+        if self._stopped:
+            return
         if self._task is not None and not self._task.done():
             self._again = True
             return
         self._task = asyncio.create_task(self._run(), name="match")
+
+    def stop(self) -> None:
+        """No more runs (shutting down): what is pending waits for the next start."""
+        self._stopped = True
 
     async def drain(self) -> StepResult:
         """Wait until every release pending now is matched (``monitor poll``, start-up);

@@ -34,6 +34,7 @@ from monitor.flood import FloodGuard
 from monitor.match_worker import Found, MatchWorker
 from monitor.notify.base import Channel
 from monitor.ops.alarms import send_floods
+from monitor.parse.clean import storable
 from monitor.parse.identity import ReleaseData, Skipped
 from monitor.parse.prepare import Prepared, PreparedRelease, Recipe
 from monitor.render import render_of
@@ -359,7 +360,8 @@ def _success(
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         body_sha256=body_sha256,
-        warning=warning,
+        # a warning may quote the feed: stored as any text is
+        warning=None if warning is None else storable(warning),
         items_seen=items[0] if items else None,
         items_skipped=items[1] if items else None,
         moved_to=fetched.permanent_redirect,
@@ -379,7 +381,7 @@ async def _failed(
         ctx.config, source, moment, state.consecutive_failures + 1, retry_after
     )
     await polls.record_failure(
-        ctx.engine, source.id, ctx.owner, kind=kind, error=error, next_poll_at=due
+        ctx.engine, source.id, ctx.owner, kind=kind, error=storable(error), next_poll_at=due
     )
     log.warning(
         "poll failed: %s", error, extra={"source": source.id, "action": "poll", "kind": kind}

@@ -9,7 +9,10 @@ docker-compose.yml), not this code's.
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,8 +49,22 @@ def warm_up(rules: RuleSet | None = None) -> None:
 
     # Ctrl-C reaches the whole process group: the parent decides when workers stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with(os.getppid())
     global _worker_matcher
     _worker_matcher = (rules.key, rules.compile()) if rules is not None else None
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker when its parent is gone (SIGKILLed, out of memory): the executor's
+    queues hold both ends of their pipes in the worker, so it would never read an EOF and
+    would wait forever, holding the dead daemon's stderr open."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def prepare_and_match(

@@ -21,7 +21,6 @@ from sqlalchemy import Boolean, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from monitor.parse.clean import storable
 from monitor.store import leases
 from monitor.store.group_commit import Row, group_commit
 from monitor.store.session import writing
@@ -116,8 +115,8 @@ def _success_params(source_id: str, owner: str, outcome: Success) -> dict[str, A
         "b_parsed": outcome.items_seen is not None,
         "b_seen": outcome.items_seen,
         "b_skipped": outcome.items_skipped or 0,
-        # a warning or an error may quote the feed: it is stored as any text is
-        "b_warning": _storable(outcome.warning),
+        # a warning may quote the feed: the caller made it storable (``parse.clean``)
+        "b_warning": outcome.warning,
         "b_moved_to": outcome.moved_to or None,
     }
 
@@ -139,15 +138,11 @@ async def record_failure(
                 "b_owner": owner,
                 "b_moment": now(),
                 "b_next": next_poll_at,
-                "b_error": storable(error),
+                "b_error": error,  # storable: the caller's (it may quote the feed)
                 "b_kind": kind,
             },
         )
     )
-
-
-def _storable(text: str | None) -> str | None:
-    return None if text is None else storable(text)
 
 
 def _param(name: str, column: str) -> BindParameter[Any]:

@@ -202,3 +202,45 @@ async def test_no_workers_parses_everything_in_this_process() -> None:
         assert pool._executor is None  # no worker was started
     finally:
         pool.close()
+
+
+_ORPHAN = """
+import asyncio, functools
+from monitor.parse.pool import ParsePool
+from tests.parse import pool_jobs
+
+async def main() -> None:
+    pool = ParsePool(max_workers=1)
+    print(await pool._run(functools.partial(pool_jobs.worker_pid), 10**6), flush=True)
+    await asyncio.sleep(120)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_a_worker_ends_when_its_parent_is_killed() -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert parent.stdout is not None
+    with parent.stdout:
+        worker = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)  # no clean-up runs: as the OOM killer does it
+    parent.wait()
+    deadline = time.monotonic() + 30  # an upper bound for the condition, never a sleep
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    pytest.fail("the parse worker outlived its killed parent")
