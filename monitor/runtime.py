@@ -85,6 +85,7 @@ class Runtime:
     @property
     def file_config(self) -> Config:
         return self.effective.file
+
     # matches what the polls save, with the rules in force at each run
     match_worker: MatchWorker = field(init=False)
 

@@ -88,7 +88,7 @@ class ParsePool:
                 self._max_workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=warm_up,
-                initargs=(self._rules,),
+                initargs=(os.getpid(), self._rules),
             )
         return self._executor
 

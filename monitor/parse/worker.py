@@ -39,8 +39,12 @@ class RuleSet:
 _worker_matcher: tuple[str, Any] | None = None
 
 
-def warm_up(rules: RuleSet | None = None) -> None:
-    """Import the parse stack and compile the rules once per worker, not on its first body."""
+def warm_up(parent: int, rules: RuleSet | None = None) -> None:
+    """Import the parse stack and compile the rules once per worker, not on its first body.
+    ``parent`` is the pool's process id, given by the parent itself: a worker whose parent
+    died while it was still starting (importing takes a second) would otherwise read the
+    init process's id from ``getppid`` and watch the wrong parent forever."""
+    _exit_with(parent)
     import feedparser  # noqa: F401
 
     import monitor.parse.identity
@@ -49,7 +53,6 @@ def warm_up(rules: RuleSet | None = None) -> None:
 
     # Ctrl-C reaches the whole process group: the parent decides when workers stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _exit_with(os.getppid())
     global _worker_matcher
     _worker_matcher = (rules.key, rules.compile()) if rules is not None else None
 

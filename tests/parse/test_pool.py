@@ -219,22 +219,45 @@ if __name__ == "__main__":
 """
 
 
-def test_a_worker_ends_when_its_parent_is_killed() -> None:
+# killed while its worker is still starting: the worker is spawned (its pid known at once)
+# but has not run its initializer yet (importing the parse stack takes about a second)
+_ORPHAN_STARTING = """
+import multiprocessing, os, time
+from monitor.parse.pool import ParsePool
+
+if __name__ == "__main__":
+    pool = ParsePool(max_workers=1)
+    pool._processes().submit(os.getpid)
+    print(*(p.pid for p in multiprocessing.active_children()), flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("script", [_ORPHAN, _ORPHAN_STARTING], ids=["working", "starting"])
+def test_a_worker_ends_when_its_parent_is_killed(script: str) -> None:
     import signal
     import subprocess
     import sys
-    import time
 
     from tests.conftest import ROOT
 
     parent = subprocess.Popen(
-        [sys.executable, "-c", _ORPHAN], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
     assert parent.stdout is not None
     with parent.stdout:
-        worker = int(parent.stdout.readline())
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert workers, "the pool started no worker"
     parent.send_signal(signal.SIGKILL)  # no clean-up runs: as the OOM killer does it
     parent.wait()
+    for worker in workers:
+        _wait_gone(worker)
+
+
+def _wait_gone(worker: int) -> None:
+    import signal
+    import time
+
     deadline = time.monotonic() + 30  # an upper bound for the condition, never a sleep
     while time.monotonic() < deadline:
         try:
