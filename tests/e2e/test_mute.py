@@ -48,8 +48,8 @@ async def test_a_muted_rule_records_and_sends_nothing(
     engine = await open_store(db_url)
     try:
         await mute_rule(engine, "nato", now() + timedelta(hours=1), actor="eve")
-        outcome = (await poll_once(config, ["mofa"], False, None)).outcomes[0]
-        assert outcome.ok and outcome.step.matches == 1
+        run = await poll_once(config, ["mofa"], False, None)
+        assert run.outcomes[0].ok and run.matched.matches == 1
         assert http_server.requests_to("/hook") == []
         async with engine.connect() as connection:
             statuses = (await connection.execute(sa.select(ALERTS.c.status))).scalars().all()
