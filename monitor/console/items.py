@@ -21,8 +21,6 @@ from monitor.store.shapes import RuleItem
 from monitor.store.sources import sync_sources
 from monitor.store.tables import now
 
-WORD = {"rule": "rule", "source": "source"}
-
 
 async def live(ctx: ConsoleContext) -> tuple[Effective, dict[str, items.ConsoleItem]]:
     """The effective config now, and the console's stored rules and sources by kind:id."""
