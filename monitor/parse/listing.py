@@ -126,7 +126,8 @@ def parse_listing(
         warnings.append(f"{skipped} of {len(items)} items skipped: no title or no link")
     if bad_dates:
         warnings.append(
-            f"{len(bad_dates)} dates not understood (e.g. {bad_dates[0][:60]!r}); "
+            f"{len(bad_dates)} {'date' if len(bad_dates) == 1 else 'dates'} not understood "
+            f"(e.g. {bad_dates[0][:60]!r}); "
             "using the first-seen time"
         )
     title_el = doc.find(".//title")

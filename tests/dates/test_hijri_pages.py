@@ -51,4 +51,4 @@ def test_a_listing_with_hijri_dates() -> None:
         "the Hijri date (2019-03-25 by Umm al-Qura) and the Gregorian date (2019-04-25) "
         "disagree; using 2019-04-25"
     ]
-    assert any("1 dates not understood" in w and "31 رجب" in w for w in prepared.warnings)
+    assert any("1 date not understood" in w and "31 رجب" in w for w in prepared.warnings)
