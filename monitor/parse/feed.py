@@ -60,6 +60,8 @@ _LEADING_JUNK = re.compile(rb"^(?:\s|<!--.*?-->)+(?=<\?xml\s)", re.S)
 _ROOT_ELEMENT = re.compile(rb"<[A-Za-z]")
 _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.S | re.I)
 _HTML_START = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I)
+# the document's first element is <html>: a page, never a feed (prefixed or not)
+_HTML_ROOT = re.compile(rb"<(?:[A-Za-z][\w.-]*:)?html[\s>/]", re.I)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
 _NON_ASCII_RUN = re.compile(rb"[\x80-\xff]{3,}")
 # declared charsets that Arabic windows-1256 bodies are often mislabelled with
@@ -98,6 +100,10 @@ def parse_feed(
     body = _LEADING_JUNK.sub(b"", body, count=1)
     body = _without_bad_references(body)
     root = _ROOT_ELEMENT.search(body)
+    if root and _HTML_ROOT.match(body, root.start()):
+        # an HTML page at a feed's address (a moved feed, a login wall, a ministry's home
+        # page): feedparser would take seconds of CPU a megabyte to find no feed in it
+        raise ParseError(_not_a_feed(body, {}))
     prolog = body[: root.start()] if root else body
     if b"<!entity" in prolog.lower():
         body = _INTERNAL_SUBSET.sub(b"", body, count=1)

@@ -77,3 +77,43 @@ def test_external_entities_never_read_local_files(make: object) -> None:
         first_line = passwd.readline().strip()
     feed = parse_feed(make("file:///etc/passwd"), {}, "https://x.example/")  # type: ignore[operator]
     assert first_line and first_line not in repr(feed)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        b"<!DOCTYPE html>\n<html lang='ar'>",
+        b"<?xml version='1.0'?><!-- moved --><html xmlns='http://www.w3.org/1999/xhtml'>",
+        b"<x:html xmlns:x='http://www.w3.org/1999/xhtml'>",
+    ],
+    ids=["html5", "xhtml", "prefixed"],
+)
+def test_a_big_html_page_at_a_feed_address_is_refused_at_its_first_element(
+    start: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # feedparser's loose parser spent 5-11 s of CPU on a 6 MB ministry page before saying
+    # "not a feed" (bench/README.md, issue 22): the page must never reach it
+    import feedparser
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an HTML page reached feedparser")
+
+    monkeypatch.setattr(feedparser, "parse", never)
+    row = b"<li><a href='/news/1'>Statement on NATO</a><span>2026-01-02</span></li>\n"
+    title = "<head><title>Ministry الخارجية</title></head>".encode()
+    body = start + title + b"<body><ul>" + row * 60_000 + b"</ul></body></html>"
+    with pytest.raises(ParseError) as caught:
+        parse_feed(body, {"Content-Type": "text/html"}, "https://ministry.example/feed")
+    message = str(caught.value)
+    assert message == "not a feed: an HTML page titled 'Ministry الخارجية'"
+
+
+def test_html_inside_a_feed_is_still_a_feed() -> None:
+    body = (
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><item>"
+        b"<title>NATO</title><link>https://ministry.example/1</link>"
+        b"<description><![CDATA[<html><body><p>text</p></body></html>]]></description>"
+        b"</item></channel></rss>"
+    )
+    feed = parse_feed(body, {"Content-Type": "text/html"}, "https://ministry.example/feed")
+    assert [e.title for e in feed.entries] == ["NATO"]
