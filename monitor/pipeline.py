@@ -32,13 +32,13 @@ from monitor.errors import FetchError, FetchHTTPError, ParseError
 from monitor.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.flood import FloodGuard
 from monitor.match_worker import Found, MatchWorker
+from monitor.model import ReleaseData, Skipped
 from monitor.notify.base import Channel
 from monitor.ops.alarms import send_floods
-from monitor.parse.clean import storable
-from monitor.parse.identity import ReleaseData, Skipped
 from monitor.parse.prepare import Prepared, PreparedRelease, Recipe
 from monitor.render import render_of
 from monitor.schedule import next_after_failure, next_due
+from monitor.storable import storable
 from monitor.store import polls
 from monitor.store.polls import PollState
 from monitor.store.releases import Batch, Stored, known_identities, store_batches
