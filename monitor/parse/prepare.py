@@ -215,7 +215,6 @@ def prepare(
 
     Releases are prepared and packed ``CHUNK`` at a time, each entry let go once derived:
     the feed's entries, its releases and their pickles are never all held at once."""
-    from monitor.ops.memory import trim
     from monitor.parse.identity import derive_each
     from monitor.rules.matcher import folded_fields
 
@@ -235,9 +234,6 @@ def prepare(
     kind, entries, language = feed.kind, list(feed.entries), feed.language
     count, feed_warnings = len(entries), feed.warnings
     del feed
-    # the parse's tree is gone (some 70 MB for 8 MB of XML): give it back before the
-    # language model and the releases take their share, not after the body
-    trim()
     warnings: list[str] = []  # the releases', after the feed's and derive's
     derive_warnings: list[str] = []
     dropped: list[Skipped] = []
