@@ -51,8 +51,8 @@ def _items(n: int, prefix: str) -> list[Item]:
 
 
 async def throughput(database: str, n: int) -> None:
-    from monitor.cli.daemon import poll_once
     from monitor.config.load import load_config
+    from monitor.poll_driver import poll_once
     from monitor.runtime import Runtime
 
     server = LoopbackServer().start()

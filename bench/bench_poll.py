@@ -18,8 +18,8 @@ from pathlib import Path
 
 async def poll_once(config_path: Path, names: list[str]) -> tuple[float, float, float, int]:
     from bench.treestat import TreeStat
-    from monitor.cli.daemon import poll_once
     from monitor.config.load import load_config
+    from monitor.poll_driver import poll_once
 
     config = load_config(config_path, environ_database=False)
     with TreeStat(os.getpid()) as tree:

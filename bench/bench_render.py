@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 from bench.treestat import TreeStat
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.http_client import new_client
+from monitor.poll_driver import poll_once
 from monitor.render import Browser, Render
 from monitor.runtime import Runtime
 from tests.render.test_render import browser_pids

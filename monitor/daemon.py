@@ -343,12 +343,13 @@ class Daemon:
 
     async def reload(self) -> None:
         from monitor.config.load import load_config
+        from monitor.part_checks import check_parts
 
         runtime = self.runtime
         if runtime is None:
             return
         try:
-            config = await asyncio.to_thread(load_config, self.config_path)
+            config = await asyncio.to_thread(load_config, self.config_path, parts=check_parts)
             await runtime.reload(config)
         except ConfigError as exc:
             for problem in exc.problems:

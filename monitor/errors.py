@@ -4,6 +4,7 @@
     ├── ConfigError            the configuration file is invalid (exit code 2)
     │   └── QuerySyntaxError   a rule query does not parse; carries the 1-based column
     ├── StoreError             the database is unreachable or at an unknown schema
+    ├── UnknownSourceError     a source id given to ``monitor poll`` names no source (exit code 2)
     ├── FetchError             a source could not be fetched; ``kind`` names the failure
     │   ├── FetchTimeout       connect/read timeout or the overall deadline passed
     │   ├── FetchNetworkError  DNS, refused connection, TLS, reset
@@ -44,6 +45,10 @@ class QuerySyntaxError(MonitorError):
 
 class StoreError(MonitorError):
     """The database cannot be used (unreachable, or a schema newer than this code)."""
+
+
+class UnknownSourceError(MonitorError):
+    """A source id asked for (``monitor poll --source``) names no source of the config."""
 
 
 class FetchError(MonitorError):

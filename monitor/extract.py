@@ -69,7 +69,7 @@ def extract_main_text(
     body: bytes, headers: Mapping[str, str], url: str, content_selector: str | None = None
 ) -> str:
     """Plain main text of an article page, paragraphs separated by blank lines."""
-    from monitor.parse.clean import storable
+    from monitor.storable import storable
 
     return storable(_main_text(body, headers, url, content_selector))
 

@@ -5,6 +5,8 @@
 ``Document``   what the rules match: plain text per field plus the scoping fields.
 ``Hit``        one matched term: field, the text as it appears, offsets into that field, snippet.
 ``RuleMatch``  one rule that matched one document, with its first hits and their count.
+``ReleaseData`` a release ready to store (``parse.identity`` decides its identity).
+``Skipped``    an item left out of a poll (not prepared, or not stored), and why.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from monitor.storable import storable
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +106,38 @@ class RuleMatch:
     @property
     def hit_count(self) -> int:
         return len(self.hits) if self.total is None else self.total
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseData:
+    """A release ready to store: identity decided, text plain, URL canonical."""
+
+    identity: str  # unique per source; see the module doc
+    title: str  # plain text
+    summary: str  # plain text
+    content: str  # plain text
+    summary_raw: str  # as published (may hold HTML; never render it unsanitised)
+    content_raw: str
+    url: str  # canonical absolute link, "" when the entry has none
+    published: datetime | None  # timezone-aware UTC
+    published_raw: str | None
+    language: str | None  # primary subtag, lower case ("ar", "en")
+    content_hash: str  # sha256 of the plain title, summary and content
+    author: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An item left out of a poll, and why, in one line for the source's warning and the log."""
+
+    where: str  # its link, else its identity
+    reason: str
+
+    @classmethod
+    def of(cls, where: str, what: str, exc: BaseException) -> Skipped:
+        # a database error's own text, not SQLAlchemy's (which quotes the statement and
+        # every parameter: the release itself)
+        cause = getattr(exc, "orig", None) or exc
+        detail = " ".join(str(cause).split())[:200]
+        reason = f"{what}: {type(cause).__name__}" + (f": {detail}" if detail else "")
+        return cls(storable(where)[:300], storable(reason))

@@ -4,7 +4,7 @@
     in one transaction → wake the matcher
 
 Stages never call each other; ``poll`` calls them in order. The source's state comes from
-the claim that leased it (``store.polls``); ``cli.daemon.poll_once`` (``monitor poll``, the
+the claim that leased it (``store.polls``); ``poll_driver.poll_once`` (``monitor poll``, the
 demo, the tests) and the daemon (``monitor run``) are the two callers. A failing source is
 recorded and skipped; it never raises. An item that cannot be prepared or stored is
 skipped and reported (the source's warning and ``items_skipped``, a log line with its
@@ -32,13 +32,12 @@ from monitor.errors import FetchError, FetchHTTPError, ParseError
 from monitor.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.flood import FloodGuard
 from monitor.match_worker import Found, MatchWorker
+from monitor.model import ReleaseData, Skipped
 from monitor.notify.base import Channel
 from monitor.ops.alarms import send_floods
-from monitor.parse.clean import storable
-from monitor.parse.identity import ReleaseData, Skipped
 from monitor.parse.prepare import Prepared, PreparedRelease, Recipe
-from monitor.render import render_of
 from monitor.schedule import next_after_failure, next_due
+from monitor.storable import storable
 from monitor.store import polls
 from monitor.store.polls import PollState
 from monitor.store.releases import Batch, Stored, known_identities, store_batches
@@ -90,7 +89,7 @@ def _fetch_options(config: Config, source: Source, *, listing: bool) -> dict[str
     return {
         "user_agent": config.settings_of(source).user_agent,
         "limits": limits_of(config, source),
-        "render": render_of(source, listing=listing),
+        "render": source.render_for(listing=listing),
         "egress": config.egress_of(source),
     }
 

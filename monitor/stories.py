@@ -90,6 +90,9 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 MIN_WORDS = 50  # bodies shorter than this never join a story
+# words of a body its story signature (LSH bands) is computed from: copies are found by
+# their first 20,000 words (a long report's), whatever follows (a body can be 10 MB)
+MAX_STORY_WORDS = 20_000
 THRESHOLD = 0.8  # exact Jaccard over shingles
 SHINGLE_WORDS = 4
 NUM_PERM = 128

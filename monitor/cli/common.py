@@ -56,9 +56,10 @@ def load(*, warn: bool = False) -> Config:
     """Load the config or exit 2 with one line per problem (every command refuses the same);
     ``warn``: print the warnings of a valid config too (``check``, ``run``)."""
     from monitor.config.load import read_config
+    from monitor.part_checks import check_parts
 
     try:
-        loaded = read_config(State.config_path)
+        loaded = read_config(State.config_path, parts=check_parts)
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(problem, err=True)

@@ -4,9 +4,9 @@ They read the raw tree (not the validated model), so a config with a type error 
 place still gets its broken references reported too: ``monitor check`` lists every problem.
 An unknown id suggests a close one (``unknown channel 'ops-mail'; did you mean
 'ops-email'?``). A channel that no rule uses and that is not in ``alarm_channels`` is a
-warning: it can never send anything, which is likely a slip but harms nothing. So is a
-``render: browser`` source on a machine without Chromium or Playwright: the daemon may run
-elsewhere, but here that source would fail.
+warning: it can never send anything, which is likely a slip but harms nothing. What needs
+the parts the config names (its templates, this machine's Chromium) is checked by
+``monitor.part_checks``, above those parts.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.config.channel_values import validate_webhook_secret
 from monitor.config.model import Config
 from monitor.config.problems import Problem
 
@@ -63,8 +64,6 @@ def cross_check(raw: dict[str, Any], config: Config | None) -> Iterator[Problem]
         if isinstance(ref, str) and ref not in channel_ids:
             yield Problem(("alarm_channels", j), _unknown("channel", ref, channel_ids))
     yield from _unused_channels(rules, channels, alarm_list)
-    if isinstance(raw.get("templates"), str):
-        yield from _check_templates(raw["templates"])
     zone = _zone(raw)
     for index, source in enumerate(sources):
         if isinstance(source, dict):
@@ -74,8 +73,6 @@ def cross_check(raw: dict[str, Any], config: Config | None) -> Iterator[Problem]
         if isinstance(channel, dict) and channel.get("type") == "webhook":
             secret = channel.get("secret")
             if isinstance(secret, str) and secret:
-                from monitor.notify.webhook import validate_webhook_secret
-
                 problem = validate_webhook_secret(secret)
                 if problem:
                     yield Problem(("channels", index, "secret"), problem)
@@ -123,12 +120,6 @@ def _check_source(index: int, source: dict[str, Any], zone: ZoneInfo) -> Iterato
             Crontab.parse(source["cron"], zone)
         except ValueError as exc:
             yield Problem(("sources", index, "cron"), str(exc))
-    if source.get("render") == "browser":
-        from monitor.render import browser_problem  # nothing of Playwright is imported
-
-        problem = browser_problem()
-        if problem:
-            yield Problem(("sources", index, "render"), problem, warning=True)
     select = source.get("select")
     if isinstance(select, dict):
         from monitor.parse.listing import validate_selector
@@ -138,20 +129,6 @@ def _check_source(index: int, source: dict[str, Any], zone: ZoneInfo) -> Iterato
                 problem = validate_selector(selector, item=key == "item")
                 if problem:
                     yield Problem(("sources", index, "select", key), problem)
-
-
-def _check_templates(directory: str) -> Iterator[Problem]:
-    from pathlib import Path
-
-    from monitor.notify.render import Renderer
-    from monitor.notify.template_check import check_templates
-
-    path = Path(directory)
-    if not path.is_dir():
-        yield Problem(("templates",), f"{directory!r} is not a directory")
-        return
-    for problem in check_templates(Renderer(path)):
-        yield Problem(("templates",), problem)
 
 
 def _unknown(what: str, ref: str, known: set[str]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,22 @@ class Loaded:
     warnings: list[str]  # one line each, as the problems are written
 
 
-def load_config(path: Path | str, *, environ_database: bool = True) -> Config:
+# checks of what a config names outside itself, made with the parts that own it (its
+# templates, this machine's Chromium): ``monitor.part_checks.check_parts``, which the
+# commands pass; the config is below those parts and does not import them
+PartChecks = Callable[[dict[str, Any]], Iterable[Problem]]
+
+
+def load_config(
+    path: Path | str, *, environ_database: bool = True, parts: PartChecks | None = None
+) -> Config:
     """Load and validate ``path``; raise ``ConfigError`` with every problem found."""
-    return read_config(path, environ_database=environ_database).config
+    return read_config(path, environ_database=environ_database, parts=parts).config
 
 
-def read_config(path: Path | str, *, environ_database: bool = True) -> Loaded:
+def read_config(
+    path: Path | str, *, environ_database: bool = True, parts: PartChecks | None = None
+) -> Loaded:
     """``load_config``, with the warnings a valid config still deserves."""
     path = Path(path)
     yaml_file = read_yaml(path)
@@ -58,6 +69,8 @@ def read_config(path: Path | str, *, environ_database: bool = True) -> Loaded:
     except ValidationError as exc:
         problems.extend(from_pydantic(exc, Config, raw))
     problems.extend(cross_check(raw, config))
+    if parts is not None:
+        problems.extend(parts(raw))
     problems.sort(key=lambda p: yaml_file.line_of(p.loc) or 0)  # in the file's order
     errors = [describe(p, path, raw, yaml_file) for p in problems if not p.warning]
     warnings = [describe(p, path, raw, yaml_file) for p in problems if p.warning]

@@ -25,9 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.config.channel_values import url_problem
 from monitor.config.durations import parse_duration
 from monitor.config.values import email_address, language_code, time_zone
 from monitor.egress import Egress, env_problem, no_proxy_problem, proxy_problem, resolve
+from monitor.fetch import Render
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 
@@ -142,6 +144,15 @@ class Source(Frozen):
             )
         return self
 
+    def render_for(self, *, listing: bool) -> Render | None:
+        """The ``Render`` for the listing (``listing``) or for a release's own page; None
+        when the source is fetched over plain HTTP."""
+        if self.render != "browser":
+            return None
+        if self.select is None:
+            return Render()
+        return Render(self.select.item if listing else self.select.content)
+
     @property
     def display_name(self) -> str:
         return self.name or self.id
@@ -232,8 +243,6 @@ class LogChannel(ChannelBase):
 
 def _apprise_url(value: Any) -> Any:
     if isinstance(value, str):
-        from monitor.notify.apprise import url_problem  # loads Apprise: only for these channels
-
         problem = url_problem(value)
         if problem:
             raise ValueError(problem)

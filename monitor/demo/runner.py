@@ -129,7 +129,7 @@ def render(alerts: Sequence[ShownAlert], colour: bool) -> str:
 
 async def run_demo(out: TextIO, err: TextIO) -> int:
     """The demo; returns the exit code (1 if a sample source could not be polled)."""
-    from monitor.cli.daemon import poll_once
+    from monitor.poll_driver import poll_once
 
     def progress(message: str) -> None:
         err.write(f"demo: {message}\n")

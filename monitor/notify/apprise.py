@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from monitor.config.channel_values import apprise_plugin, url_problem
 from monitor.errors import DeliveryError
 from monitor.notify.base import one_line
 from monitor.notify.payload import AlertView
@@ -69,38 +70,15 @@ if _CAPTURE not in _APPRISE_LOG.handlers:
 logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 
-def url_problem(url: str) -> str | None:
-    """Why Apprise would not understand ``url`` (one line, without the URL), or None."""
-    scheme = url.partition("://")[0] if "://" in url else ""
-    if not scheme or not scheme.replace("+", "").replace("-", "").isalnum():
-        return "not an Apprise URL: write service://…, e.g. tgram://${TG_TOKEN}/${TG_CHAT}"
-    if _instantiate(url) is None:
-        return (
-            f"'{scheme.lower()}://…' is not a URL Apprise understands (an unknown service, "
-            "or a token or address missing): see Apprise's list of services"
-        )
-    return None
-
-
 def shown_targets(urls: Sequence[str]) -> str:
     """What an apprise channel reaches, safe to show (the console's channel list): each
     URL's service name (``Telegram, ntfy``), never the URL."""
     names = []
     for url in urls:
-        plugin = _instantiate(url)
+        plugin = apprise_plugin(url)
         name = getattr(plugin, "service_name", None) if plugin is not None else None
         names.append(one_line(str(name), 40) if name else "not understood")
     return ", ".join(names)
-
-
-def _instantiate(url: str) -> Any:
-    import apprise
-
-    asset = apprise.AppriseAsset(app_id="monitor", storage_mode="memory")
-    try:
-        return apprise.Apprise.instantiate(url, asset=asset, suppress_exceptions=True)
-    except Exception:  # a plugin that raises while reading its URL: not understood
-        return None
 
 
 def url_secrets(url: str) -> list[str]:
@@ -163,7 +141,7 @@ class AppriseChannel:
         self.timeout = timeout
         targets = []
         for index, url in enumerate(urls):
-            plugin = _instantiate(url)
+            plugin = apprise_plugin(url)
             if plugin is None:
                 raise ValueError(f"urls[{index}]: {url_problem(url) or 'not understood'}")
             # Apprise's own deadlines inside ours, so a worker thread never outlives a send

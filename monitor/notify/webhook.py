@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import hashlib
 import hmac
 import time
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from monitor.config.channel_values import webhook_key
 from monitor.errors import DeliveryError
 from monitor.notify.base import one_line
 from monitor.notify.bounds import json_text
@@ -40,36 +40,6 @@ from monitor.notify.payload import AlertView, build_payload, digest_parts
 if TYPE_CHECKING:
     from monitor.notify.render import Renderer
     from monitor.notify.slack import ChatRenderer
-
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the format marker, not a secret
-MIN_KEY_BYTES = 16
-
-
-def _decode_secret(secret: str) -> bytes:
-    """The HMAC key of a ``whsec_`` secret; ValueError (without the secret) if malformed."""
-    if not secret.startswith(SECRET_PREFIX):
-        raise ValueError(f"webhook secret must start with {SECRET_PREFIX!r}")
-    encoded = secret[len(SECRET_PREFIX) :].strip()
-    try:
-        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"webhook secret must be {SECRET_PREFIX!r} followed by base64") from None
-    if len(key) < MIN_KEY_BYTES:
-        raise ValueError(
-            f"webhook secret key is {len(key)} bytes; it must be at least {MIN_KEY_BYTES}"
-        )
-    return key
-
-
-def validate_webhook_secret(secret: str | None) -> str | None:
-    """One-line problem with a webhook secret, or None if it is usable (or absent)."""
-    if secret is None:
-        return None
-    try:
-        _decode_secret(secret)
-    except ValueError as exc:
-        return str(exc)
-    return None
 
 
 def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -117,7 +87,7 @@ class WebhookChannel:
         self.client = client
         self.timeout = timeout
         self._host = parts.hostname
-        self._key = _decode_secret(secret) if secret is not None else None
+        self._key = webhook_key(secret) if secret is not None else None
         if format not in ("json", "slack"):
             raise ValueError("webhook format must be json or slack")
         self.format = format

@@ -26,12 +26,10 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from monitor.model import Entry, ParsedFeed
-from monitor.parse.clean import MAX_TITLE, bounded_title, clean_entry, storable
+from monitor.model import Entry, ParsedFeed, ReleaseData, Skipped
+from monitor.parse.clean import MAX_TITLE, bounded_title, clean_entry
 from monitor.parse.text import collapse_whitespace, html_to_text
 
 MODES = ("auto", "guid", "link", "content")
@@ -50,41 +48,6 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # whatever the base (one that parses), and its canonical form is its origin's with the path
 # as it is. Three URL parses of every link were a tenth of a 50,000-item feed's parse.
 _PLAIN_LINK = re.compile(r"(https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?)(/[^?#;\\\x00-\x20]*)?")
-
-
-@dataclass(frozen=True, slots=True)
-class ReleaseData:
-    """A release ready to store: identity decided, text plain, URL canonical."""
-
-    identity: str  # unique per source; see the module doc
-    title: str  # plain text
-    summary: str  # plain text
-    content: str  # plain text
-    summary_raw: str  # as published (may hold HTML; never render it unsanitised)
-    content_raw: str
-    url: str  # canonical absolute link, "" when the entry has none
-    published: datetime | None  # timezone-aware UTC
-    published_raw: str | None
-    language: str | None  # primary subtag, lower case ("ar", "en")
-    content_hash: str  # sha256 of the plain title, summary and content
-    author: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """An item left out of a poll, and why, in one line for the source's warning and the log."""
-
-    where: str  # its link, else its identity
-    reason: str
-
-    @classmethod
-    def of(cls, where: str, what: str, exc: BaseException) -> Skipped:
-        # a database error's own text, not SQLAlchemy's (which quotes the statement and
-        # every parameter: the release itself)
-        cause = getattr(exc, "orig", None) or exc
-        detail = " ".join(str(cause).split())[:200]
-        reason = f"{what}: {type(cause).__name__}" + (f": {detail}" if detail else "")
-        return cls(storable(where)[:300], storable(reason))
 
 
 def canonical_url(url: str) -> str:

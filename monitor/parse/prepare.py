@@ -25,8 +25,8 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from monitor.model import Entry, Hit, RuleMatch, document_of
-from monitor.parse.identity import ReleaseData, Skipped
+from monitor.model import Entry, Hit, ReleaseData, RuleMatch, Skipped, document_of
+from monitor.stories import MAX_STORY_WORDS
 
 if TYPE_CHECKING:  # the matcher's modules load in the workers, not where this is imported
     from monitor.rules.fields import FoldedField
@@ -34,9 +34,6 @@ if TYPE_CHECKING:  # the matcher's modules load in the workers, not where this i
 # distinct words a release gives the full-text index, in characters: a tsvector of this
 # many stays under PostgreSQL's 1 MB whatever the script (~9 bytes per word besides its own)
 MAX_INDEX_CHARS = 100_000
-# words of a body its story signature (LSH bands) is computed from: copies are found by
-# their first 20,000 words (a long report's), whatever follows (a body can be 10 MB)
-MAX_STORY_WORDS = 20_000
 _SLICE = 1 << 20  # characters of a long text read at once
 
 
@@ -218,7 +215,6 @@ def prepare(
 
     Releases are prepared and packed ``CHUNK`` at a time, each entry let go once derived:
     the feed's entries, its releases and their pickles are never all held at once."""
-    from monitor.ops.memory import trim
     from monitor.parse.identity import derive_each
     from monitor.rules.matcher import folded_fields
 
@@ -238,9 +234,6 @@ def prepare(
     kind, entries, language = feed.kind, list(feed.entries), feed.language
     count, feed_warnings = len(entries), feed.warnings
     del feed
-    # the parse's tree is gone (some 70 MB for 8 MB of XML): give it back before the
-    # language model and the releases take their share, not after the body
-    trim()
     warnings: list[str] = []  # the releases', after the feed's and derive's
     derive_warnings: list[str] = []
     dropped: list[Skipped] = []

@@ -34,7 +34,7 @@ import os
 import shutil
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from monitor.errors import (
@@ -47,10 +47,7 @@ from monitor.fetch import FetchLimits, FetchResult, Render
 from monitor.redact import redact_text
 from monitor.render.page import LOADING, Page
 
-__all__ = ["Browser", "Render", "browser_problem", "find_chromium", "render_of"]
-
-if TYPE_CHECKING:
-    from monitor.config.model import Source
+__all__ = ["Browser", "Render", "browser_problem", "find_chromium"]
 
 log = logging.getLogger("monitor.render")
 
@@ -78,17 +75,6 @@ INSTALL_CHROMIUM = (
 INSTALL_PLAYWRIGHT = (
     "render: browser needs Playwright, which is not installed: pip install 'monitor[browser]'"
 )
-
-
-def render_of(source: Source, *, listing: bool) -> Render | None:
-    """The ``Render`` for the source's listing (``listing``) or for a release's own page;
-    None when the source is fetched over plain HTTP."""
-    if source.render != "browser":
-        return None
-    select = source.select
-    if select is None:
-        return Render()
-    return Render(select.item if listing else select.content)
 
 
 def find_chromium() -> str:

@@ -39,7 +39,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor import model
 from monitor.model import Document, RuleMatch
-from monitor.ops.memory import trim
 from monitor.store.arrays import execute_rows, insert_arrays, params_of
 from monitor.store.items import muted_rules
 from monitor.store.session import PerEngine, insert, writing
@@ -114,7 +113,6 @@ async def match_pending(
             if not rows:
                 return total
             step = await _process(connection, rows, match, found, channels_of, now())
-        trim()  # a batch frees its releases, matches and statements: return that memory
         total = sum_steps((total, step))
         if len(rows) < batch:
             return total

@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.parse.identity import ReleaseData, Skipped
+from monitor.model import ReleaseData, Skipped
 from monitor.store.arrays import execute_rows, insert_arrays, params_of
 from monitor.store.session import insert, writing
 from monitor.store.tables import RELEASES, REVISIONS

@@ -71,10 +71,9 @@ def first_words(text: str, count: int | None = None) -> list[str]:
     compared on them, as their band keys were computed (``parse.prepare``). A long body is
     folded a slice at a time, cut at a space (folding never joins words across one): the
     shingles of a 9.5 MB body's every word took 260 MB in the match step."""
-    from monitor.parse.prepare import MAX_STORY_WORDS
     from monitor.rules.normalize import words
 
-    count = MAX_STORY_WORDS if count is None else count
+    count = stories.MAX_STORY_WORDS if count is None else count
     found: list[str] = []
     start = 0
     while start < len(text) and len(found) < count:

@@ -224,7 +224,7 @@ async def poll_all(config: Config) -> None:
     --backfill` each: every alert is tried once and fails (the receiver is down). In one
     run, the hook channel would back off after three failures in a row and hold the rest
     back, pending (``notify.breaker``)."""
-    from monitor.cli.daemon import poll_once
+    from monitor.poll_driver import poll_once
 
     for source in config.sources:
         await poll_once(config, [source.id], False, timedelta(days=365 * 30))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
+from monitor.poll_driver import poll_once
 from monitor.store import queries
 from monitor.store.session import open_store
 from tests.notify.smtp_server import SmtpServer

@@ -47,6 +47,31 @@ def test_check_passes_on_every_shipped_config() -> None:
         assert "ok" in result.stdout
 
 
+def test_check_compiles_the_templates_with_the_configs_own_problems(tmp_path: Path) -> None:
+    """The templates are checked from above the config (``monitor.part_checks``), and
+    reported in the file's order with the config's own problems."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "email.html").write_text("<p>{{ alert.title </p>", encoding="utf-8")
+    config = write_config(
+        tmp_path,
+        f"""
+        templates: {templates}
+        sources:
+          - {{id: mofa, url: 'https://www.mofa.gov.qa/rss'}}
+        rules:
+          - {{id: nato, query: '(NATO', channels: [console]}}
+        channels:
+          - {{id: console, type: log}}
+        """,
+    )
+    result = monitor("check", config=config)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["templates", "rules[0] (nato).query"]
+    assert "email.html: line 1: " in lines[0]
+
+
 def test_check_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
     config = write_config(
         tmp_path,

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.delivery import build_channels
 from monitor.http_client import new_client
 from monitor.ops.alarms import FLOOD_RETRY, NOTICE_LEASE, check_alarms, send_floods
+from monitor.poll_driver import poll_once
 from monitor.store.session import open_store
 from monitor.store.tables import ALARMS, ALERTS, MATCHES, RELEASES
 from tests.notify.smtp_server import SmtpServer

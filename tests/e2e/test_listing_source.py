@@ -12,8 +12,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
+from monitor.poll_driver import poll_once
 from monitor.store.session import open_store
 from tests.support.feeds import seed
 from tests.support.http_server import LoopbackServer, Request, Response

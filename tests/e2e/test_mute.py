@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from monitor.cli.daemon import poll_once
 from monitor.config.model import Config
+from monitor.poll_driver import poll_once
 from monitor.store.items import mute_rule, unmute_rule
 from monitor.store.session import open_store
 from monitor.store.tables import ALERTS, MATCHES, now

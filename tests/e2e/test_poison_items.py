@@ -21,11 +21,11 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import generate_latest
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.ops.metrics import Metrics
 from monitor.parse.prepare import Prepared, pack
+from monitor.poll_driver import poll_once
 from monitor.runtime import Runtime
 from monitor.store.session import open_store
 from monitor.store.tables import ALERTS, RELEASES, SOURCES

@@ -3,7 +3,7 @@
 Hypothesis writes hostile Unicode (lone surrogates, NUL and other controls, noncharacters,
 bidi and zero-width marks, combining marks, 10,000-letter words: ``hostile_text``) into one
 field of one item of an RSS feed, an Atom feed, a JSON Feed or a listing page, beside two
-ordinary items that name NATO. Each example is one real poll (``cli.daemon.poll_once``,
+ordinary items that name NATO. Each example is one real poll (``poll_driver.poll_once``,
 the parse worker, the store, the match step) of that body served on loopback, on SQLite
 and on PostgreSQL. Every poll succeeds; the ordinary items are stored and matched; the
 hostile one is stored (its text cleaned) or skipped and reported on the source.
@@ -31,10 +31,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.pipeline import PollOutcome
+from monitor.poll_driver import poll_once
 from monitor.runtime import Runtime
 from monitor.store.tables import RELEASES, SOURCES
 from tests.support.http_server import LoopbackServer, Response

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
+from monitor.poll_driver import poll_once
 from monitor.runtime import Runtime
 from tests.support.http_server import LoopbackServer
 from tests.support.in_flight import InFlight

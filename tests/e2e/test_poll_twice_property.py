@@ -2,7 +2,7 @@
 
 Hypothesis builds an RSS feed (1 to 8 items: text in Latin and Arabic script, guids or
 none, links or none, duplicates, dates or none) and serves it on loopback; one real
-``monitor poll`` of it (``cli.daemon.poll_once``: the claim, the parse worker, the store,
+``monitor poll`` of it (``poll_driver.poll_once``: the claim, the parse worker, the store,
 the match worker) stores what it stores. The same feed served again — a comment added,
 so the body's hash differs and the whole path runs, not the unchanged-body shortcut —
 stores nothing: no new release, no revision, no new match or alert, the same rows. On
@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
+from monitor.poll_driver import poll_once
 from tests.e2e.test_poison_property import Poller
 from tests.support.feeds import Item, rss
 from tests.support.http_server import LoopbackServer, Response

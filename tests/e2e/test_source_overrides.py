@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.pipeline import PollOutcome
+from monitor.poll_driver import poll_once
 from monitor.runtime import Runtime
 from tests.support.feeds import Item, rss
 from tests.support.http_server import LoopbackServer, Request, Response

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
+from monitor.poll_driver import poll_once
 from monitor.runtime import Runtime
 from monitor.store.session import open_store
 from tests.conftest import ROOT

@@ -9,10 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.model import Document, RuleMatch
 from monitor.parse.prepare import Prepared
+from monitor.poll_driver import poll_once
 from monitor.runtime import Runtime
 from monitor.store.tables import MATCHES, RELEASES
 from tests.support.feeds import Item, rss, seed

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config, read_config
 from monitor.config.model import Config
 from monitor.errors import ConfigError
+from monitor.poll_driver import poll_once
 from tests.support.feeds import Item, rss
 from tests.support.forward_proxy import ForwardProxy
 from tests.support.http_server import LoopbackServer, Response

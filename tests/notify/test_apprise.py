@@ -13,15 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from monitor.config.channel_values import url_problem
 from monitor.config.load import load_config
 from monitor.errors import ConfigError, DeliveryError
-from monitor.notify.apprise import (
-    AppriseChannel,
-    scrub,
-    shown_targets,
-    url_problem,
-    url_secrets,
-)
+from monitor.notify.apprise import AppriseChannel, scrub, shown_targets, url_secrets
 from monitor.notify.payload import AlertView
 from monitor.notify.render import Renderer, sample_alerts
 from tests.notify.smtp_server import refused_port

@@ -10,9 +10,10 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from monitor.config.channel_values import validate_webhook_secret
 from monitor.errors import DeliveryError
 from monitor.notify.payload import AlertView, build_digest_payload, build_payload
-from monitor.notify.webhook import WebhookChannel, validate_webhook_secret
+from monitor.notify.webhook import WebhookChannel
 from tests.notify.smtp_server import refused_port
 from tests.support.http_server import LoopbackServer, Request, Response
 

@@ -12,8 +12,9 @@ import pytest
 
 from monitor.fetch import Fetcher
 from monitor.http_client import new_client
+from monitor.model import ReleaseData
 from monitor.parse.feed import parse_feed
-from monitor.parse.identity import ReleaseData, derive_all
+from monitor.parse.identity import derive_all
 from tests.conftest import SEED_RELEASE
 from tests.support.http_server import LoopbackServer, Response
 

@@ -16,8 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.model import Entry
-from monitor.parse.clean import MAX_TITLE, bounded_title, clean_entry, storable
+from monitor.parse.clean import MAX_TITLE, bounded_title, clean_entry
 from monitor.parse.identity import derive
+from monitor.storable import storable
 from tests.support.unicode import hostile_text
 
 CHANGED = [

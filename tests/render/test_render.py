@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.cli.daemon import poll_once
 from monitor.config.load import load_config
 from monitor.config.model import Config
 from monitor.errors import FetchBrowserError, FetchNetworkError
 from monitor.fetch import FetchLimits, FetchResult
 from monitor.pipeline import PollOutcome
+from monitor.poll_driver import poll_once
 from monitor.render import Browser, Render
 from monitor.runtime import Runtime
 from monitor.store.tables import RELEASES, SOURCES

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.parse.identity import ReleaseData
+from monitor.model import ReleaseData
 from monitor.store.matching import pending_query
 from monitor.store.releases import Batch, Saved, Stored, store_batches
 from tests.conftest import Engines

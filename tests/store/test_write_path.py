@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Retention
+from monitor.model import ReleaseData
 from monitor.ops.retention import prune
-from monitor.parse.identity import ReleaseData, content_hash
+from monitor.parse.identity import content_hash
 from monitor.store.matching import match_pending
 from monitor.store.releases import Stored, save_releases, store_releases
 from monitor.store.tables import ALERTS

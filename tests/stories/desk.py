@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.model import document_of
-from monitor.parse.identity import ReleaseData, content_hash
+from monitor.model import ReleaseData, document_of
+from monitor.parse.identity import content_hash
 from monitor.parse.prepare import search_text, story_bands
 from monitor.rules.matcher import RuleSpec, compile_rules
 from monitor.store.matching import StepResult, match_pending

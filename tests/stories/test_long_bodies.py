@@ -3,9 +3,9 @@ a long body is folded a slice at a time and gives the words the whole folding gi
 
 from __future__ import annotations
 
-from monitor.parse.prepare import MAX_STORY_WORDS
 from monitor.rules.normalize import words
 from monitor.store.stories import first_words
+from monitor.stories import MAX_STORY_WORDS
 from tests.conftest import SEED_RELEASE
 
 

@@ -8,7 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.parse.identity import ReleaseData, content_hash
+from monitor.model import ReleaseData
+from monitor.parse.identity import content_hash
 from monitor.store.session import open_store
 from monitor.store.tables import SOURCES
 
