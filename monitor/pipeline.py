@@ -80,15 +80,13 @@ class PollOutcome:
     held: int = 0  # alertable releases the flood guard did not alert one by one
 
 
-def limits_of(config: Config, source: Source) -> FetchLimits:
-    settings = config.settings_of(source)
-    return FetchLimits(deadline=settings.timeout.total_seconds(), max_bytes=settings.max_bytes)
-
-
 def _fetch_options(config: Config, source: Source, *, listing: bool) -> dict[str, Any]:
+    settings = config.settings_of(source)
     return {
-        "user_agent": config.settings_of(source).user_agent,
-        "limits": limits_of(config, source),
+        "user_agent": settings.user_agent,
+        "limits": FetchLimits(
+            deadline=settings.timeout.total_seconds(), max_bytes=settings.max_bytes
+        ),
         "render": source.render_for(listing=listing),
         "egress": config.egress_of(source),
     }

@@ -301,6 +301,7 @@ def test_check_warns_when_this_machine_has_no_browser(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from monitor.config.load import read_config
+    from monitor.part_checks import check_parts  # as every command loads the config
 
     missing = tmp_path / "no-chromium"
     monkeypatch.setenv("MONITOR_CHROMIUM", str(missing))
@@ -309,7 +310,7 @@ def test_check_warns_when_this_machine_has_no_browser(
         f"sources:\n{rendered('mofa-ae', 'https://www.mofa.gov.ae/ar/news')}{RULES}{CHANNELS}",
         encoding="utf-8",
     )
-    loaded = read_config(path, environ_database=False)
+    loaded = read_config(path, environ_database=False, parts=check_parts)
     assert loaded.warnings == [
         f"{path}:5: warning: sources[0] (mofa-ae).render: render: browser needs Chromium, and "
         f"there is none at {missing} (MONITOR_CHROMIUM): install Debian's chromium package "
