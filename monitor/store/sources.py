@@ -62,6 +62,12 @@ async def sync_sources(engine: AsyncEngine, config: Config) -> None:
                 )
 
 
+async def source_ids(engine: AsyncEngine) -> set[str]:
+    """Every source that has a row, configured or not (rows outlive their config)."""
+    async with engine.connect() as connection:
+        return set((await connection.execute(select(SOURCES.c.id))).scalars())
+
+
 async def list_sources(engine: AsyncEngine) -> dict[str, SourceRow]:
     async with engine.connect() as connection:
         rows = (await connection.execute(select(SOURCES))).all()
