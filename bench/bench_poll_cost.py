@@ -324,9 +324,80 @@ def measure(
     )
 
 
+def reports(count: int) -> None:
+    """``monitor sources`` (wall and CPU of the command) and a /metrics scrape (in process,
+    after one poll of each source is counted) with ``count`` sources."""
+    import resource
+
+    from monitor.ops.metrics import Metrics
+    from monitor.store.session import open_store
+    from monitor.store.sources import sync_sources
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path = Path(tmp) / "monitor.yaml"
+        sources = (f"  - id: s{i}\n    url: http://127.0.0.1:9/s/{i}.xml" for i in range(count))
+        config_path.write_text(
+            "\n".join(
+                [
+                    f"database: sqlite:///{tmp}/bench.db",
+                    "sources:",
+                    *sources,
+                    "rules:\n  - id: nato\n    query: NATO\n    channels: [log]",
+                    "channels:\n  - id: log\n    type: log",
+                ]
+            )
+            + "\n"
+        )
+        base = [sys.executable, "-m", "monitor", "--config", str(config_path)]
+        subprocess.run([*base, "db", "upgrade"], check=True, capture_output=True)
+        for args in (["sources"], ["sources", "--json"]) * 2:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall = time.perf_counter()
+            done = subprocess.run([*base, *args], check=True, capture_output=True)
+            wall = time.perf_counter() - wall
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            lines = len(done.stdout.splitlines())
+            print(
+                f"  monitor {' '.join(args)}: {wall:.2f} s wall, {cpu:.2f} s CPU, "
+                f"{lines} lines; load {os.getloadavg()[0]:.2f}"
+            )
+
+        from monitor.config.load import load_config
+
+        config = load_config(config_path, environ_database=False)
+
+        class Outcome:
+            ok, not_modified, new, skipped = True, True, 0, 0
+
+            def __init__(self, source_id: str) -> None:
+                self.source_id = source_id
+
+        async def scrape() -> None:
+            engine = await open_store(config.database)
+            await sync_sources(engine, config)
+            metrics = Metrics()
+            for source in config.sources:
+                metrics.record_poll(Outcome(source.id), 0.01)
+            for _ in range(3):
+                cpu, wall = time.process_time(), time.perf_counter()
+                body = await metrics.scrape(engine)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                print(
+                    f"  /metrics: {wall:.3f} s wall, {cpu:.3f} s CPU, {len(body) / 1e6:.1f} MB; "
+                    f"load {os.getloadavg()[0]:.2f}"
+                )
+            await engine.dispose()
+
+        asyncio.run(scrape())
+
+
 def main() -> None:
     if sys.argv[1:2] == ["child"]:
         child()
+        return
+    if sys.argv[1:2] == ["reports"]:
+        reports(int(sys.argv[2]) if len(sys.argv) > 2 else 10_000)
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--sources", type=int, default=2000)
