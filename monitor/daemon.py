@@ -24,6 +24,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ from monitor.runtime import Runtime
 
 if TYPE_CHECKING:
     from monitor.notify.payload import AlertView
+    from monitor.ops.claims import ClaimPlan
     from monitor.ops.health import DatabaseHealth
     from monitor.ops.leader import Leadership
     from monitor.ops.metrics import Metrics
@@ -44,9 +46,11 @@ log = logging.getLogger("monitor.daemon")
 
 TICK_SECONDS = 1.0
 MAX_CONCURRENT_POLLS = 32
+CLAIM_BATCH = MAX_CONCURRENT_POLLS // 2  # a tick claims again once this many slots are free
 GRACE_SECONDS = 5.0
 # polls wake the match worker: the sweep only finds what a crash or a failed run left
 MATCH_SWEEP = 15.0
+SUMMARY = 60.0  # seconds between the lines that count the polls (one each is debug)
 CANCEL_ROUNDS, CANCEL_WAIT = 3, 0.5  # after the grace: SIGTERM to exit within 10 s (SPEC 1)
 
 
@@ -64,6 +68,9 @@ class Daemon:
         self.leadership: Leadership
         self.health: DatabaseHealth
         self.notice: asyncio.Task[None] | None = None  # the database alarm's, being sent
+        self.tally: Counter[str] = Counter()  # poll results since the last summary line
+        self._room = asyncio.Event()  # set when a batch of poll slots is free
+        self._plan: ClaimPlan | None = None
 
     async def run(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -104,6 +111,7 @@ class Daemon:
         scheduler.add_job(self._job(self.deliver_tick), "interval", seconds=TICK_SECONDS, **every)
         scheduler.add_job(self._job(self.match_tick), "interval", seconds=MATCH_SWEEP, **every)
         scheduler.add_job(self._job(self.alarm_tick), "interval", seconds=60, **every)
+        scheduler.add_job(self._job(self.summary_tick), "interval", seconds=SUMMARY, **every)
         scheduler.add_job(self._job(self.config_tick), "interval", seconds=WATCH_SECONDS, **every)
         scheduler.add_job(self._job(self.retention_tick), "interval", hours=1, **every)
         scheduler.start()
@@ -188,6 +196,19 @@ class Daemon:
         except Exception as exc:
             self._failed(exc, "alarm check failed", action="alarms")
 
+    async def summary_tick(self) -> None:
+        """One line a minute for the polls: an unchanged feed is logged only with -v."""
+        tally, self.tally = self.tally, Counter()
+        if tally:
+            log.info(
+                "polls in the last %d s: %d unchanged, %d changed, %d failed",
+                SUMMARY,
+                tally["unchanged"],
+                tally["ok"],
+                tally["failed"],
+                extra={"action": "poll"},
+            )
+
     async def config_tick(self) -> None:
         """Rules and sources saved in the console (here or on another instance) come into
         force here as a SIGHUP's would, read from the database when its generation moved."""
@@ -228,29 +249,52 @@ class Daemon:
             log.info("pruned: %s", counts, extra={"action": "retention"})
 
     async def poll_tick(self) -> None:
-        from monitor.schedule import poll_lease
-        from monitor.store.polls import claim_due_sources
-
+        """Claim due sources and start their polls. A full claim means more are due: the
+        tick claims again each time half the slots are free, until nothing due is left or
+        the tick's second is over (one claim a second would cap polls at 32 a second)."""
         runtime = self.runtime
         if runtime is None or self.stopping.is_set():
             return
         self._tell_alarm_channels()
         if not await self.health.usable():
             return
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + TICK_SECONDS * 0.8  # the next tick is not skipped (and logged)
         room = MAX_CONCURRENT_POLLS - len(self.polls)
-        if room <= 0:
-            return
-        lease = poll_lease(runtime.config)
-        configured = [s.id for s in runtime.config.sources]
+        while room > 0 and not self.stopping.is_set():
+            if await self._claim(runtime, room) < room:
+                return  # every due source is claimed (or the claim failed)
+            if not await self._room_or(ends):
+                return
+            room = MAX_CONCURRENT_POLLS - len(self.polls)
+
+    async def _room_or(self, ends: float) -> bool:
+        """Wait until a batch of slots is free: False when ``ends`` (loop time) came first."""
+        loop = asyncio.get_running_loop()
+        while MAX_CONCURRENT_POLLS - len(self.polls) < CLAIM_BATCH:
+            self._room.clear()
+            left = ends - loop.time()
+            if left <= 0 or self.stopping.is_set():
+                return False
+            try:
+                await asyncio.wait_for(self._room.wait(), left)
+            except TimeoutError:
+                return False
+        return loop.time() < ends
+
+    async def _claim(self, runtime: Runtime, room: int) -> int:
+        """Claim up to ``room`` due sources and start their polls: how many were claimed."""
+        from monitor.ops.claims import claim, plan_for
+
         try:
-            due = await claim_due_sources(
-                runtime.engine, runtime.owner, lease=lease, limit=room, only=configured
-            )
+            self._plan = plan = await plan_for(runtime.engine, runtime.config, self._plan)
+            due, taken = await claim(runtime.engine, runtime.owner, plan, room)
         except Exception as exc:
             self._failed(exc, "could not claim due sources", action="claim")
-            return
+            return 0
         for state in due:
             self.polls[state.id] = asyncio.create_task(self._poll(state), name=f"poll:{state.id}")
+        return taken
 
     async def _poll(self, state: PollState) -> object:
         from monitor.pipeline import poll
@@ -262,7 +306,7 @@ class Daemon:
         try:
             started = time.monotonic()
             outcome = await poll(runtime.context(), runtime.config.source(source_id), state)
-            self.metrics.record_poll(outcome, time.monotonic() - started)
+            self.tally[self.metrics.record_poll(outcome, time.monotonic() - started)] += 1
             return outcome
         except asyncio.CancelledError:
             await asyncio.shield(release_source(runtime.engine, source_id, runtime.owner))
@@ -277,6 +321,8 @@ class Daemon:
             return None
         finally:
             self.polls.pop(source_id, None)
+            if MAX_CONCURRENT_POLLS - len(self.polls) >= CLAIM_BATCH:
+                self._room.set()
 
     async def match_tick(self) -> None:
         """The sweep: match what is pending (a poll's own wake does the rest)."""

@@ -108,7 +108,9 @@ async def poll(ctx: PollContext, source: Source, state: PollState) -> PollOutcom
     if fetched.not_modified or fetched.body_sha256 == state.body_sha256:
         success = _success(ctx, source, fetched, state.body_sha256, None, None)
         await polls.record_success(ctx.engine, source.id, ctx.owner, success)
-        log.info("unchanged", extra={**extra, "status": fetched.status})
+        # debug: at scale most polls are this, hundreds a second; `monitor run` says how
+        # many once a minute instead, and `monitor poll` prints its own line per source
+        log.debug("unchanged", extra={**extra, "status": fetched.status})
         return PollOutcome(source.id, ok=True, not_modified=True)
     moment = now()
     try:

@@ -49,7 +49,7 @@ def sources_command(config: Config, *, as_json: bool) -> None:
         from monitor.config.items import merge
         from monitor.store.items import list_items
 
-        engine = await _store(config)
+        engine = await open_store(config.database)  # synced below, once, with the console's
         try:
             # the console's sources too
             stored = await list_items(engine, "source")

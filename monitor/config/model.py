@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import weakref
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -340,12 +341,19 @@ class Config(Frozen):
     alarms: Alarms = Alarms()
     retention: Retention = Retention()
 
+    def _memo_of(self) -> dict[str, Any]:
+        return _memo_of(self)
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     def source(self, source_id: str) -> Source:
-        return next(s for s in self.sources if s.id == source_id)
+        memo = self._memo_of()
+        if "sources" not in memo:
+            memo["sources"] = {s.id: s for s in reversed(self.sources)}  # the first wins
+        found: Source = memo["sources"][source_id]  # KeyError: not configured
+        return found
 
     def channel(self, channel_id: str) -> AnyChannel:
         return next(c for c in self.channels if c.id == channel_id)
@@ -355,8 +363,14 @@ class Config(Frozen):
 
     def settings_of(self, source: Source) -> Defaults:
         """The ``defaults`` with what ``source`` overrides put in their place."""
+        settings: dict[int, tuple[Source, Defaults]] = self._memo_of()["settings"]
+        known = settings.get(id(source))
+        if known is not None and known[0] is source:  # the entry keeps ``source`` alive
+            return known[1]
         own = {key: getattr(source, key, None) for key in Defaults.model_fields}
-        return self.defaults.model_copy(update={k: v for k, v in own.items() if v is not None})
+        found = self.defaults.model_copy(update={k: v for k, v in own.items() if v is not None})
+        settings[id(source)] = (source, found)
+        return found
 
     def interval_of(self, source: Source) -> timedelta:
         return self.settings_of(source).interval
@@ -371,3 +385,24 @@ class Config(Frozen):
 
     def zone_of(self, source: Source) -> ZoneInfo:
         return ZoneInfo(source.timezone) if source.timezone else self.zone
+
+
+# Per-source lookups a daemon makes on every poll (hundreds a second at scale), built once
+# per config: by the config's id, and dropped with it. Not a private attribute: those
+# take part in pydantic's ``==`` and are shared by ``model_copy``.
+_MEMOS: dict[int, tuple[weakref.ref[Config], dict[str, Any]]] = {}
+
+
+def _memo_of(config: Config) -> dict[str, Any]:
+    key = id(config)
+    known = _MEMOS.get(key)
+    if known is not None and known[0]() is config:
+        return known[1]
+
+    def forget(ref: weakref.ref[Config]) -> None:
+        if _MEMOS.get(key, (None,))[0] is ref:
+            del _MEMOS[key]
+
+    memo: dict[str, Any] = {"settings": {}}
+    _MEMOS[key] = (weakref.ref(config, forget), memo)
+    return memo

@@ -191,8 +191,9 @@ class Metrics:
         self._refreshing = asyncio.Lock()
         self.registry.register(_DatabaseCollector(self))
 
-    def record_poll(self, outcome: PollFigures, elapsed: float) -> None:
-        """After each ``pipeline.poll``: its outcome and how long it took (seconds)."""
+    def record_poll(self, outcome: PollFigures, elapsed: float) -> str:
+        """After each ``pipeline.poll``: its outcome and how long it took (seconds). The
+        result it counted (ok, unchanged, failed)."""
         if not outcome.ok:
             result = "failed"
         elif outcome.not_modified:
@@ -205,6 +206,7 @@ class Metrics:
             self.releases.labels(outcome.source_id).inc(outcome.new)
         if outcome.skipped:
             self.skipped.labels(outcome.source_id).inc(outcome.skipped)
+        return result
 
     def record_alert(self, channel: str, status: str) -> None:
         """After each delivery attempt: ``status`` is sent, failed or dead."""

@@ -51,9 +51,14 @@ async def claim_due_sources(
     lease: timedelta,
     limit: int,
     only: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
     force: bool = False,
 ) -> list[PollState]:
-    """Lease sources that are due (or, with ``force``, every unleased one): their states."""
+    """Lease sources that are due (or, with ``force``, every unleased one): their states.
+
+    ``only`` names the sources that may be claimed, ``exclude`` those that may not: the
+    daemon excludes the few rows its config no longer has, rather than binding every
+    source it has on every claim (10,000 parameters a second at scale)."""
     moment = now()
     due = select(SOURCES.c.id).where(
         or_(SOURCES.c.lease_until.is_(None), SOURCES.c.lease_until < moment)
@@ -62,6 +67,8 @@ async def claim_due_sources(
         due = due.where(SOURCES.c.next_poll_at <= moment)
     if only is not None:
         due = due.where(SOURCES.c.id.in_(only))
+    if exclude:
+        due = due.where(SOURCES.c.id.not_in(exclude))
     due = due.order_by(SOURCES.c.next_poll_at).limit(limit)
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
@@ -77,6 +84,10 @@ async def claim_due_sources(
 
 async def release_source(engine: AsyncEngine, source_id: str, owner: str) -> None:
     await leases.release(engine, SOURCES, [source_id], owner)
+
+
+async def release_sources(engine: AsyncEngine, source_ids: Sequence[str], owner: str) -> None:
+    await leases.release(engine, SOURCES, source_ids, owner)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from monitor.config.load import load_config
-from monitor.config.model import Defaults
+from monitor.config.model import Config, Defaults
 from monitor.errors import ConfigError
 from monitor.schedule import poll_lease
 
@@ -111,3 +111,24 @@ def test_render_browser_needs_a_page_to_render(tmp_path: Path) -> None:
         f"{path}:3: sources[0] (own): render: browser loads a listing page (type: html) or "
         "full-text pages (full_text: true); a feed is read over HTTP"
     ]
+
+
+def test_settings_are_worked_out_once_per_config_and_never_shared_with_a_copy() -> None:
+    config = Config(
+        sources=[
+            {"id": "a", "url": "https://a.example/rss"},
+            {"id": "b", "url": "https://b.example/rss", "interval": "5m"},
+        ]
+    )
+    b = config.source("b")
+    assert config.settings_of(b) is config.settings_of(b)
+    assert config.interval_of(b).total_seconds() == 300
+    assert config == Config.model_validate(config.model_dump())  # the memo is not a field
+    copy = config.model_copy(
+        update={"defaults": config.defaults.model_copy(update={"interval": timedelta(minutes=1)})}
+    )
+    assert copy.interval_of(copy.source("a")).total_seconds() == 60
+    assert config.interval_of(config.source("a")).total_seconds() == 900
+    only_a = config.model_copy(update={"sources": (config.source("a"),)})
+    with pytest.raises(KeyError):
+        only_a.source("b")
