@@ -215,12 +215,14 @@ def observe(
         wait_for(warmed, args.warmup + 20 * interval, f"{name} to check every URL once")
         before, statuses_before = web.snapshot()
         cpu_before, rss_warm = tree.cpu_seconds, tree.rss_bytes
+        per_process = dict(tree.cpu)
         tree.peak_bytes = rss_warm
         opened = time.monotonic()
         wait_for(lambda: time.monotonic() - opened >= args.window, 2 * args.window, "the window")
         after, statuses_after = web.snapshot()
         seconds = time.monotonic() - opened
         cpu, rss_final, peak = tree.cpu_seconds - cpu_before, tree.rss_bytes, tree.peak_bytes
+        print_busiest(name, tree, per_process)
     if process.poll() is not None:
         raise RuntimeError(f"{name} exited with {process.returncode} during the window")
     statuses = statuses_after
@@ -236,6 +238,14 @@ def observe(
         rss_peak=max(peak, rss_final),
         rss_final=rss_final,
     )
+
+
+def print_busiest(name: str, tree: TreeStat, before: dict[int, float]) -> None:
+    """The processes of the tree that spent the most CPU since ``before`` (pid: seconds)."""
+    spent = {pid: cpu - before.get(pid, 0.0) for pid, cpu in list(tree.cpu.items())}
+    print(f"  {name}: CPU in the window by process", flush=True)
+    for pid, seconds in sorted(spent.items(), key=lambda item: -item[1])[:4]:
+        print(f"    {seconds:6.1f} s  {tree.processes[pid].command[:100]}", flush=True)
 
 
 def run(name: str, args: argparse.Namespace, cdio: Path) -> Window:
@@ -269,6 +279,9 @@ def main() -> None:
         "--rounds", type=int, default=1, help="each daemon this many times, alternately"
     )
     parser.add_argument("--only", choices=("changedetection.io", "monitor"))
+    parser.add_argument(
+        "--first", choices=("changedetection.io", "monitor"), default="changedetection.io"
+    )
     parser.add_argument("--cdio-version", default=CDIO_VERSION)
     args = parser.parse_args()
     cdio = ensure_cdio(args.cdio_version)
@@ -279,10 +292,14 @@ def main() -> None:
         f"{args.sources} feeds, interval {args.interval:g} s, warm-up ≥ {args.warmup:g} s, "
         f"window {args.window:g} s; changedetection.io {args.cdio_version}, monitor at {head}"
     )
-    names = [args.only] if args.only else ["changedetection.io", "monitor"]
+    names = (
+        [args.only]
+        if args.only
+        else sorted(("changedetection.io", "monitor"), key=args.first.__ne__)
+    )
     results: dict[str, list[Window]] = {name: [] for name in names}
-    for _ in range(args.rounds):
-        for name in names:
+    for round_ in range(args.rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:  # alternately first
             load = os.getloadavg()
             window = run(name, args, cdio)
             results[name].append(window)
