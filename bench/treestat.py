@@ -63,6 +63,7 @@ class TreeStat:
         self.cpu: dict[int, float] = {}
         self.peak_bytes = 0
         self.peak_pss_bytes = 0
+        self.rss_bytes = 0  # the sum of RSS over the tree at the last sample
         self.processes: dict[int, Process] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -101,6 +102,7 @@ class TreeStat:
                 process.cpu_seconds = self.cpu[pid]
                 process.peak_rss = max(process.peak_rss, resident)
                 process.peak_pss = max(process.peak_pss, proportional)
+        self.rss_bytes = rss
         self.peak_bytes = max(self.peak_bytes, rss)
         self.peak_pss_bytes = max(self.peak_pss_bytes, pss)
 

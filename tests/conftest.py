@@ -95,6 +95,8 @@ TIERS = {
     # discovery through loopback sites is integration; the suggestion is pure; the command
     "discover/test_suggest.py": "unit",
     "discover/test_discover_cli.py": "e2e",
+    # the side-by-side bench's pure parts: its arithmetic and its simulated web's answers
+    **dict.fromkeys(("bench/test_peer_measure.py", "bench/test_peer_web.py"), "unit"),
 }
 
 
