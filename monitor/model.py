@@ -5,10 +5,14 @@
 ``Document``   what the rules match: plain text per field plus the scoping fields.
 ``Hit``        one matched term: field, the text as it appears, offsets into that field, snippet.
 ``RuleMatch``  one rule that matched one document, with its first hits and their count.
+``DumpedMatch`` a ``RuleMatch`` with its hits as the store keeps them (JSON), as a parse
+               worker sends it on.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -102,3 +106,32 @@ class RuleMatch:
     @property
     def hit_count(self) -> int:
         return len(self.hits) if self.total is None else self.total
+
+
+def hits_json(hits: Iterable[Hit]) -> str:
+    """Hits as the JSON list ``matches.hits`` keeps and every reader knows."""
+    return _JSON(
+        [
+            {"field": h.field, "term": h.term, "start": h.start, "end": h.end, "snippet": h.snippet}
+            for h in hits
+        ]
+    )
+
+
+# json.dumps(..., ensure_ascii=False) builds an encoder on every call: one, for 50,000 rows
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass(frozen=True, slots=True)
+class DumpedMatch:
+    """A ``RuleMatch`` as a parse worker sends it to the store: its hits dumped already,
+    so the poll's process neither rebuilds a ``Hit`` per hit nor dumps them again (0.6 s
+    of its CPU on a 50,000-item feed)."""
+
+    rule_id: str
+    hits_json: str  # ``hits_json(hits)``
+    hit_count: int
+
+    @classmethod
+    def of(cls, match: RuleMatch) -> DumpedMatch:
+        return cls(match.rule_id, hits_json(match.hits), match.hit_count)
