@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.model import Document, RuleMatch
+from monitor.model import Document, DumpedMatch, RuleMatch
 from monitor.store.matching import StepResult, match_pending, sum_steps
 
 log = logging.getLogger("monitor.match")
@@ -35,7 +35,7 @@ class Found:
 
     content_hash: str
     rules_key: str
-    hits: tuple[RuleMatch, ...]
+    hits: tuple[RuleMatch | DumpedMatch, ...]
 
 
 class MatchWorker:
@@ -116,7 +116,7 @@ class MatchWorker:
         found, self._found = self._found, {}
         key = self._rules_key()
 
-        def known(release_id: int, content_hash: str) -> Sequence[RuleMatch] | None:
+        def known(release_id: int, content_hash: str) -> Sequence[RuleMatch | DumpedMatch] | None:
             hit = found.get(release_id)
             if hit is None or hit.content_hash != content_hash or hit.rules_key != key:
                 return None

@@ -7,10 +7,14 @@
 ``RuleMatch``  one rule that matched one document, with its first hits and their count.
 ``ReleaseData`` a release ready to store (``parse.identity`` decides its identity).
 ``Skipped``    an item left out of a poll (not prepared, or not stored), and why.
+``DumpedMatch`` a ``RuleMatch`` with its hits as the store keeps them (JSON), as a parse
+               worker sends it on.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -141,3 +145,30 @@ class Skipped:
         detail = " ".join(str(cause).split())[:200]
         reason = f"{what}: {type(cause).__name__}" + (f": {detail}" if detail else "")
         return cls(storable(where)[:300], storable(reason))
+def hits_json(hits: Iterable[Hit]) -> str:
+    """Hits as the JSON list ``matches.hits`` keeps and every reader knows."""
+    return _JSON(
+        [
+            {"field": h.field, "term": h.term, "start": h.start, "end": h.end, "snippet": h.snippet}
+            for h in hits
+        ]
+    )
+
+
+# json.dumps(..., ensure_ascii=False) builds an encoder on every call: one, for 50,000 rows
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass(frozen=True, slots=True)
+class DumpedMatch:
+    """A ``RuleMatch`` as a parse worker sends it to the store: its hits dumped already,
+    so the poll's process neither rebuilds a ``Hit`` per hit nor dumps them again (0.6 s
+    of its CPU on a 50,000-item feed)."""
+
+    rule_id: str
+    hits_json: str  # ``hits_json(hits)``
+    hit_count: int
+
+    @classmethod
+    def of(cls, match: RuleMatch) -> DumpedMatch:
+        return cls(match.rule_id, hits_json(match.hits), match.hit_count)

@@ -25,7 +25,15 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from monitor.model import Entry, Hit, ReleaseData, RuleMatch, Skipped, document_of
+from monitor.model import (
+    DumpedMatch,
+    Entry,
+    ReleaseData,
+    RuleMatch,
+    Skipped,
+    document_of,
+    hits_json,
+)
 from monitor.stories import MAX_STORY_WORDS
 
 if TYPE_CHECKING:  # the matcher's modules load in the workers, not where this is imported
@@ -55,7 +63,7 @@ class PreparedRelease:
     release: ReleaseData
     search_text: str  # normalised words for the full-text index
     bands: str | None  # LSH band keys, space-separated; None: too short
-    hits: tuple[RuleMatch, ...] | None  # the rules it meets; None: not matched in a worker
+    hits: tuple[DumpedMatch, ...] | None  # the rules it meets; None: not matched in a worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +81,9 @@ class Prepared:
     # per ``CHUNK`` releases, their rows (plain tuples), pickled; the last chunk's are not:
     # a body of one 10 MB item would be held twice, as a pickle and as what it holds
     packed: tuple[bytes | Rows, ...]
-    # per chunk, the rules each release meets (tuples of ``RuleMatch`` rows), pickled but
-    # the last, when the worker had the matcher of ``rules_key``; apart, as the match step
-    # reads them
+    # per chunk, the rules each release meets (tuples of ``DumpedMatch`` rows: the hits
+    # as the store's JSON), pickled but the last, when the worker had the matcher of
+    # ``rules_key``; apart, as the match step reads them
     packed_matches: tuple[bytes | Rows, ...] | None = None
     rules_key: str | None = None
     dropped: tuple[Skipped, ...] = ()  # items that could not be prepared, and why
@@ -83,7 +91,7 @@ class Prepared:
     def records(self) -> Iterator[list[PreparedRelease]]:
         """The releases as records, ``CHUNK`` at a time (a chunk unpacked at once)."""
         for number, chunk in enumerate(self.chunks()):
-            hits: Sequence[tuple[RuleMatch, ...] | None]
+            hits: Sequence[tuple[DumpedMatch, ...] | None]
             if self.packed_matches is None:
                 hits = [None] * len(chunk.releases)
             else:
@@ -98,17 +106,11 @@ class Prepared:
             rows, texts, bands = _unpacked(packed)
             yield Chunk(tuple(ReleaseData(*row) for row in rows), texts, bands)
 
-    def matches_of(self, chunk: int) -> tuple[tuple[RuleMatch, ...], ...]:
+    def matches_of(self, chunk: int) -> tuple[tuple[DumpedMatch, ...], ...]:
         """The worker's matches of the releases of chunk number ``chunk``."""
         assert self.packed_matches is not None
         rows = _unpacked(self.packed_matches[chunk])
-        return tuple(
-            tuple(
-                RuleMatch(rule, tuple(Hit(*hit) for hit in hits), total)
-                for rule, hits, total in row
-            )
-            for row in rows
-        )
+        return tuple(tuple(DumpedMatch(*match) for match in row) for row in rows)
 
     @property
     def releases(self) -> tuple[ReleaseData, ...]:  # one per identity
@@ -123,7 +125,7 @@ class Prepared:
         return tuple(b for chunk in self.chunks() for b in chunk.bands)
 
     @property
-    def matches(self) -> tuple[tuple[RuleMatch, ...], ...] | None:
+    def matches(self) -> tuple[tuple[DumpedMatch, ...], ...] | None:
         if self.packed_matches is None:
             return None
         return tuple(m for i in range(len(self.packed)) for m in self.matches_of(i))
@@ -143,7 +145,7 @@ def pack(
     releases: Sequence[ReleaseData],
     search_text: Sequence[str],
     bands: Sequence[str | None],
-    matches: Sequence[tuple[RuleMatch, ...]] | None = None,
+    matches: Sequence[tuple[RuleMatch | DumpedMatch, ...]] | None = None,
 ) -> tuple[tuple[bytes, ...], tuple[bytes, ...] | None]:
     """``Prepared.packed`` and ``packed_matches`` of these releases (in step), all pickled.
     Releases and matches are pickled as plain tuples: a slotted dataclass pickles through
@@ -157,7 +159,7 @@ def rows_of(
     releases: Sequence[ReleaseData],
     search_text: Sequence[str],
     bands: Sequence[str | None],
-    matches: Sequence[tuple[RuleMatch, ...]] | None = None,
+    matches: Sequence[tuple[RuleMatch | DumpedMatch, ...]] | None = None,
 ) -> tuple[tuple[Rows, ...], tuple[Rows, ...] | None]:
     """``pack``, not pickled."""
     starts = range(0, len(releases), CHUNK)
@@ -172,10 +174,7 @@ def rows_of(
     if matches is None:
         return packed, None
     return packed, tuple(
-        tuple(
-            tuple((m.rule_id, tuple(map(_hit_row, m.hits)), m.total) for m in found)
-            for found in matches[start : start + CHUNK]
-        )
+        tuple(tuple(map(_match_row, found)) for found in matches[start : start + CHUNK])
         for start in starts
     )
 
@@ -188,7 +187,13 @@ _release_row = attrgetter(*(f.name for f in fields(ReleaseData)))
 _LANGUAGE, _PUBLISHED = (
     [f.name for f in fields(ReleaseData)].index(name) for name in ("language", "published")
 )
-_hit_row = attrgetter(*(f.name for f in fields(Hit)))
+
+
+def _match_row(match: RuleMatch | DumpedMatch) -> tuple[str, str, int]:
+    """A match as ``DumpedMatch``'s fields: its hits dumped here, in the worker."""
+    if isinstance(match, DumpedMatch):
+        return match.rule_id, match.hits_json, match.hit_count
+    return match.rule_id, hits_json(match.hits), match.hit_count
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,10 @@ _TEXT = ("title", "summary", "content")
 _SCOPES = {"text": _TEXT, "title": ("title",), "summary": ("summary",), "content": ("content",)}
 _ORDER = {"title": 0, "summary": 1, "content": 2, "source": 3, "url": 4, "lang": 5}
 
+# a tuple, not ``q.Word | q.Prefix | q.Phrase``: that union is built anew on every call,
+# and this runs for every node of every candidate rule of every document
+_TERMS = (q.Word, q.Prefix, q.Phrase)
+
 Occurrence = tuple[str, int, int, int]  # field, offset in the folded field, words, term id
 FilterHit = tuple[str, int, int]  # field (source|url|lang), start, end in the raw value
 Ref = tuple[str, Occurrence | FilterHit]  # ("term", occurrence) | ("filter", filter hit)
@@ -79,7 +83,7 @@ class Evaluation:
         return sum(self._dropped.get(key, 0) for key in given)
 
     def _eval(self, node: q.Node, fields: tuple[str, ...]) -> list[Ref] | None:
-        if isinstance(node, q.Word | q.Prefix | q.Phrase):
+        if isinstance(node, _TERMS):
             occurrences = self._found.get(self._term_ids[node], ())
             refs: list[Ref] = [("term", o) for o in occurrences if o[0] in fields]
             return refs or None

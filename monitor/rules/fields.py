@@ -104,6 +104,13 @@ def _squeezes(aligned: str) -> tuple[list[int], list[int]]:
     The word after spaced offset ``x`` starts at ``x + shift`` in ``aligned``: ``shift``
     is the leading spaces, plus ``r - 1`` for every run of ``r`` spaces before the word.
     """
+    if "  " not in aligned and not aligned.startswith(" "):
+        return [0], [0]  # nothing squeezed (most titles): no regex to run
+    return _runs(aligned)
+
+
+def _runs(aligned: str) -> tuple[list[int], list[int]]:
+    """``_squeezes``, from the runs of spaces."""
     lead = len(aligned) - len(aligned.lstrip(" "))
     marks, shifts = [0], [lead]
     shift = lead

@@ -27,6 +27,15 @@ def make_snippet(text: str, start: int, end: int, width: int = WIDTH) -> Snippet
     """The snippet of ``text`` around ``text[start:end]``."""
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
+    if len(text) <= width and _collapsed(text):
+        # the window below is the whole text then, and collapsing changes none of it: a
+        # title's snippet is the title (most hits of a feed's items are in a short title)
+        return Snippet(text, start, end)
+    return _window(text, start, end, width)
+
+
+def _window(text: str, start: int, end: int, width: int) -> Snippet:
+    """``make_snippet`` of a hit within the text (``start <= end``, both in it)."""
     room = max(0, width - (end - start))
     left = max(0, start - room // 2)
     right = min(len(text), end + (room - (start - left)))
@@ -40,6 +49,11 @@ def make_snippet(text: str, start: int, end: int, width: int = WIDTH) -> Snippet
     tail = _ELLIPSIS if right < len(text) else ""
     mark_start = len(head) + len(before)
     return Snippet(head + before + middle + after + tail, mark_start, mark_start + len(middle))
+
+
+def _collapsed(text: str) -> bool:
+    """Whether ``text`` has no whitespace but single spaces between words."""
+    return " ".join(text.split()) == text
 
 
 def collapse(text: str) -> str:

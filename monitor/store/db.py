@@ -70,6 +70,18 @@ def install_sqlite_pragmas(sync_engine: Any) -> None:
     event.listen(sync_engine, "connect", _sqlite_pragmas)
 
 
+def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
+    """Python lists go to PostgreSQL in the binary format. psycopg sends them as text by
+    default, quoting and escaping every element in Python (a regex and a substitution per
+    quote): the unnest arrays of a 50,000-item poll (``store.arrays``) took a third of its
+    process's CPU, the matches' JSON hits 0.9 s of it. Binary arrays carry each element's
+    length instead: 19 ms for those hits. What the text format allows besides, a list of
+    mixed types, monitor never sends."""
+    from psycopg.types.array import ListBinaryDumper
+
+    dbapi_connection.driver_connection.adapters.register_dumper(list, ListBinaryDumper)
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
     if is_sqlite(url):
@@ -83,6 +95,8 @@ def create_engine(url: str) -> AsyncEngine:
         )
         install_sqlite_pragmas(engine.sync_engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         normalise_url(url, asynchronous=True), pool_pre_ping=True, pool_size=10, max_overflow=10
     )
+    event.listen(engine.sync_engine, "connect", _binary_arrays)
+    return engine

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor import model
-from monitor.model import Document, RuleMatch
+from monitor.model import Document, DumpedMatch, RuleMatch, hits_json
 from monitor.store.arrays import execute_rows, insert_arrays, params_of
 from monitor.store.items import muted_rules
 from monitor.store.session import PerEngine, insert, writing
@@ -89,7 +88,7 @@ async def _serialise(connection: AsyncConnection) -> None:
 
 
 # the hits a parse worker found for a release's current version (id, content hash), if any
-Found = Callable[[int, str], Sequence[RuleMatch] | None]
+Found = Callable[[int, str], Sequence[RuleMatch | DumpedMatch] | None]
 
 
 async def match_pending(
@@ -153,7 +152,7 @@ async def _process(
     channels_of: Callable[[str], Sequence[str]],
     moment: datetime,
 ) -> StepResult:
-    def matches_of(release: Pending) -> Sequence[RuleMatch]:
+    def matches_of(release: Pending) -> Sequence[RuleMatch | DumpedMatch]:
         hits = known(release.id, release.content_hash) if known is not None else None
         return match(document_of(release)) if hits is None else hits
 
@@ -217,23 +216,18 @@ def _alert_insert(dialect: str) -> Any:
     )
 
 
-def _hits_json(rule_match: RuleMatch) -> str:
+def _hits_json(rule_match: RuleMatch | DumpedMatch) -> str:
     """The hits kept (the matcher keeps the first 100) as the JSON list every reader knows;
     how many there are in all goes to ``matches.hit_count``."""
-    return _JSON(
-        [
-            {"field": h.field, "term": h.term, "start": h.start, "end": h.end, "snippet": h.snippet}
-            for h in rule_match.hits
-        ]
-    )
-
-
-# json.dumps(..., ensure_ascii=False) builds an encoder on every call: one, for 50,000 rows
-_JSON = json.JSONEncoder(ensure_ascii=False).encode
+    if isinstance(rule_match, DumpedMatch):
+        return rule_match.hits_json
+    return hits_json(rule_match.hits)
 
 
 async def _record_matches(
-    connection: AsyncConnection, found: list[tuple[Pending, RuleMatch]], moment: datetime
+    connection: AsyncConnection,
+    found: list[tuple[Pending, RuleMatch | DumpedMatch]],
+    moment: datetime,
 ) -> dict[tuple[str, int], int]:
     """Upsert the matches (an edited release gets its new hits); their ids by (rule, release)."""
     if not found:
@@ -298,7 +292,7 @@ async def _alerted(
 
 async def _queue_alerts(
     connection: AsyncConnection,
-    found: list[tuple[Pending, RuleMatch]],
+    found: list[tuple[Pending, RuleMatch | DumpedMatch]],
     copies_of: Mapping[int, frozenset[int]],
     match_ids: dict[tuple[str, int], int],
     channels_of: Callable[[str], Sequence[str]],

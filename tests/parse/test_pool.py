@@ -58,7 +58,7 @@ def _rules(query: str) -> RuleSet:
 async def test_workers_match_with_the_rules_they_were_given() -> None:
     from datetime import UTC, datetime
 
-    from monitor.model import document_of
+    from monitor.model import DumpedMatch, document_of
     from monitor.parse.prepare import Recipe, prepare
 
     body = BIG.read_bytes()
@@ -72,7 +72,10 @@ async def test_workers_match_with_the_rules_they_were_given() -> None:
         # what the worker found is what the rules give on the same documents here
         matcher = _rules("the").compile()
         here = prepare(body, {}, "https://e/f", recipe, moment)
-        expected = [tuple(matcher.match(document_of("guardian", r))) for r in here.releases]
+        expected = [
+            tuple(map(DumpedMatch.of, matcher.match(document_of("guardian", r))))
+            for r in here.releases
+        ]
         assert list(first.matches) == expected
         assert sum(1 for m in first.matches if m) > 0  # the rule does meet some releases
         # new rules: new workers, a new key
