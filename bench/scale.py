@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,9 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
     watcher = Watcher(database, daemon.pid, every=args.every)
     watcher.start()
     try:
-        while database.unpolled() or sim.get("/_stats")["polled"] < args.sources:
+        # the first cycle (every baseline, and the burst of second polls that queued up
+        # behind them) is left out: the window starts once every source was polled twice
+        while database.unpolled() or sim.get("/_stats")["polled_twice"] < args.sources:
             if daemon.poll() is not None:
                 raise RuntimeError(f"monitor run exited {daemon.returncode}: see {log.name}")
             time.sleep(2)
@@ -76,10 +79,15 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
         size0 = database.size()
         load0 = os.getloadavg()
         print(
-            f"  {backend}: warm-up took {warm - started:.0f} s; measuring {args.duration:.0f} s",
+            f"  {backend}: warm-up took {warm - started:.0f} s; measuring up to {args.duration:.0f} s",
             flush=True,
         )
-        time.sleep(args.duration)
+        duration = args.duration
+        if args.until:  # a wall-clock end (UTC "HH:MM") shortens the window if need be
+            hour, minute = map(int, args.until.split(":"))
+            stop = datetime.now(UTC).replace(hour=hour, minute=minute, second=0).timestamp()
+            duration = max(60.0, min(duration, stop - time.time()))
+        time.sleep(duration)
         end = time.time()
         cpu1, sim_cpu1 = tree_cpu(daemon.pid), tree_cpu(sim.process.pid)
         rss1 = tree_rss(daemon.pid)
@@ -93,6 +101,7 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
             daemon.wait(timeout=30)
         except subprocess.TimeoutExpired:
             daemon.kill()
+        log.close()
         sim.stop()
         if backend == "postgresql":
             import psycopg
@@ -152,6 +161,7 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=5.0, help="seconds between due-time reads")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--until", help='end the window by this UTC time ("HH:MM") at the latest')
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     results = []

@@ -17,11 +17,14 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from bench.rulegen import TERMS
+
 CORPUS_RELEASE = (
     Path(__file__).resolve().parents[2].parent
     / "shared/corpus/releases/mofa-qa-nato-2019-03-13.ar.txt"
 )
 NATO_SHARE = 0.08  # of items whose title names NATO
+TOPIC_SHARE = 0.15  # of items that name one of the generated rules' words
 CYBER_SHARE = 0.05
 KINDS = (("rss", 0.45), ("atom", 0.35), ("html", 0.20))
 LISTING_SELECT = (
@@ -42,7 +45,6 @@ _ENGLISH = (
     "secretary general united nations organization forum workshop training youth women "
     "water food agriculture industry transport tourism culture heritage sports media press"
 )
-ENGLISH = _ENGLISH.split()
 _ARABIC = (
     "الوزير وزير الخارجية اجتمع سعادة السفير وفد التعاون العلاقات الثنائية بحث اللقاء "
     "المباحثات اتفاقية توقيع مذكرة التنمية الاقتصادية التجارة الاستثمار دعم المجلس جلسة "
@@ -55,10 +57,41 @@ NATO_WORD = {"en": "NATO", "ar": "الناتو"}
 CYBER_PHRASE = {"en": "a cyber attack", "ar": "الأمن السيبراني"}
 
 
+def _topics() -> dict[str, list[str]]:
+    """The generated rules' single words (``bench.rulegen``), by language: an item names one
+    now and then (``TOPIC_SHARE``), and the word pools never do, so most releases match no
+    rule, as on a real desk, and the alerts stay at a realistic few per hundred releases."""
+    words = [t for t in TERMS if not t.endswith("*") and not _RESERVED.search(t)]
+    return {
+        "ar": [t for t in words if re.match(r"[\u0621-\u064a]", t)],
+        "en": [t for t in words if t.isascii()],
+    }
+
+
+TOPICS = _topics()
+_TERM_CORES = {t.lower().removeprefix("ال") for t in TERMS if not t.endswith("*")}
+_CLITICS = re.compile(r"^(?:[وف]?[بكل]?(?:ال)?|[وف]?لل)")
+
+
+def _may_match(word: str) -> bool:
+    """Whether a rule term could match ``word`` (a proclitic form of it, SPEC 3)."""
+    word = word.lower()
+    if word in _TERM_CORES or _RESERVED.search(word):
+        return True
+    for end in range(0, min(len(word), 5)):
+        if _CLITICS.fullmatch(word[:end]) and word[end:] in _TERM_CORES:
+            return True
+    return False
+
+
 def arabic_words() -> list[str]:
     text = CORPUS_RELEASE.read_text(encoding="utf-8")
-    words = {w for w in re.findall(r"[\u0621-\u064a]{3,}", text) if not _RESERVED.search(w)}
+    words = {w for w in re.findall(r"[\u0621-\u064a]{3,}", text) if not _may_match(w)}
     return sorted(words) or ARABIC_FALLBACK
+
+
+def english_words() -> list[str]:
+    return [w for w in _ENGLISH.split() if not _may_match(w)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +136,8 @@ class Writer:
         body = rng.choices(pool, k=rng.randint(55, 90))
         if rng.random() < CYBER_SHARE:
             body.insert(rng.randrange(len(body)), CYBER_PHRASE[lang])
+        if rng.random() < TOPIC_SHARE:
+            body.insert(rng.randrange(len(body)), rng.choice(TOPICS[lang]))
         return Item(" ".join(title), " ".join(body) + ".", nato)
 
 

@@ -55,6 +55,8 @@ class SimProcess:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
 
 def write_config(path: Path, database: str, sim: SimProcess, rules: int = 100) -> None:

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 
 from bench.sim.content import (
-    ENGLISH,
     Entry,
     Shape,
     Writer,
     arabic_words,
+    english_words,
     render,
     shapes,
 )
@@ -62,7 +62,7 @@ class Sim:
     start: float = 0.0
     count: list[int] = field(default_factory=list)  # items ever published, per source
     modified: list[float] = field(default_factory=list)
-    polled: bytearray = field(default_factory=bytearray)
+    polled: list[int] = field(default_factory=list)  # requests per source
     appeared: dict[tuple[int, int], float] = field(default_factory=dict)  # new items only
     served: dict[tuple[int, int], float] = field(default_factory=dict)  # first 200 with it
     copy_of: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
@@ -74,11 +74,11 @@ class Sim:
     def __post_init__(self) -> None:
         n = self.settings.sources
         self.shapes = shapes(self.settings.seed, n)
-        self.writer = Writer(self.settings.seed, {"en": list(ENGLISH), "ar": arabic_words()})
+        self.writer = Writer(self.settings.seed, {"en": english_words(), "ar": arabic_words()})
         self.start = time.time()
         self.count = [shape.size for shape in self.shapes]
         self.modified = [self.start - INITIAL_AGE] * n
-        self.polled = bytearray(n)
+        self.polled = [0] * n
         self.rng = random.Random(self.settings.seed + 1)
         self.recent: dict[str, deque[tuple[int, int]]] = {
             "ar": deque(maxlen=200),
@@ -101,7 +101,7 @@ class Sim:
         return shown
 
     def source(self, i: int, headers: dict[str, str], at: float) -> tuple[int, bytes, list[str]]:
-        self.polled[i] = 1
+        self.polled[i] += 1
         failing = self.failing.get(i)
         if failing is not None and failing[1] > at:
             if failing[0] == 0:
@@ -160,7 +160,8 @@ class Sim:
     def stats(self) -> dict[str, object]:
         return {
             "sources": self.settings.sources,
-            "polled": sum(self.polled),
+            "polled": sum(1 for count in self.polled if count),
+            "polled_twice": sum(1 for count in self.polled if count >= 2),
             "requests": len(self.requests),
             "new_items": len(self.appeared),
             "hooks": len(self.hooks),
