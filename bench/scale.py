@@ -1,0 +1,178 @@
+"""`monitor run` against the simulated ministry web (``bench.sim``), on SQLite and PostgreSQL.
+
+After a warm-up (every source's first poll, a baseline, is left out) it measures for a
+fixed period: CPU of the monitor's process tree as % of one core, RSS (after the warm-up,
+peak, final), poll lateness (due → request received by the sim), fetch-to-alert (the sim
+first served the item → the webhook arrived) and publication-to-alert (the item appeared →
+the webhook arrived), polls/s, database growth per day, and the schedule checks: no due
+poll skipped, none twice. Run from the project root (PostgreSQL on 127.0.0.1:5432):
+
+    .venv/bin/python -m bench.scale --sources 10000 --interval 300 --duration 900 --db sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.sim import analysis
+from bench.sim.run import (
+    ROOT,
+    Database,
+    SimProcess,
+    Watcher,
+    monitor_env,
+    tree_cpu,
+    tree_rss,
+    write_config,
+)
+from bench.sim.server import Settings
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+SLACK = 30.0  # a due time this close to the end may still be answered after it
+
+
+def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
+    settings = Settings(args.sources, args.interval, seed=args.seed)
+    sim = SimProcess(settings)
+    pg_name = f"bench_sim_{uuid.uuid4().hex[:8]}"
+    if backend == "postgresql":
+        import psycopg
+
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{pg_name}"')  # type: ignore[arg-type]
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_name}"
+    else:
+        url = f"sqlite:///{tmp / 'monitor.db'}"
+    config = tmp / f"{backend}.yaml"
+    write_config(config, url, sim)
+    base = [sys.executable, "-m", "monitor", "--config", str(config)]
+    subprocess.run(
+        [*base, "db", "upgrade"], cwd=ROOT, check=True, capture_output=True, env=monitor_env()
+    )
+    log = (tmp / f"{backend}.log").open("wb")
+    started = time.time()
+    daemon = subprocess.Popen([*base, "run"], cwd=ROOT, env=monitor_env(), stdout=log, stderr=log)
+    database = Database(url)
+    watcher = Watcher(database, daemon.pid, every=args.every)
+    watcher.start()
+    try:
+        # the first cycle (every baseline, and the burst of second polls that queued up
+        # behind them) is left out: the window starts once every source was polled twice
+        while database.unpolled() or sim.get("/_stats")["polled_twice"] < args.sources:
+            if daemon.poll() is not None:
+                raise RuntimeError(f"monitor run exited {daemon.returncode}: see {log.name}")
+            time.sleep(2)
+        warm = time.time()
+        cpu0, sim_cpu0 = tree_cpu(daemon.pid), tree_cpu(sim.process.pid)
+        rss0 = tree_rss(daemon.pid)
+        size0 = database.size()
+        load0 = os.getloadavg()
+        print(
+            f"  {backend}: warm-up took {warm - started:.0f} s; measuring up to {args.duration:.0f} s",
+            flush=True,
+        )
+        duration = args.duration
+        if args.until:  # a wall-clock end (UTC "HH:MM") shortens the window if need be
+            hour, minute = map(int, args.until.split(":"))
+            stop = datetime.now(UTC).replace(hour=hour, minute=minute, second=0).timestamp()
+            duration = max(60.0, min(duration, stop - time.time()))
+        time.sleep(duration)
+        end = time.time()
+        cpu1, sim_cpu1 = tree_cpu(daemon.pid), tree_cpu(sim.process.pid)
+        rss1 = tree_rss(daemon.pid)
+        size1 = database.size()
+        load1 = os.getloadavg()
+        dump = sim.get("/_dump")
+    finally:
+        watcher.stop()
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+        log.close()
+        sim.stop()
+        if backend == "postgresql":
+            import psycopg
+
+            with psycopg.connect(ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{pg_name}" WITH (FORCE)')  # type: ignore[arg-type]
+    window = end - warm
+    polls = analysis.schedule(dump, watcher.dues, warm, end, SLACK)
+    alerts = analysis.alerts(dump, warm, end)
+    peak = max([rss for at, _, rss in watcher.rss if warm <= at <= end] + [rss0[1], rss1[1]])
+    p = analysis.percentile
+    return {
+        "backend": backend,
+        "sources": args.sources,
+        "interval_s": args.interval,
+        "warm_up_s": round(warm - started),
+        "window_s": round(window),
+        "load_start": [round(x, 2) for x in load0],
+        "load_end": [round(x, 2) for x in load1],
+        "cpu_pct_of_core": round(100 * (cpu1 - cpu0) / window, 2),
+        "cpu_ms_per_poll": round(1000 * (cpu1 - cpu0) / max(polls.polls, 1), 2),
+        "sim_cpu_pct": round(100 * (sim_cpu1 - sim_cpu0) / window, 2),
+        "rss_mb_daemon_after_warm_up": round(rss0[0] / 2**20),
+        "rss_mb_daemon_final": round(rss1[0] / 2**20),
+        "rss_mb_tree_after_warm_up": round(rss0[1] / 2**20),
+        "rss_mb_tree_peak": round(peak / 2**20),
+        "rss_mb_tree_final": round(rss1[1] / 2**20),
+        "polls": polls.polls,
+        "polls_per_s": round(polls.polls / window, 2),
+        "statuses": dict(analysis.statuses(dump, warm, end)),
+        "lateness_p50_s": round(p(polls.lateness, 0.5), 3),
+        "lateness_p99_s": round(p(polls.lateness, 0.99), 3),
+        "lateness_max_s": round(max(polls.lateness, default=float("nan")), 3),
+        "skipped": len(polls.skipped),
+        "twice": len(polls.twice),
+        "alerts": alerts.sent,
+        "fetch_to_alert_p50_s": round(p(alerts.fetch_to_alert, 0.5), 3),
+        "fetch_to_alert_p99_s": round(p(alerts.fetch_to_alert, 0.99), 3),
+        "publication_to_alert_p50_s": round(p(alerts.publication_to_alert, 0.5), 1),
+        "publication_to_alert_p99_s": round(p(alerts.publication_to_alert, 0.99), 1),
+        "alerts_repeated": len(alerts.repeated),
+        "nato_stories": alerts.nato_expected,
+        "nato_missing": len(alerts.nato_missing),
+        "db_growth_mb_per_day": round((size1 - size0) / window * 86400 / 2**20, 1),
+        "watch_errors": watcher.errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=10_000)
+    parser.add_argument("--interval", type=float, default=300.0, help="seconds")
+    parser.add_argument(
+        "--duration", type=float, default=900.0, help="seconds measured after the warm-up"
+    )
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--every", type=float, default=5.0, help="seconds between due-time reads")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--until", help='end the window by this UTC time ("HH:MM") at the latest')
+    args = parser.parse_args()
+    backends = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    results = []
+    for backend in backends:
+        with tempfile.TemporaryDirectory() as tmp:
+            results.append(run(args, backend, Path(tmp)))
+        for key, value in results[-1].items():
+            print(f"  {key:32} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from bench.sim.server import main
+
+main()
