@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from monitor.cli.daemon import poll_once
+from monitor.poll_driver import poll_once
 from monitor.config.load import load_config
 from monitor.parse.pool import ParsePool
 from monitor.runtime import Runtime
