@@ -10,9 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from monitor.poll_driver import poll_once
 from monitor.config.load import load_config
 from monitor.parse.pool import ParsePool
+from monitor.poll_driver import poll_once
 from monitor.runtime import Runtime
 from monitor.store.tables import MATCHES, RELEASES
 from tests.e2e.test_worker_rules import Counting
