@@ -84,7 +84,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 class Web:
     """``bench.peer_web`` in a child process."""
 
-    def __init__(self, sources: int, interval: float) -> None:
+    def __init__(self, sources: int, interval: float, validators: bool = True) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -92,6 +92,7 @@ class Web:
                 "bench.peer_web",
                 f"--sources={sources}",
                 f"--interval={interval}",
+                *([] if validators else ["--no-validators"]),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -249,7 +250,7 @@ def print_busiest(name: str, tree: TreeStat, before: dict[int, float]) -> None:
 
 
 def run(name: str, args: argparse.Namespace, cdio: Path) -> Window:
-    web = Web(args.sources, args.interval)
+    web = Web(args.sources, args.interval, not args.no_validators)
     try:
         with tempfile.TemporaryDirectory(prefix=f"peer-{name}-") as tmp:
             if name == "changedetection.io":
@@ -283,6 +284,9 @@ def main() -> None:
         "--first", choices=("changedetection.io", "monitor"), default="changedetection.io"
     )
     parser.add_argument("--cdio-version", default=CDIO_VERSION)
+    parser.add_argument(
+        "--no-validators", action="store_true", help="a web without ETags: every check a 200"
+    )
     args = parser.parse_args()
     cdio = ensure_cdio(args.cdio_version)
     head = subprocess.run(
@@ -290,7 +294,8 @@ def main() -> None:
     ).stdout.strip()
     print(
         f"{args.sources} feeds, interval {args.interval:g} s, warm-up ≥ {args.warmup:g} s, "
-        f"window {args.window:g} s; changedetection.io {args.cdio_version}, monitor at {head}"
+        f"window {args.window:g} s{'' if not args.no_validators else ', no validators'}; "
+        f"changedetection.io {args.cdio_version}, monitor at {head}"
     )
     names = (
         [args.only]

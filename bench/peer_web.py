@@ -127,8 +127,16 @@ def not_modified(feed: Feed, headers: dict[str, str]) -> bool:
 
 
 class Web:
-    def __init__(self, sources: int, interval: float, churn: float = 0.05, seed: int = 23):
+    def __init__(
+        self,
+        sources: int,
+        interval: float,
+        churn: float = 0.05,
+        seed: int = 23,
+        validators: bool = True,
+    ) -> None:
         self.interval = interval
+        self.validators = validators  # False: a server without ETags, every answer a 200
         self.churn = churn
         self.rng = random.Random(seed)
         self.started = time.time()
@@ -169,7 +177,9 @@ class Web:
             f"ETag: {feed.etag}",
             f"Last-Modified: {formatdate(feed.modified, usegmt=True)}",
         ]
-        if not_modified(feed, headers):
+        if not self.validators:
+            validators = []
+        elif not_modified(feed, headers):
             return 304, validators, b""
         kind = "atom" if feed.atom else "rss"
         return 200, [f"Content-Type: application/{kind}+xml; charset=utf-8", *validators], feed.body
@@ -221,8 +231,10 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=23)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--no-validators", action="store_true", help="no ETag, no 304")
     args = parser.parse_args()
-    asyncio.run(serve(Web(args.sources, args.interval, args.churn, args.seed), args.port))
+    web = Web(args.sources, args.interval, args.churn, args.seed, not args.no_validators)
+    asyncio.run(serve(web, args.port))
 
 
 if __name__ == "__main__":

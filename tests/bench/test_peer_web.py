@@ -62,3 +62,10 @@ def test_requests_are_counted_per_feed_and_stats_are_not() -> None:
     status, _, body = web.answer("/_stats", {})
     assert status == 200
     assert b'"requests": [2, 0, 1]' in body
+
+
+def test_a_web_without_validators_answers_every_request_in_full() -> None:
+    web = Web(sources=2, interval=60, validators=False)
+    status, headers, body = web.answer("/s/0.xml", {"if-none-match": web.feeds[0].etag})
+    assert status == 200 and body == web.feeds[0].body
+    assert not any(h.startswith(("ETag", "Last-Modified")) for h in headers)
