@@ -1,11 +1,15 @@
 """The matcher's shortcuts give what the general path gives: a short, already collapsed
-text is its own snippet; an aligned folding with no run of spaces shifts nothing."""
+text is its own snippet; an aligned folding with no run of spaces shifts nothing; hits
+written as JSON directly are what json's encoder writes of their dicts."""
 
 from __future__ import annotations
+
+import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.model import Hit, hits_json
 from monitor.rules.fields import _runs, _squeezes
 from monitor.rules.snippet import WIDTH, _window, make_snippet
 
@@ -38,3 +42,23 @@ def test_snippet_shortcut_is_the_window(text: str, data: st.DataObject) -> None:
 @given(st.text(st.sampled_from("ab "), max_size=60))
 def test_squeezes_shortcut_is_the_runs(aligned: str) -> None:
     assert _squeezes(aligned) == _runs(aligned)
+
+
+_HIT = st.builds(
+    Hit,
+    st.sampled_from(["title", "summary", "content", "url"]),
+    st.text(),  # any character: quotes, backslashes, controls, lone surrogates
+    st.integers(0, 10**7),
+    st.integers(0, 10**7),
+    st.text(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_HIT, max_size=4))
+def test_hits_json_is_what_the_encoder_writes(hits: list[Hit]) -> None:
+    dicts = [
+        {"field": h.field, "term": h.term, "start": h.start, "end": h.end, "snippet": h.snippet}
+        for h in hits
+    ]
+    assert hits_json(hits) == json.dumps(dicts, ensure_ascii=False)
