@@ -16,3 +16,20 @@ def test_the_first_words_of_a_long_body_are_those_of_the_whole_folding() -> None
     assert first_words(body) == words(body)[:MAX_STORY_WORDS]
     assert first_words(body, 10**9) == words(body)
     assert first_words("") == [] and first_words("  a  ") == ["a"]
+
+
+def test_the_shingle_cache_holds_a_bounded_number_of_shingles() -> None:
+    # 4,096 long releases once held 262 MB of shingles in a cold poll of the corpus: the
+    # cache is bounded by what it holds, and still answers for the releases seen last
+    from monitor.store import stories as store_stories
+
+    budget = store_stories._CACHED_SHINGLES
+    sizes = []
+    for n in range(40):  # 40 bodies of ~20,000 distinct words: over three times the budget
+        body = " ".join(f"w{n}x{i}" for i in range(MAX_STORY_WORDS))
+        sizes.append(len(store_stories._shingles(f"hash-{n}", "", body)))
+    held = sum(len(s) for s in store_stories._SHINGLES.values())
+    assert held <= budget and held == store_stories._cached_total
+    assert store_stories._cached_shingles("hash-39") is not None  # the latest stays
+    assert store_stories._cached_shingles("hash-0") is None
+    assert min(sizes) > 19_000
