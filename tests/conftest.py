@@ -115,6 +115,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker("postgres")  # the same test runs on SQLite in --fast
 
 
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    # under pytest-xdist (scripts/test) the browser tests ran in the workers, whose
+    # screenshot directories are under this run's base temp (console/conftest.py prints
+    # them in a run without workers; MONITOR_SCREENSHOTS names one chosen directory)
+    if not getattr(config.option, "tx", None):
+        return
+    chosen = os.environ.get("MONITOR_SCREENSHOTS")
+    if chosen:
+        found = [Path(chosen)] if Path(chosen).is_dir() else []
+    else:
+        base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        found = sorted(base.glob("popen-*/console-screenshots*"))
+    for directory in found:
+        terminalreporter.write_line(f"console screenshots: {directory}")
+
+
 @pytest.fixture
 def http_server() -> Iterator[LoopbackServer]:
     server = LoopbackServer().start()

@@ -72,7 +72,13 @@ class Served:
             stderr=subprocess.PIPE,
             text=True,
         )
-        wait_until(self._up, timeout=30, what=f"the console at {self.url}")
+        try:
+            # an upper bound, not a sleep: a start-up on a loaded machine (two test workers)
+            # can take tens of seconds
+            wait_until(self._up, timeout=60, what=f"the console at {self.url}")
+        except BaseException:
+            self.stop()  # never left running (and polling) after the test that started it
+            raise
 
     def _up(self) -> bool:
         if self.process.poll() is not None:

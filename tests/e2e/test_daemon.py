@@ -35,7 +35,7 @@ def test_run_polls_delivers_and_stops_on_sigterm(
     config.write_text(
         textwrap.dedent(f"""
         database: sqlite:///{database}
-        defaults: {{interval: 10s}}
+        defaults: {{interval: 2s}}
         sources:
           - id: mofa
             url: {http_server.url("/feed")}
@@ -63,7 +63,8 @@ def test_run_polls_delivers_and_stops_on_sigterm(
         (hook,) = http_server.wait_for_requests("/hook", 1, timeout=30)
         payload = json.loads(hook.body)
         assert payload["rule"]["id"] == "nato" and payload["release"]["title"] == title
-        http_server.wait_for_requests("/feed", 2, timeout=30)  # polled again on its interval
+        # polled again on its interval (2 s: the test waits for it)
+        http_server.wait_for_requests("/feed", 2, timeout=30)
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=15)
