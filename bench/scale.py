@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
     try:
         # the first cycle (every baseline, and the burst of second polls that queued up
         # behind them) is left out: the window starts once every source was polled twice
-        while database.unpolled() or sim.get("/_stats")["polled_twice"] < args.sources:
+        while database.unpolled(args.sources) or sim.get("/_stats")["polled_twice"] < args.sources:
             if daemon.poll() is not None:
                 raise RuntimeError(f"monitor run exited {daemon.returncode}: see {log.name}")
             time.sleep(2)

@@ -115,8 +115,12 @@ class Database:
             for i, due in self._rows("SELECT id, next_poll_at FROM sources")
         ]
 
-    def unpolled(self) -> int:
-        return int(self._rows("SELECT count(*) FROM sources WHERE last_poll_at IS NULL")[0][0])
+    def unpolled(self, sources: int) -> int:
+        """How many of the ``sources`` have not been polled yet: counted from the polled
+        rows, since the rows themselves appear only when the daemon starts (an empty table
+        is not "every source polled")."""
+        polled = self._rows("SELECT count(*) FROM sources WHERE last_poll_at IS NOT NULL")
+        return sources - int(polled[0][0])
 
     def size(self) -> int:
         if self.sqlite:

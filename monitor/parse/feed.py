@@ -62,6 +62,7 @@ _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.S | re.I)
 _HTML_START = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I)
 # the document's first element is <html>: a page, never a feed (prefixed or not)
 _HTML_ROOT = re.compile(rb"<(?:[A-Za-z][\w.-]*:)?html[\s>/]", re.I)
+_FEED_ELEMENT = re.compile(rb"<(?:[A-Za-z][\w.-]*:)?(?:rss|feed|RDF)[\s>]")
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
 _NON_ASCII_RUN = re.compile(rb"[\x80-\xff]{3,}")
 # declared charsets that Arabic windows-1256 bodies are often mislabelled with
@@ -100,9 +101,11 @@ def parse_feed(
     body = _LEADING_JUNK.sub(b"", body, count=1)
     body = _without_bad_references(body)
     root = _ROOT_ELEMENT.search(body)
-    if root and _HTML_ROOT.match(body, root.start()):
+    if root and _HTML_ROOT.match(body, root.start()) and not _FEED_ELEMENT.search(body):
         # an HTML page at a feed's address (a moved feed, a login wall, a ministry's home
-        # page): feedparser would take seconds of CPU a megabyte to find no feed in it
+        # page): feedparser would take seconds of CPU a megabyte to find no feed in it. A
+        # feed wrapped in HTML (Chromium's view of one, for `render: browser`) still has
+        # its <rss> or <feed> element, and feedparser reads it
         raise ParseError(_not_a_feed(body, {}))
     prolog = body[: root.start()] if root else body
     if b"<!entity" in prolog.lower():

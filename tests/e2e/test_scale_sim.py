@@ -61,7 +61,7 @@ def test_scale_sim_nothing_skipped_nothing_twice_every_story_once(tmp_path: Path
         watcher = Watcher(database, daemon.pid, every=1.0)
         watcher.start()
         try:
-            wait_until(lambda: database.unpolled() == 0, timeout=600, what="every baseline")
+            wait_until(lambda: database.unpolled(SOURCES) == 0, timeout=600, what="every baseline")
             warm = time.time()
             # sources change and fail for a round of polls, then the web calms down: one
             # round polls what the last changes left, another shows any late duplicate

@@ -117,3 +117,14 @@ def test_html_inside_a_feed_is_still_a_feed() -> None:
     )
     feed = parse_feed(body, {"Content-Type": "text/html"}, "https://ministry.example/feed")
     assert [e.title for e in feed.entries] == ["NATO"]
+
+
+def test_a_feed_wrapped_in_html_is_still_read() -> None:
+    # what Chromium gives for a feed it displays (`render: browser` on a feed source)
+    body = (
+        b"<html><head></head><body><rss version='2.0'><channel><title>Ministry</title><item>"
+        b"<title>NATO</title><link>https://ministry.example/1</link></item></channel></rss>"
+        b"</body></html>"
+    )
+    feed = parse_feed(body, {"Content-Type": "text/html"}, "https://ministry.example/feed")
+    assert [e.title for e in feed.entries] == ["NATO"]
