@@ -93,7 +93,8 @@ def monitor_env() -> dict[str, str]:
 
 
 class Database:
-    """Read-only looks at the monitor's database: due times, sources not yet polled, size."""
+    """Read-only looks at the monitor's database: due times, sources not yet polled, releases
+    not yet matched, size."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -121,6 +122,15 @@ class Database:
         is not "every source polled")."""
         polled = self._rows("SELECT count(*) FROM sources WHERE last_poll_at IS NOT NULL")
         return sources - int(polled[0][0])
+
+    def unmatched(self) -> int:
+        """Releases the match worker has not processed yet (stories, matches, alerts)."""
+        return int(
+            self._rows(
+                "SELECT count(*) FROM releases"
+                " WHERE matched_hash IS NULL OR matched_hash <> content_hash"
+            )[0][0]
+        )
 
     def size(self) -> int:
         if self.sqlite:
