@@ -66,5 +66,13 @@ def setup_logging(fmt: str = "text", verbose: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     root.propagate = False
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # APScheduler only fires the ticks. A tick still running when the next is due is
+    # skipped by design (max_instances=1, coalesce), and the poll tick runs for most of its
+    # second when many sources are due: its "maximum number of running instances reached"
+    # warning would come every second, raw (the logger had no handler). Its errors keep
+    # our format.
+    scheduler = logging.getLogger("apscheduler")
+    scheduler.handlers[:] = [handler]
+    scheduler.setLevel(logging.ERROR)
+    scheduler.propagate = False
     logging.getLogger("httpx").setLevel(logging.WARNING)

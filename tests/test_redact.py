@@ -52,3 +52,28 @@ def test_log_lines_never_carry_credentials(fmt: str, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert "s3cr3t" not in err
     assert err.count("http://***@feeds.example/ar/1") == 3  # message, url key, traceback
+
+
+def test_a_skipped_tick_is_not_logged_and_scheduler_errors_keep_the_format(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from monitor.logs import setup_logging
+
+    loggers = [logging.getLogger("monitor"), logging.getLogger("apscheduler")]
+    kept = [(lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    setup_logging("text")
+    try:
+        scheduler = logging.getLogger("apscheduler.scheduler")
+        scheduler.warning(
+            'Execution of job "Daemon.poll_tick" skipped: maximum number of running '
+            "instances reached (1)"
+        )
+        scheduler.error("job store unreachable")
+    finally:
+        for lg, (handlers, level, propagate) in zip(loggers, kept, strict=True):
+            lg.handlers[:], lg.level, lg.propagate = handlers, level, propagate
+    err = capsys.readouterr().err
+    assert "maximum number of running instances" not in err
+    assert err.count("job store unreachable") == 1 and " error " in err
