@@ -128,7 +128,10 @@ def pytest_terminal_summary(
         found = [Path(chosen)] if Path(chosen).is_dir() else []
     else:
         base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
-        found = sorted(base.glob("popen-*/console-screenshots*"))
+        # pytest's `…current` entries are symlinks to one of the numbered directories
+        found = sorted(
+            d for d in base.glob("popen-*/console-screenshots*") if not d.is_symlink()
+        )
     for directory in found:
         terminalreporter.write_line(f"console screenshots: {directory}")
 
