@@ -259,7 +259,9 @@ class Daemon:
         if not await self.health.usable():
             return
         loop = asyncio.get_running_loop()
-        ends = loop.time() + TICK_SECONDS * 0.8  # the next tick is not skipped (and logged)
+        # stop claiming before the next tick is due; a tick that still runs then (its last
+        # claim waiting on the database) makes APScheduler skip the next, as intended
+        ends = loop.time() + TICK_SECONDS * 0.8
         room = MAX_CONCURRENT_POLLS - len(self.polls)
         while room > 0 and not self.stopping.is_set():
             if await self._claim(runtime, room) < room:
