@@ -38,14 +38,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor import model
 from monitor.model import Document, DumpedMatch, RuleMatch, hits_json
-from monitor.store.arrays import execute_rows, insert_arrays, params_of
+from monitor.store.arrays import (
+    any_of,
+    execute_rows,
+    insert_arrays,
+    params_of,
+    selecting,
+    update_arrays,
+)
 from monitor.store.items import muted_rules
 from monitor.store.session import PerEngine, insert, writing
 from monitor.store.stories import assign_stories
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, ReleaseRow, now
 
 _STORY_LOCK_KEY = 0x73746F7279  # "story"
-_CHUNK = 2000  # ids per IN list: well within every driver's limit on parameters
 # one lock per engine (an engine lives in one event loop; a lock is bound to its loop)
 _process_lock: PerEngine[asyncio.Lock] = PerEngine(lambda engine: asyncio.Lock())
 
@@ -169,11 +175,16 @@ async def _process(
     )
     match_ids = await _record_matches(connection, found, moment)
     alerts = await _queue_alerts(connection, alertable, copies_of, match_ids, channels_of, moment)
-    matched = [{"release": r.id, "story": r.story_id, "hash": r.content_hash} for r in releases]
     if connection.dialect.name == "sqlite":
+        matched = [{"release": r.id, "story": r.story_id, "hash": r.content_hash} for r in releases]
         await execute_rows(connection, _MATCHED, matched)
-    else:
-        await connection.execute(_MATCHED, matched)
+    else:  # one array per column: an executemany dumped and sent each row apart
+        arrays = {
+            "a_id": [r.id for r in releases],
+            "a_story_id": [r.story_id for r in releases],
+            "a_matched_hash": [r.content_hash for r in releases],
+        }
+        await connection.execute(_MATCHED_ARRAYS, arrays)
     return StepResult(len(releases), len(found), alerts)
 
 
@@ -184,6 +195,7 @@ _MATCHED = (
     .where(RELEASES.c.id == bindparam("release"))
     .values(story_id=bindparam("story"), matched_hash=bindparam("hash"))
 )
+_MATCHED_ARRAYS = update_arrays(RELEASES, "id", ("story_id", "matched_hash"))
 
 
 # on PostgreSQL one array per column (``store.arrays``): 500 rows of six parameters each
@@ -262,11 +274,9 @@ async def _matched_before(
     """
     revised = [r.id for r in releases if r.story_id is not None]
     found: set[tuple[str, int]] = set()
-    for start in range(0, len(revised), _CHUNK):
+    for condition in selecting(connection.dialect.name, MATCHES.c.release_id, revised):
         rows = await connection.execute(
-            select(MATCHES.c.rule_id, MATCHES.c.release_id).where(
-                MATCHES.c.release_id.in_(revised[start : start + _CHUNK])
-            )
+            select(MATCHES.c.rule_id, MATCHES.c.release_id).where(condition)
         )
         found.update((row.rule_id, row.release_id) for row in rows)
     return found
@@ -278,13 +288,16 @@ async def _alerted(
     """(rule, story, channel) of the stored alerts of these rules on these stories (found
     through UNIQUE(rule_id, story_id, channel_id))."""
     found: set[tuple[str, int, str]] = set()
-    stories = sorted(story_ids)
-    for start in range(0, len(stories), _CHUNK):
+    dialect = connection.dialect.name
+    ordered = sorted(rule_ids)  # the rules matched in one batch: one list
+    rules = (
+        any_of(ALERTS.c.rule_id, ordered)
+        if dialect == "postgresql"
+        else ALERTS.c.rule_id.in_(ordered)
+    )
+    for condition in selecting(dialect, ALERTS.c.story_id, story_ids):
         rows = await connection.execute(
-            select(ALERTS.c.rule_id, ALERTS.c.story_id, ALERTS.c.channel_id).where(
-                ALERTS.c.rule_id.in_(sorted(rule_ids)),
-                ALERTS.c.story_id.in_(stories[start : start + _CHUNK]),
-            )
+            select(ALERTS.c.rule_id, ALERTS.c.story_id, ALERTS.c.channel_id).where(rules, condition)
         )
         found.update((row.rule_id, row.story_id, row.channel_id) for row in rows)
     return found
