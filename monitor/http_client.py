@@ -221,4 +221,3 @@ def install(transport: httpx.AsyncHTTPTransport) -> None:
     pool = getattr(transport, "_pool", None)
     if pool is not None and hasattr(pool, "_network_backend"):
         pool._network_backend = Backend()
-
