@@ -11,11 +11,11 @@ the statement is short, and parsed once. SQLite keeps its ``VALUES`` (``executem
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -136,3 +136,46 @@ def _plan(statement: Any, keys: tuple[str, ...], dialect: Any) -> _Plan:
         )
     _plans[cache_key] = (statement, plan)
     return plan
+
+
+# PostgreSQL: one array where an expanding IN would be ---------------------------------
+# (issue 23) ``column IN (…)`` of 2,000 keys is a statement of over 4 KB, which psycopg
+# parses again at every run (``_query2pg_nocache``); ``column = ANY(:array)`` is one
+# short statement, cached and prepared, whatever the number of values.
+
+
+def any_of(column: Any, values: Sequence[Any]) -> Any:
+    """``column = ANY(:array)``, the array bound to ``values``."""
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+_IN = 2000  # values per IN list on SQLite: well within its 32,766 parameters
+
+
+def selecting(dialect: str, column: Any, values: Collection[Any]) -> list[Any]:
+    """Conditions that together select the rows whose ``column`` is one of ``values``: on
+    PostgreSQL one ``any_of``; elsewhere ``IN`` lists of at most 2,000 values each."""
+    ordered = sorted(values)
+    if not ordered:
+        return []
+    if dialect == "postgresql":
+        return [any_of(column, ordered)]
+    return [column.in_(ordered[start : start + _IN]) for start in range(0, len(ordered), _IN)]
+
+
+def update_arrays(table: Any, key: str, arrays: Sequence[str]) -> Any:
+    """``UPDATE table SET col = u.col, … FROM unnest(:a_key, :a_col, …) AS u WHERE
+    table.key = u.key``: many rows updated by one statement of one array per column
+    (``params_of(rows, (key, *arrays))`` gives its parameters), where an executemany has
+    psycopg dump and send every row apart."""
+    names = (key, *arrays)
+    rows = (
+        func.unnest(*(bindparam(f"a_{name}", type_=ARRAY(table.c[name].type)) for name in names))
+        .table_valued(*names)
+        .render_derived()
+    )
+    return (
+        update(table)
+        .where(table.c[key] == rows.c[key])
+        .values({name: rows.c[name] for name in arrays})
+    )

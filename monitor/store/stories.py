@@ -26,12 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor import stories
-from monitor.store.arrays import execute_rows, insert_arrays, params_of
+from monitor.store.arrays import execute_rows, insert_arrays, params_of, selecting
 from monitor.store.session import insert
 from monitor.store.tables import BANDS, RELEASES, STORIES
 
 STORY_WINDOW = timedelta(days=7)
-_IN = 2000  # keys or ids per IN list: well within every driver's limit on parameters
 
 
 _SHINGLES: OrderedDict[str, frozenset[int]] = OrderedDict()
@@ -187,26 +186,45 @@ async def assign_stories(
     }
 
 
-_INSERT_BANDS = {
-    "sqlite": "INSERT INTO story_bands (band_key, release_id, story_id, first_seen_at)"
-    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    "postgresql": "INSERT INTO story_bands (band_key, release_id, story_id, first_seen_at)"
-    " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-}
+_BAND_ARRAYS = ("band_key", "release_id", "story_id")
+
+
+@functools.cache
+def _insert_bands_statement(dialect: str) -> Any:
+    """The bands' insert, built once per dialect: on PostgreSQL one array per column."""
+    if dialect == "postgresql":
+        return insert_arrays(BANDS, _BAND_ARRAYS, ("first_seen_at",)).on_conflict_do_nothing()
+    return insert(dialect, BANDS).on_conflict_do_nothing()
 
 
 async def _insert_bands(
     connection: AsyncConnection, bands: Iterable[tuple[str, int, int | None]], moment: datetime
 ) -> None:
-    """Insert (band_key, release_id, story_id) rows first seen at ``moment``. Handed to the
-    driver's executemany as tuples: a cold poll inserts 105,000 bands (25 a release), and
-    SQLAlchemy's handling of each row's parameters cost about as much as inserting it."""
-    dialect = connection.dialect
-    convert = BANDS.c.first_seen_at.type.dialect_impl(dialect).bind_processor(dialect)
-    stamp = convert(moment) if convert is not None else moment
-    rows = [(*band, stamp) for band in bands]
-    if rows:
-        await connection.exec_driver_sql(_INSERT_BANDS[dialect.name], rows)
+    """Insert (band_key, release_id, story_id) rows first seen at ``moment``, ~25 a
+    release: on PostgreSQL as one array per column (an executemany had psycopg dump every
+    row in Python: the match step's largest cost there, issue 23), on SQLite by the
+    driver's executemany, converted a column at a time (``store.arrays``)."""
+    rows = [dict(zip(_BAND_ARRAYS, band, strict=True)) for band in bands]
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    statement = _insert_bands_statement(dialect)
+    if dialect == "postgresql":
+        params = params_of(rows, _BAND_ARRAYS) | {"s_first_seen_at": moment}
+        await connection.execute(statement, params)
+    else:
+        await execute_rows(connection, statement, [row | {"first_seen_at": moment} for row in rows])
+
+
+def _holders(keys: Any, moment: datetime) -> Any:
+    """The recent holders of the band keys that ``keys`` selects."""
+    return (
+        select(BANDS.c.band_key, RELEASES.c.id, RELEASES.c.story_id, RELEASES.c.content_hash)
+        .join(RELEASES, RELEASES.c.id == BANDS.c.release_id)
+        .where(keys)
+        .where(BANDS.c.first_seen_at >= moment - STORY_WINDOW)
+        .where(RELEASES.c.story_id.is_not(None))
+    )
 
 
 async def _recent_holders(
@@ -215,20 +233,8 @@ async def _recent_holders(
     """Releases first seen within the window that hold any of ``keys``, by band key. Their
     texts are read apart (``_stored_shingles``): a candidate holds up to 25 of the keys."""
     found: dict[str, list[_Candidate]] = {}
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), _IN):
-        rows = (
-            await connection.execute(
-                select(
-                    BANDS.c.band_key, RELEASES.c.id, RELEASES.c.story_id, RELEASES.c.content_hash
-                )
-                .join(RELEASES, RELEASES.c.id == BANDS.c.release_id)
-                .where(BANDS.c.band_key.in_(ordered[start : start + _IN]))
-                .where(BANDS.c.first_seen_at >= moment - STORY_WINDOW)
-                .where(RELEASES.c.story_id.is_not(None))
-            )
-        ).all()
-        for row in rows:
+    for condition in selecting(connection.dialect.name, BANDS.c.band_key, keys):
+        for row in (await connection.execute(_holders(condition, moment))).all():
             found.setdefault(row.band_key, []).append(
                 _Candidate(row.id, row.story_id, row.content_hash)
             )
@@ -251,12 +257,9 @@ async def _stored_shingles(
                 missing.add(candidate.release_id)
             else:
                 found[candidate.content_hash] = cached
-    ordered = sorted(missing)
-    for start in range(0, len(ordered), _IN):
+    for condition in selecting(connection.dialect.name, RELEASES.c.id, missing):
         rows = await connection.execute(
-            select(RELEASES.c.content_hash, RELEASES.c.summary, RELEASES.c.content).where(
-                RELEASES.c.id.in_(ordered[start : start + _IN])
-            )
+            select(RELEASES.c.content_hash, RELEASES.c.summary, RELEASES.c.content).where(condition)
         )
         for row in rows:
             found[row.content_hash] = _shingles(row.content_hash, row.summary, row.content)

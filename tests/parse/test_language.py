@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -166,3 +167,37 @@ def test_answers_kept_for_alike_texts_are_the_identifiers() -> None:
                 assert np.array_equal(language._probabilities(model, *features), probabilities)
                 assert language._identify(text, among) == language._best(probabilities, among)
     assert len(language._answers) <= language.ANSWERS_KEPT
+
+
+def test_the_mapped_model_answers_as_py3langids_own(tmp_path: Path) -> None:
+    """The model mapped from the decompressed cache gives py3langid's probabilities bit for
+    bit; the cache is written once, and a damaged one falls back to py3langid's loader."""
+    import numpy as np
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from monitor.parse.langmodel import load_identifier
+
+    own = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    mapped = load_identifier(tmp_path)
+    (folder,) = tmp_path.iterdir()  # written beside, renamed into place: nothing else left
+    assert isinstance(mapped.tk_nextmove, memoryview)
+    again = load_identifier(tmp_path)
+    texts = [c for c, _ in CASES] + [SEED[i : i + 1000] for i in range(0, len(SEED), 500)]
+    texts += ["", "NATO 7\nMet NATO.\n", "x" * 5000, "\x00\ud800 é"]
+    for text in texts:
+        expected = own._decide(text)
+        assert np.array_equal(mapped._decide(text), expected)
+        assert np.array_equal(again._decide(text), expected)
+    (folder / "ptc.npy").write_bytes(b"damaged")
+    fallback = load_identifier(tmp_path)
+    assert not isinstance(fallback.tk_nextmove, memoryview)
+    assert np.array_equal(fallback._decide(texts[0]), own._decide(texts[0]))
+
+
+def test_an_unwritable_cache_loads_the_model_as_py3langid_does(tmp_path: Path) -> None:
+    from monitor.parse.langmodel import load_identifier
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    identifier = load_identifier(blocked / "monitor")
+    assert identifier.classify("The minister met the secretary general today.")[0] == "en"
