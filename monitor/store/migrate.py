@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.errors import StoreError
 from monitor.store.db import ensure_sqlite_dir, install_sqlite_pragmas, is_sqlite, normalise_url
 
-HEAD = "0013"
+HEAD = "0014"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_KEY = 0x6D6F6E69746F72  # "monitor"
 

@@ -149,6 +149,13 @@ class ReleaseRow(SQLModel, table=True):
             sqlite_where=text(_PENDING),
             postgresql_where=text(_PENDING),
         ),
+        # the pending releases that may alert, matched before the others (0014)
+        Index(
+            "ix_releases_pending_alertable",
+            "id",
+            sqlite_where=text(f"({_PENDING}) AND alertable = 1"),
+            postgresql_where=text(f"({_PENDING}) AND alertable"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
