@@ -28,7 +28,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -43,62 +42,13 @@ from monitor.errors import (
 )
 from monitor.fetch.body import Progress, read_body
 from monitor.fetch.retry import parse_retry_after
+from monitor.fetch.types import FetchLimits, FetchResult, PageBrowser, Render
 from monitor.http_client import Clients, reason
 from monitor.redact import redact_text
 
-
-@dataclass(frozen=True, slots=True)
-class Render:
-    """How a rendered page shows it is ready: the CSS of what it must contain, if any."""
-
-    wait_for: str | None = None
-
-
-class PageBrowser(Protocol):
-    """Fetches a page rendered in a browser, within the same bounds as a plain fetch:
-    ``render.Browser`` (Chromium) is the one there is, started on first use."""
-
-    async def fetch(
-        self,
-        url: str,
-        *,
-        user_agent: str,
-        limits: FetchLimits,
-        render: Render,
-        proxy: str | None = None,
-        bypass: tuple[str, ...] = (),
-    ) -> FetchResult: ...
-
-
+DEFAULT_LIMITS = FetchLimits()
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
-
-
-@dataclass(frozen=True, slots=True)
-class FetchLimits:
-    """Bounds on one fetch. Seconds and bytes."""
-
-    connect_timeout: float = 10.0  # to open the connection
-    read_timeout: float = 20.0  # between two reads
-    deadline: float = 30.0  # the whole request, every redirect and the body included
-    max_bytes: int = 10_000_000  # of decoded body
-    max_redirects: int = 5
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """A successful fetch. On 304 ``body`` is empty and the validators are the ones sent."""
-
-    status: int  # 200 (or another 2xx) or 304
-    url: str  # the final URL, after redirects
-    body: bytes  # decoded (Content-Encoding removed)
-    headers: dict[str, str]  # the final response's headers, lower-case keys
-    etag: str | None
-    last_modified: str | None
-    not_modified: bool
-    permanent_redirect: str | None  # where a 301/308 chain moved the source, else None
-    elapsed: float  # seconds
-    body_sha256: str
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -145,7 +95,7 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         user_agent: str,
-        limits: FetchLimits = FetchLimits(),
+        limits: FetchLimits = DEFAULT_LIMITS,
         render: Render | None = None,
         egress: Egress = DIRECT,
     ) -> FetchResult:
