@@ -30,19 +30,50 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.config.model import Config
 from monitor.model import Hit
+from monitor.notify.bounds import WEBHOOK_BYTES
 from monitor.notify.payload import AlertView
 from monitor.store import leases
 from monitor.store.digests import QUEUE_ORDER, due_alerts
 from monitor.store.session import writing
-from monitor.store.tables import ALERTS, MATCHES, RELEASES, AlertRow, ReleaseRow, now
+from monitor.store.tables import ALERTS, MATCHES, RELEASES, AlertRow, now
 
 HITS_LOADED = 100  # hits read per alert (the store keeps a total when it keeps fewer)
+# Characters of title and summary read for a message: every message and body cuts them to
+# WEBHOOK_BYTES characters or fewer (``notify.bounds``), and a cut depends only on that
+# many characters and on whether there are more. Reading the whole row of a 9.5 MB item
+# (30 MB with content and the raw forms) twice took the poll to 258 MB (issue 22).
+TEXT_READ = WEBHOOK_BYTES + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What a message shows of a release: ``title`` and ``summary`` are cut to
+    ``TEXT_READ`` characters."""
+
+    id: int
+    source_id: str
+    title: str
+    summary: str
+    url: str | None
+    published_at: datetime | None
+    language: str | None
+
+
+_SHOWN = select(
+    RELEASES.c.id,
+    RELEASES.c.source_id,
+    func.substr(RELEASES.c.title, 1, TEXT_READ).label("title"),
+    func.substr(RELEASES.c.summary, 1, TEXT_READ).label("summary"),
+    RELEASES.c.url,
+    RELEASES.c.published_at,
+    RELEASES.c.language,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
     alert: AlertRow
-    release: ReleaseRow
+    release: Shown
     hits: tuple[Hit, ...]
     copies: tuple[tuple[str, str], ...]
     hit_total: int | None = None  # all the rule's hits in the release, when more than ``hits``
@@ -128,9 +159,9 @@ async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[
     async with engine.connect() as connection:
         for alert in alerts:
             release_row = (
-                await connection.execute(select(RELEASES).where(RELEASES.c.id == alert.release_id))
+                await connection.execute(_SHOWN.where(RELEASES.c.id == alert.release_id))
             ).one()
-            release = ReleaseRow.model_validate(release_row._mapping)
+            release = Shown(**release_row._mapping)
             hits_json = (
                 await connection.execute(
                     select(MATCHES.c.hits).where(MATCHES.c.id == alert.match_id)

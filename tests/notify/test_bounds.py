@@ -208,3 +208,42 @@ def test_fit_json_leaves_small_fields_whole() -> None:
     assert fit_json(payload, WEBHOOK_BYTES, {"id"}.__contains__)
     assert payload["title"] == "Minister meets NATO chief"
     assert WEBHOOK_BYTES - 200 < json_size(payload) <= WEBHOOK_BYTES
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("الناتو " * 20_000, ARABIC_SUMMARY),
+        ("x" * 200_000, "y" * 200_000),  # no space to cut at
+        ("NATO\r\n" * 30_000, ("word " * 13_107) + "z" * 100_000),  # a space just before the read
+    ],
+    ids=["arabic", "one-word", "lines"],
+)
+def test_messages_need_only_the_texts_the_delivery_reads(
+    hostile: Callable[..., AlertView], title: str, summary: str
+) -> None:
+    """The delivery reads title and summary cut to ``TEXT_READ`` characters (issue 22: a
+    9.5 MB item's whole row took the poll to 258 MB): every body, email, chat message and
+    log line is the same as from the whole texts."""
+    from monitor.store.outbox import TEXT_READ
+
+    def messages(title: str, summary: str) -> list[Any]:
+        alerts = [
+            hostile(title=title, summary=summary, matches=()),
+            hostile(alert_id="a2", title=title, summary=summary, matches=()),
+        ]
+        renderer = Renderer()
+        chat = ChatRenderer(renderer)
+        return [
+            build_payload(alerts[0]),
+            build_payload(alerts[0], 2_000, 600),
+            digest_parts("d", alerts),
+            renderer.render_email(alerts),
+            renderer.render_digest_email(alerts),
+            chat_payload(chat, alerts),
+            chat_digest_payload(chat, alerts),
+            story_line(alerts),
+        ]
+
+    assert len(title) > TEXT_READ and len(summary) > TEXT_READ
+    assert messages(title[:TEXT_READ], summary[:TEXT_READ]) == messages(title, summary)
