@@ -12,8 +12,8 @@ workers share them through the page cache.
 The identifier built from the mapped arrays is py3langid's own class over the same
 values (the same dtypes; the DFA walk reads Python lists and buffers of the same ints as
 py3langid's loader gives), so its answers are the same bit for bit. When the cache
-cannot be written or read (a read-only home, a damaged file), the model is loaded the
-way py3langid loads it.
+cannot be written (a read-only home), the model is loaded the way py3langid loads it; a
+damaged copy is written again.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-_FILES = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
+_STALE_SECONDS = 3600  # a folder being written for this long was left by a dead process
 
 
 def cache_root() -> Path:
@@ -40,10 +41,15 @@ def load_identifier(cache: Path | None = None) -> Any:
     from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
     source = Path(MODEL_DIR) / MODEL_FILE
+    root = cache or cache_root()
     try:
-        folder = _cached(source, cache or cache_root())
-        arrays = _mapped(folder)
-    except (OSError, ValueError):
+        folder = _cached(source, root)
+        try:
+            arrays = _mapped(folder)
+        except (ValueError, EOFError):  # damaged: e.g. renamed before the disk had it all
+            shutil.rmtree(folder, ignore_errors=True)
+            arrays = _mapped(_cached(source, root))
+    except (OSError, ValueError, EOFError):
         return LanguageIdentifier.from_model_file(source, norm_probs=True)
     ptc, pc, classes, nextmove, row, out = arrays
     return LanguageIdentifier(ptc, pc, classes, nextmove, out, norm_probs=True, tk_row=row)
@@ -60,6 +66,9 @@ def _cached(source: Path, root: Path) -> Path:
 
     ptc, pc, classes, nextmove, row, out = load_model(source)
     root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".langid-*"):  # left by a process that died writing (66 MB)
+        if time.time() - stale.stat().st_mtime > _STALE_SECONDS:
+            shutil.rmtree(stale, ignore_errors=True)
     building = Path(tempfile.mkdtemp(prefix=".langid-", dir=root))
     try:
         arrays = {

@@ -179,3 +179,40 @@ def update_arrays(table: Any, key: str, arrays: Sequence[str]) -> Any:
         .where(table.c[key] == rows.c[key])
         .values({name: rows.c[name] for name in arrays})
     )
+
+
+# SQLite: many rows given as columns ------------------------------------------------------
+
+
+async def execute_columns(
+    connection: AsyncConnection,
+    statement: Any,
+    columns: Mapping[str, Sequence[Any]],
+    shared: Mapping[str, Any] | None = None,
+) -> None:
+    """``execute_rows`` for rows given as equal-length ``columns`` (and ``shared``: values
+    every row has), for a statement without RETURNING: each value converted once by its
+    type's bind processor, the rows zipped into the driver's tuples — no mapping built per
+    row (the match step's story bands, 25 a release: 0.9 s of 6 s draining 8,000 releases
+    as rows, issue 23)."""
+    if connection.dialect.name != "sqlite":
+        raise ValueError("execute_columns is for SQLite; PostgreSQL takes insert_arrays")
+    shared = shared or {}
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=[*columns, *shared])
+    if compiled.effective_returning:
+        raise ValueError("execute_columns takes no RETURNING: execute_rows does")
+    count = len(next(iter(columns.values()), ()))
+    converted: list[Sequence[Any]] = []
+    for name in compiled.positiontup or ():
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if name in columns:
+            values = columns[name]
+            converted.append(values if process is None else [process(v) for v in values])
+        else:  # shared, or the statement's own
+            value = shared.get(name, bind.effective_value)
+            converted.append([value if process is None else process(value)] * count)
+    rows = list(zip(*converted, strict=True))
+    if rows:
+        await connection.exec_driver_sql(compiled.string, rows)

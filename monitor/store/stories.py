@@ -17,16 +17,24 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Text, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor import stories
-from monitor.store.arrays import execute_rows, insert_arrays, params_of, selecting
+from monitor.store.arrays import (
+    any_of,
+    execute_columns,
+    execute_rows,
+    insert_arrays,
+    params_of,
+    selecting,
+)
 from monitor.store.session import insert
 from monitor.store.tables import BANDS, RELEASES, STORIES
 
@@ -177,54 +185,88 @@ async def assign_stories(
         for release in todo:
             assert release.story_id is not None
             release.story_id = story_of.get(release.story_id, release.story_id)
-    await _insert_bands(
-        connection, ((k, r.id, r.story_id) for r in todo for k in keys_of[r.id]), moment
-    )
+    await _insert_bands(connection, todo, keys_of, moment)
     return {
         release_id: frozenset(story_of.get(s, s) for s in stories)
         for release_id, stories in copies_of.items()
     }
 
 
-_BAND_ARRAYS = ("band_key", "release_id", "story_id")
+# PostgreSQL: a release's band keys as one string, split by the server. A batch's bands
+# are ~12,500 rows; one array element per band had psycopg dump each in Python (0.9 s of
+# 3.5 s CPU draining 8,000 releases), one per release is 25 times fewer.
+_INSERT_BANDS_PG = text(
+    "INSERT INTO story_bands (band_key, release_id, story_id, first_seen_at)"
+    " SELECT k.band_key, u.release_id, u.story_id, :at"
+    " FROM unnest(:releases, :stories, :keys) AS u(release_id, story_id, keys)"
+    " CROSS JOIN LATERAL unnest(string_to_array(u.keys, ' ')) AS k(band_key)"
+    " ON CONFLICT DO NOTHING"
+).bindparams(
+    bindparam("releases", type_=ARRAY(BANDS.c.release_id.type)),
+    bindparam("stories", type_=ARRAY(BANDS.c.story_id.type)),
+    bindparam("keys", type_=ARRAY(Text())),
+    bindparam("at", type_=BANDS.c.first_seen_at.type),
+)
 
 
 @functools.cache
-def _insert_bands_statement(dialect: str) -> Any:
-    """The bands' insert, built once per dialect: on PostgreSQL one array per column."""
-    if dialect == "postgresql":
-        return insert_arrays(BANDS, _BAND_ARRAYS, ("first_seen_at",)).on_conflict_do_nothing()
-    return insert(dialect, BANDS).on_conflict_do_nothing()
+def _insert_bands_sqlite() -> Any:
+    return insert("sqlite", BANDS).on_conflict_do_nothing()
 
 
 async def _insert_bands(
-    connection: AsyncConnection, bands: Iterable[tuple[str, int, int | None]], moment: datetime
+    connection: AsyncConnection,
+    releases: Sequence[StoryRelease],
+    keys_of: dict[int, list[str]],
+    moment: datetime,
 ) -> None:
-    """Insert (band_key, release_id, story_id) rows first seen at ``moment``, ~25 a
-    release: on PostgreSQL as one array per column (an executemany had psycopg dump every
-    row in Python: the match step's largest cost there, issue 23), on SQLite by the
-    driver's executemany, converted a column at a time (``store.arrays``)."""
-    rows = [dict(zip(_BAND_ARRAYS, band, strict=True)) for band in bands]
-    if not rows:
+    """Insert the bands of these releases (``keys_of``), with their stories, first seen at
+    ``moment``: ~25 a release. An executemany had psycopg dump and send every row apart,
+    the match step's largest cost on PostgreSQL (issue 23): there one array element per
+    release; on SQLite the driver's executemany, converted a column at a time."""
+    holding = [r for r in releases if keys_of[r.id]]
+    if not holding:
         return
-    dialect = connection.dialect.name
-    statement = _insert_bands_statement(dialect)
-    if dialect == "postgresql":
-        params = params_of(rows, _BAND_ARRAYS) | {"s_first_seen_at": moment}
-        await connection.execute(statement, params)
-    else:
-        await execute_rows(connection, statement, [row | {"first_seen_at": moment} for row in rows])
+    if connection.dialect.name == "postgresql":
+        params = {
+            "releases": [r.id for r in holding],
+            "stories": [r.story_id for r in holding],
+            "keys": [" ".join(keys_of[r.id]) for r in holding],
+            "at": moment,
+        }
+        await connection.execute(_INSERT_BANDS_PG, params)
+        return
+    columns: dict[str, list[Any]] = {"band_key": [], "release_id": [], "story_id": []}
+    for release in holding:
+        keys = keys_of[release.id]
+        columns["band_key"] += keys
+        columns["release_id"] += [release.id] * len(keys)
+        columns["story_id"] += [release.story_id] * len(keys)
+    await execute_columns(connection, _insert_bands_sqlite(), columns, {"first_seen_at": moment})
 
 
-def _holders(keys: Any, moment: datetime) -> Any:
-    """The recent holders of the band keys that ``keys`` selects."""
+def _holders(keys: Any, since: datetime) -> Any:
+    """The holders of the band keys that ``keys`` selects, first seen ``since`` (SQLite)."""
     return (
         select(BANDS.c.band_key, RELEASES.c.id, RELEASES.c.story_id, RELEASES.c.content_hash)
         .join(RELEASES, RELEASES.c.id == BANDS.c.release_id)
         .where(keys)
-        .where(BANDS.c.first_seen_at >= moment - STORY_WINDOW)
+        .where(BANDS.c.first_seen_at >= since)
         .where(RELEASES.c.story_id.is_not(None))
     )
+
+
+# PostgreSQL: the bands holding any of the keys, each key probed through the primary key.
+# As ``band_key IN (…)`` or ``= ANY(…)`` of a batch's ~12,500 keys the planner scanned the
+# whole table (a hash join: 340–440 ms a batch at 2 million bands, growing with the
+# table); joined to the keys unnested it probes the index, and the holders' releases are
+# read apart by id (86 ms for both at 2 million, load 6; issue 23).
+_BAND_HITS_PG = text(
+    "SELECT k.band_key, b.release_id"
+    " FROM unnest(string_to_array(:keys, ' ')) AS k(band_key)"
+    " JOIN story_bands b ON b.band_key = k.band_key"
+    " WHERE b.first_seen_at >= :since"
+).bindparams(bindparam("keys", type_=Text()), bindparam("since", type_=BANDS.c.first_seen_at.type))
 
 
 async def _recent_holders(
@@ -233,11 +275,29 @@ async def _recent_holders(
     """Releases first seen within the window that hold any of ``keys``, by band key. Their
     texts are read apart (``_stored_shingles``): a candidate holds up to 25 of the keys."""
     found: dict[str, list[_Candidate]] = {}
-    for condition in selecting(connection.dialect.name, BANDS.c.band_key, keys):
-        for row in (await connection.execute(_holders(condition, moment))).all():
-            found.setdefault(row.band_key, []).append(
-                _Candidate(row.id, row.story_id, row.content_hash)
-            )
+    since = moment - STORY_WINDOW
+    if connection.dialect.name != "postgresql":
+        for condition in selecting(connection.dialect.name, BANDS.c.band_key, keys):
+            for row in (await connection.execute(_holders(condition, since))).all():
+                found.setdefault(row.band_key, []).append(
+                    _Candidate(row.id, row.story_id, row.content_hash)
+                )
+        return found
+    if not keys:
+        return found
+    params = {"keys": " ".join(sorted(keys)), "since": since}
+    hits = (await connection.execute(_BAND_HITS_PG, params)).all()
+    holders = select(RELEASES.c.id, RELEASES.c.story_id, RELEASES.c.content_hash).where(
+        any_of(RELEASES.c.id, sorted({hit.release_id for hit in hits})),
+        RELEASES.c.story_id.is_not(None),
+    )
+    candidates = {
+        row.id: _Candidate(row.id, row.story_id, row.content_hash)
+        for row in (await connection.execute(holders) if hits else ())
+    }
+    for band_key, release_id in hits:
+        if release_id in candidates:
+            found.setdefault(band_key, []).append(candidates[release_id])
     return found
 
 

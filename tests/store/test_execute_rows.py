@@ -75,3 +75,23 @@ async def test_upsert_and_update_store_and_return_as_executemany(
             else:
                 assert await run(connection, _MATCHED, changed) == []
     assert await _stored(quick) == await _stored(plain)
+
+
+async def test_columns_store_what_the_same_rows_store(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """``execute_columns``: the rows as columns, a shared value (a time, converted by its
+    type for SQLite) and the statement's own value, as SQLAlchemy's executemany stores them."""
+    quick, plain = engines
+    rows = _rows(30, T0, "first")
+    statement = sa.insert(RELEASES).values(revision=7)  # a value of the statement's own
+    moment = rows[0]["first_seen_at"]
+    keys = [k for k in rows[0] if k not in ("first_seen_at", "revision")]
+    columns = {k: [row[k] for row in rows] for k in keys}
+    async with quick.begin() as connection:
+        await arrays.execute_columns(connection, statement, columns, {"first_seen_at": moment})
+    async with plain.begin() as connection:
+        await connection.execute(
+            statement, [{k: row[k] for k in keys} | {"first_seen_at": moment} for row in rows]
+        )
+    assert await _stored(quick) == await _stored(plain)
