@@ -178,7 +178,8 @@ def child() -> None:
 
 def run(args: argparse.Namespace) -> None:
     feeds = Feeds(args.sources)
-    name = f"bench_cost_{uuid.uuid4().hex[:8]}"
+    # a prefix of its own on the shared server (BENCH_DB_PREFIX), dropped at the end
+    name = f"{os.environ.get('BENCH_DB_PREFIX', 'bench_cost')}_{uuid.uuid4().hex[:8]}"
     postgres = args.database == "postgres"
     if postgres:
         import psycopg

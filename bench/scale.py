@@ -31,12 +31,14 @@ from bench.sim.run import (
     Database,
     SimProcess,
     Watcher,
+    backends_cpu,
     monitor_env,
     tree_cpu,
     tree_rss,
     write_config,
 )
 from bench.sim.server import Settings
+from monitor.config.yamlfile import MAX_BYTES_VARIABLE, MAX_FILE_BYTES
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SLACK = 30.0  # a due time this close to the end may still be answered after it
@@ -45,7 +47,7 @@ UNMATCHED_STEADY = 100
 
 
 def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
-    settings = Settings(args.sources, args.interval, seed=args.seed)
+    settings = Settings(args.sources, args.interval, seed=args.seed, baseline=args.baseline)
     sim = SimProcess(settings)
     pg_name = f"bench_sim_{uuid.uuid4().hex[:8]}"
     if backend == "postgresql":
@@ -59,33 +61,43 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
     config = tmp / f"{backend}.yaml"
     write_config(config, url, sim)
     base = [sys.executable, "-m", "monitor", "--config", str(config)]
-    subprocess.run(
-        [*base, "db", "upgrade"], cwd=ROOT, check=True, capture_output=True, env=monitor_env()
-    )
-    log = (tmp / f"{backend}.log").open("wb")
+    env = monitor_env()
+    lifted = config.stat().st_size > MAX_FILE_BYTES  # ~12,000 of the sim's sources fit in 1 MB
+    if lifted:  # as an operator of a larger deployment would: the cap is theirs to raise
+        env[MAX_BYTES_VARIABLE] = str(config.stat().st_size)
+    subprocess.run([*base, "db", "upgrade"], cwd=ROOT, check=True, capture_output=True, env=env)
+    logs = [(tmp / f"{backend}-{n}.log").open("wb") for n in range(args.instances)]
     started = time.time()
-    daemon = subprocess.Popen([*base, "run"], cwd=ROOT, env=monitor_env(), stdout=log, stderr=log)
+    daemons = [
+        subprocess.Popen([*base, "run"], cwd=ROOT, env=env, stdout=log, stderr=log) for log in logs
+    ]
+    pids = [daemon.pid for daemon in daemons]
     database = Database(url)
-    watcher = Watcher(database, daemon.pid, every=args.every)
+    watcher = Watcher(database, *pids, every=args.every)
     watcher.start()
+
+    def alive() -> None:
+        for daemon, log in zip(daemons, logs, strict=True):
+            if daemon.poll() is not None:
+                raise RuntimeError(f"monitor run exited {daemon.returncode}: see {log.name}")
+
     try:
         # the first cycle (every baseline, and the burst of second polls that queued up
         # behind them) is left out: the window starts once every source was polled twice
         while database.unpolled(args.sources) or sim.get("/_stats")["polled_twice"] < args.sources:
-            if daemon.poll() is not None:
-                raise RuntimeError(f"monitor run exited {daemon.returncode}: see {log.name}")
+            alive()
             time.sleep(2)
         # ... and once the baselines' releases are matched: the match worker takes them in
         # the order they came, so until then a new release's alert waits behind ~27 per
         # source (on PostgreSQL 21,000 left at that point, minutes of work: issue 23)
         twice, backlog = time.time(), database.unmatched()
         while database.unmatched() > UNMATCHED_STEADY:
-            if daemon.poll() is not None:
-                raise RuntimeError(f"monitor run exited {daemon.returncode}: see {log.name}")
+            alive()
             time.sleep(2)
         warm = time.time()
-        cpu0, sim_cpu0 = tree_cpu(daemon.pid), tree_cpu(sim.process.pid)
-        rss0 = tree_rss(daemon.pid)
+        cpu0, sim_cpu0 = sum(map(tree_cpu, pids)), tree_cpu(sim.process.pid)
+        pg0 = backends_cpu(pg_name) if backend == "postgresql" else {}
+        rss0 = _rss(pids)
         size0 = database.size()
         load0 = os.getloadavg()
         print(
@@ -101,19 +113,23 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
             duration = max(60.0, min(duration, stop - time.time()))
         time.sleep(duration)
         end = time.time()
-        cpu1, sim_cpu1 = tree_cpu(daemon.pid), tree_cpu(sim.process.pid)
-        rss1 = tree_rss(daemon.pid)
+        alive()
+        cpu1, sim_cpu1 = sum(map(tree_cpu, pids)), tree_cpu(sim.process.pid)
+        pg1 = backends_cpu(pg_name) if backend == "postgresql" else {}
+        rss1 = _rss(pids)
         size1 = database.size()
         load1 = os.getloadavg()
         dump = sim.get("/_dump")
     finally:
         watcher.stop()
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-        log.close()
+        for daemon in daemons:
+            daemon.send_signal(signal.SIGTERM)
+        for daemon, log in zip(daemons, logs, strict=True):
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+            log.close()
         sim.stop()
         if backend == "postgresql":
             import psycopg
@@ -128,6 +144,8 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
     return {
         "backend": backend,
         "sources": args.sources,
+        "instances": args.instances,
+        "baseline_items": args.baseline or "full (5-50)",
         "interval_s": args.interval,
         "warm_up_s": round(warm - started),
         "polled_twice_s": round(twice - started),
@@ -138,7 +156,11 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
         "cpu_pct_of_core": round(100 * (cpu1 - cpu0) / window, 2),
         "cpu_ms_per_poll": round(1000 * (cpu1 - cpu0) / max(polls.polls, 1), 2),
         "sim_cpu_pct": round(100 * (sim_cpu1 - sim_cpu0) / window, 2),
-        "rss_mb_daemon_after_warm_up": round(rss0[0] / 2**20),
+        # backends alive at both ends of the window (the pool keeps its connections)
+        "pg_backends_cpu_pct": round(
+            100 * sum(pg1[pid] - pg0[pid] for pid in pg1.keys() & pg0.keys()) / window, 2
+        ),
+        "rss_mb_daemon_after_warm_up": round(rss0[0] / 2**20),  # the largest instance
         "rss_mb_daemon_final": round(rss1[0] / 2**20),
         "rss_mb_tree_after_warm_up": round(rss0[1] / 2**20),
         "rss_mb_tree_peak": round(peak / 2**20),
@@ -161,7 +183,20 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
         "nato_missing": len(alerts.nato_missing),
         "db_growth_mb_per_day": round((size1 - size0) / window * 86400 / 2**20, 1),
         "watch_errors": watcher.errors,
+        "config_cap_raised": lifted,
+        # the trees' RSS over the window, a sample a minute: (seconds into it, MB)
+        "rss_mb_tree_by_minute": [
+            (round(at - warm), round(rss / 2**20))
+            for at, _, rss in watcher.rss[:: max(1, round(60 / args.every))]
+            if warm <= at <= end
+        ],
     }
+
+
+def _rss(pids: list[int]) -> tuple[int, int]:
+    """The largest instance's own RSS and all the instances' trees together, bytes."""
+    sizes = [tree_rss(pid) for pid in pids]
+    return max(size[0] for size in sizes), sum(size[1] for size in sizes)
 
 
 def main() -> None:
@@ -174,10 +209,18 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--every", type=float, default=5.0, help="seconds between due-time reads")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--baseline", type=int, default=0, help="items a source shows at its first poll (0: all)"
+    )
+    parser.add_argument(
+        "--instances", type=int, default=1, help="monitor run processes (PostgreSQL if > 1)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--until", help='end the window by this UTC time ("HH:MM") at the latest')
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    if args.instances > 1 and "sqlite" in backends:
+        parser.error("several instances share one PostgreSQL: --db postgresql")
     results = []
     for backend in backends:
         with tempfile.TemporaryDirectory() as tmp:

@@ -19,12 +19,14 @@ Exactly the limit alerts as usual; ``poll --no-flood-guard`` lifts the guard for
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.config.model import Config, Source
 from monitor.ops.alarms import record_flood
+from monitor.store.items import muted_rules
 from monitor.store.releases import Stored, hold_alerts
 
 
@@ -32,10 +34,14 @@ def limit_of(config: Config, source: Source) -> int:
     return source.max_alerts_per_poll or config.defaults.max_alerts_per_poll
 
 
-def channels_watching(config: Config, source: Source) -> list[str]:
-    """The channels of the rules that apply to ``source``, in the config's order."""
+def channels_watching(config: Config, source: Source, muted: Collection[str] = ()) -> list[str]:
+    """The channels of the rules that apply to ``source`` and are not ``muted``, in the
+    config's order: a muted rule sends nothing, a flood notice included."""
     wanted = {
-        c for r in config.rules if not r.sources or source.id in r.sources for c in r.channels
+        c
+        for r in config.rules
+        if (not r.sources or source.id in r.sources) and r.id not in muted
+        for c in r.channels
     }
     return [c.id for c in config.channels if c.id in wanted]
 
@@ -71,6 +77,7 @@ class FloodGuard:
         await hold_alerts(connection, [s.id for s in alertable])
         new = sum(1 for s in alertable if s.revision == 1)
         detail = notice(self.source, new, len(alertable) - new)
-        channels = channels_watching(self.config, self.source)
+        muted = await muted_rules(connection, self.moment)
+        channels = channels_watching(self.config, self.source, muted)
         await record_flood(connection, self.source.id, detail, channels, self.moment)
         self.held = len(alertable)

@@ -32,7 +32,7 @@ class SimProcess:
         command = [sys.executable, "-m", "bench.sim", "--sources", str(settings.sources)]
         command += ["--interval", str(settings.interval), "--change", str(settings.change)]
         command += ["--fail", str(settings.fail), "--copies", str(settings.copies)]
-        command += ["--seed", str(settings.seed)]
+        command += ["--seed", str(settings.seed), "--baseline", str(settings.baseline)]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -152,15 +152,17 @@ def _stamp(value: Any) -> float | None:
 
 
 class Watcher(threading.Thread):
-    """Every ``every`` seconds: the due times (into ``dues``) and the monitor's CPU and RSS."""
+    """Every ``every`` seconds: the due times (into ``dues``) and the RSS of the monitor
+    processes ``pids`` (one or several instances)."""
 
-    def __init__(self, database: Database, pid: int, every: float) -> None:
+    def __init__(self, database: Database, *pids: int, every: float) -> None:
         super().__init__(daemon=True)
-        self.database, self.pid, self.every = database, pid, every
+        self.database, self.pids, self.every = database, pids, every
         self.dues = DueLog()
         self.lock = threading.Lock()
         self.stopped = threading.Event()
-        self.rss: list[tuple[float, int, int]] = []  # (at, daemon's RSS, tree's RSS) bytes
+        # (at, the largest daemon's RSS, all the trees' RSS) bytes
+        self.rss: list[tuple[float, int, int]] = []
         self.errors = 0
 
     def run(self) -> None:
@@ -169,7 +171,9 @@ class Watcher(threading.Thread):
                 rows = self.database.dues()
                 with self.lock:
                     self.dues.observe(time.time(), rows)
-                self.rss.append((time.time(), *tree_rss(self.pid)))
+                sizes = [tree_rss(pid) for pid in self.pids]
+                own = max(size[0] for size in sizes)
+                self.rss.append((time.time(), own, sum(size[1] for size in sizes)))
             except Exception:  # the database is busy or the process gone: next round
                 self.errors += 1
 
@@ -225,3 +229,23 @@ def tree_rss(pid: int) -> tuple[int, int]:
         except OSError:
             continue
     return own, total
+
+
+def backends_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving ``database`` (its process title names
+    it): the server's share of the work, which the monitor's trees do not include."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                title = cmdline.read()
+            if not title.startswith(b"postgres: ") or f" {database} ".encode() not in title:
+                continue
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(entry)] = (int(fields[11]) + int(fields[12])) / TICKS
+    return found

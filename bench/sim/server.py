@@ -52,6 +52,9 @@ class Settings:
     fail: float = 0.01  # share of sources failing for one interval (500, 429 or no answer)
     copies: float = 0.03  # share of new feed items that republish another source's item
     seed: int = 1
+    # items a source shows at its first poll (0: its full size, 5–50): a small baseline makes
+    # the warm-up affordable at 10,000+ sources; new items then fill the feed up to its size
+    baseline: int = 0
 
 
 @dataclass
@@ -76,7 +79,8 @@ class Sim:
         self.shapes = shapes(self.settings.seed, n)
         self.writer = Writer(self.settings.seed, {"en": english_words(), "ar": arabic_words()})
         self.start = time.time()
-        self.count = [shape.size for shape in self.shapes]
+        first = self.settings.baseline
+        self.count = [min(shape.size, first) if first else shape.size for shape in self.shapes]
         self.modified = [self.start - INITIAL_AGE] * n
         self.polled = [0] * n
         self.rng = random.Random(self.settings.seed + 1)
@@ -95,7 +99,7 @@ class Sim:
             origin = self.copy_of.get((i, k), (i, k))
             item = self.writer.item(origin[0], origin[1], self.shapes[origin[0]].lang)
             published = self.appeared.get((i, k))
-            if published is None:
+            if published is None:  # one of the items it started with, an hour apart
                 published = self.start - INITIAL_AGE - (shape.size - k) * 3600.0
             shown.append((k, item, published))
         return shown
@@ -282,9 +286,12 @@ def main() -> None:
     parser.add_argument("--fail", type=float, default=0.01)
     parser.add_argument("--copies", type=float, default=0.03)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--baseline", type=int, default=0, help="items at the first poll")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    settings = Settings(args.sources, args.interval, args.change, args.fail, args.copies, args.seed)
+    settings = Settings(
+        args.sources, args.interval, args.change, args.fail, args.copies, args.seed, args.baseline
+    )
     try:
         asyncio.run(serve(settings, port=args.port))
     except KeyboardInterrupt:

@@ -326,6 +326,14 @@ class Retention(Frozen):
     alerts: Duration | None = None  # e.g. 90d
 
 
+class Polling(Frozen):
+    """How ``monitor run`` schedules its polls (one instance's own, not a source's)."""
+
+    # polls in flight at once: auto sizes it from the sources' due rate and the time a poll
+    # takes (``ops.claims.poll_slots``); a number fixes it
+    max_concurrent: Literal["auto"] | Annotated[int, Field(ge=1, le=4096)] = "auto"
+
+
 class Config(Frozen):
     database: str = "sqlite:///data/monitor.db"
     timezone: TimeZone = "UTC"
@@ -340,6 +348,7 @@ class Config(Frozen):
     alarm_channels: tuple[str, ...] = ()
     alarms: Alarms = Alarms()
     retention: Retention = Retention()
+    polling: Polling = Polling()
 
     def _memo_of(self) -> dict[str, Any]:
         return _memo_of(self)

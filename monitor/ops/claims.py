@@ -11,12 +11,14 @@ from then on, until the config changes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.config.model import Config
+from monitor.config.cron import Crontab
+from monitor.config.model import Config, Source
 from monitor.schedule import poll_lease
 from monitor.store.polls import PollState, claim_due_sources, release_sources
 from monitor.store.sources import source_ids
@@ -31,6 +33,7 @@ class ClaimPlan:
     lease: timedelta
     configured: frozenset[str]
     stale: list[str]
+    rate: float = 0.0  # polls due per second, on average, under this config
 
 
 async def plan_for(engine: AsyncEngine, config: Config, known: ClaimPlan | None) -> ClaimPlan:
@@ -39,7 +42,31 @@ async def plan_for(engine: AsyncEngine, config: Config, known: ClaimPlan | None)
         return known
     configured = frozenset(s.id for s in config.sources)
     stale = sorted(await source_ids(engine) - configured)
-    return ClaimPlan(config, poll_lease(config), configured, stale)
+    rate = sum(1.0 / _period(config, source) for source in config.sources)
+    return ClaimPlan(config, poll_lease(config), configured, stale, rate)
+
+
+def _period(config: Config, source: Source) -> float:
+    """Seconds between two polls of ``source``: its interval, or its cron's next gap."""
+    if source.cron:
+        crontab = Crontab.parse(source.cron, config.zone_of(source))
+        first = crontab.next_after(datetime.now(UTC))
+        return max((crontab.next_after(first) - first).total_seconds(), 1.0)
+    return max(config.interval_of(source).total_seconds(), 1.0)
+
+
+AUTO_SLOTS = (32, 256)  # auto's bounds: the old fixed 32, and a bound on memory in flight
+HEADROOM = 2.0  # polls come due in bursts (jitter, the tick's second), not evenly
+
+
+def poll_slots(config: Config, rate: float, latency: float) -> int:
+    """Polls in flight at most: the setting, or (auto) ``HEADROOM`` × ``rate`` (polls due
+    a second) × ``latency`` (seconds a poll takes), within ``AUTO_SLOTS``."""
+    setting = config.polling.max_concurrent
+    if setting != "auto":
+        return setting
+    low, high = AUTO_SLOTS
+    return max(low, min(high, math.ceil(HEADROOM * rate * latency)))
 
 
 async def claim(

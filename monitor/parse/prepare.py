@@ -18,6 +18,7 @@ over the body's first ``MAX_STORY_WORDS`` words.
 from __future__ import annotations
 
 import pickle
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -68,9 +69,10 @@ class PreparedRelease:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A prepared body. Its releases travel and wait packed, ``CHUNK`` at a time (a pickle
-    each): a feed of 50,000 items is 17 MB packed and was 105 MB as objects in the poll's
-    process, plus as much again in each side's pickle memo while it crossed the pipe. The
+    """A prepared body. Its releases travel and wait packed, ``CHUNK`` at a time (a
+    compressed pickle each): a feed of 50,000 items is 3 MB packed and was 105 MB as
+    objects in the poll's process, plus as much again in each side's pickle memo while it
+    crossed the pipe. The
     store reads them a chunk at a time (``chunks``); ``releases`` and the other whole-body
     views unpack everything, for small bodies and tests."""
 
@@ -136,7 +138,7 @@ Rows = tuple[Any, ...]
 
 def _unpacked(packed: bytes | Rows) -> Rows:
     if isinstance(packed, bytes):
-        rows: Rows = pickle.loads(packed)  # noqa: S301 (ours: packed by ``pack``)
+        rows: Rows = pickle.loads(zlib.decompress(packed))  # noqa: S301 (ours: ``_pickled``)
         return rows
     return packed
 
@@ -180,7 +182,11 @@ def rows_of(
 
 
 def _pickled(rows: Rows) -> bytes:
-    return pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+    """Pickled and compressed: a feed's releases and matches are held packed for the whole
+    poll, in the worker and then in the poll's process. The 50,000 items of the hostile
+    flood pack into 20 MB of pickles, 3.1 MB compressed (zlib's fastest level: 74 ms to
+    compress them all, 37 ms to decompress)."""
+    return zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
 _release_row = attrgetter(*(f.name for f in fields(ReleaseData)))

@@ -14,6 +14,12 @@ A write is either some work on the connection or one prepared statement with its
 parameters. Consecutive writes of the same statement go to the driver as one
 ``executemany``: a warm poll of 250 feeds records 250 outcomes, and one statement each
 cost about 1 ms of SQLAlchemy and driver overhead, against 0.05 ms as rows of one batch.
+
+A group waits ``GATHER_SECONDS`` before its transaction, for the polls finishing just after
+the first: polls are claimed in batches of 16 and more and end within milliseconds of each
+other. A transaction costs the same few round trips (BEGIN, the statement, COMMIT) and a
+pool checkout whatever its rows: at 33 polls a second, 5 outcomes a transaction became
+about 15, and a 304 poll's statements 0.30 -> 0.13 (bench_poll_cost, PostgreSQL).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from sqlalchemy.sql.expression import Executable
 from monitor.store.session import PerEngine, idle, writing
 
 Work = Callable[[AsyncConnection], Awaitable[None]]
+
+GATHER_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +67,7 @@ class GroupCommit:
         await future
 
     async def _flush(self) -> None:
+        await asyncio.sleep(GATHER_SECONDS)
         while self._queue:
             batch, self._queue = self._queue, []
             try:

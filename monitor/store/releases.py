@@ -26,21 +26,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.model import ReleaseData, Skipped
-from monitor.store.arrays import execute_rows, insert_arrays, params_of
+from monitor.store.arrays import execute_rows, insert_arrays, params_of, selecting
 from monitor.store.session import insert, writing
 from monitor.store.tables import RELEASES, REVISIONS
 
-_CHUNK = 1000  # identities or ids per SELECT ... IN (...), rows per upsert
-_STORED = (
-    select(RELEASES.c.identity, RELEASES.c.id, RELEASES.c.content_hash)
-    .where(RELEASES.c.source_id == bindparam("b_source"))
-    .where(RELEASES.c.identity.in_(bindparam("b_identities", expanding=True)))
-)
+_CHUNK = 1000  # rows per upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +161,11 @@ async def _stored_hashes(
 ) -> dict[str, tuple[int, str]]:
     """The id and content hash of each of ``identities`` stored for the source."""
     found: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(identities), _CHUNK):
-        result = await connection.execute(
-            _STORED, {"b_source": source_id, "b_identities": identities[start : start + _CHUNK]}
-        )
+    stored = select(RELEASES.c.identity, RELEASES.c.id, RELEASES.c.content_hash).where(
+        RELEASES.c.source_id == source_id
+    )
+    for among in selecting(connection.dialect.name, RELEASES.c.identity, identities):
+        result = await connection.execute(stored.where(among))
         found.update((r.identity, (r.id, r.content_hash)) for r in result)
     return found
 
@@ -226,12 +222,8 @@ async def save_releases(
 
 async def hold_alerts(connection: AsyncConnection, release_ids: Sequence[int]) -> None:
     """These releases raise no alert when they are matched (the flood guard's hold)."""
-    for start in range(0, len(release_ids), _CHUNK):
-        await connection.execute(
-            update(RELEASES)
-            .where(RELEASES.c.id.in_(release_ids[start : start + _CHUNK]))
-            .values(alertable=False)
-        )
+    for among in selecting(connection.dialect.name, RELEASES.c.id, release_ids):
+        await connection.execute(update(RELEASES).where(among).values(alertable=False))
 
 
 def _first_of_each(releases: Sequence[ReleaseData]) -> list[ReleaseData]:
@@ -310,10 +302,8 @@ async def _keep_superseded(connection: AsyncConnection, release_ids: list[int]) 
         "content_hash": stored.content_hash,
         "seen_at": stored.updated_at,  # when that version was first seen
     }
-    for start in range(0, len(release_ids), _CHUNK):
-        superseded = select(*copy.values()).where(
-            stored.id.in_(release_ids[start : start + _CHUNK])
-        )
+    for among in selecting(connection.dialect.name, stored.id, release_ids):
+        superseded = select(*copy.values()).where(among)
         await connection.execute(
             insert(connection, REVISIONS)
             .from_select(list(copy), superseded)

@@ -97,8 +97,22 @@ def test_a_file_over_1_mb_is_refused(tmp_path: Path) -> None:
         read_yaml(path)
     size = path.stat().st_size
     assert caught.value.problems == [
-        f"{path}: {size:,} bytes; a configuration file is at most 1,000,000"
+        f"{path}: {size:,} bytes; a configuration file is at most 1,000,000 "
+        "(set MONITOR_CONFIG_MAX_BYTES to allow a larger one)"
     ]
+
+
+def test_the_operator_raises_the_cap_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(BASE + "#" * MAX_FILE_BYTES + "\n", encoding="utf-8")
+    monkeypatch.setenv("MONITOR_CONFIG_MAX_BYTES", str(2 * MAX_FILE_BYTES))
+    assert read_yaml(path).data["sources"]  # read whole, comments and all
+    monkeypatch.setenv("MONITOR_CONFIG_MAX_BYTES", "2MB")
+    with pytest.raises(ConfigError) as caught:
+        read_yaml(path)
+    assert caught.value.problems == ["MONITOR_CONFIG_MAX_BYTES: '2MB' is not a number of bytes"]
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from monitor.delivery import build_channels
 from monitor.http_client import new_client
 from monitor.ops.alarms import FLOOD_RETRY, NOTICE_LEASE, check_alarms, send_floods
 from monitor.poll_driver import poll_once
+from monitor.store.items import mute_rule
 from monitor.store.session import open_store
 from monitor.store.tables import ALARMS, ALERTS, MATCHES, RELEASES
 from tests.notify.smtp_server import SmtpServer
@@ -236,4 +237,23 @@ async def test_at_the_limit_alerts_as_usual(
 
     assert (outcome.new, outcome.held) == (items, 0)
     assert len(_hooks(http_server)) == items and len(smtp.messages) == items
+    assert await _count(config, ALARMS) == 0
+
+
+async def test_a_muted_rule_sends_no_flood_notice(
+    tmp_path: Path, db_url: str, http_server: LoopbackServer, smtp: SmtpServer
+) -> None:
+    _serve(http_server, 60)
+    config = _config(tmp_path, db_url, http_server, smtp)
+    engine = await open_store(config.database)
+    try:
+        await mute_rule(engine, "nato", datetime.now(UTC) + timedelta(hours=1), actor="desk")
+    finally:
+        await engine.dispose()
+
+    [outcome] = (await poll_once(config, ["mofa-qa"], False, None)).outcomes
+
+    assert (outcome.new, outcome.held) == (60, 60)  # still held: a flood is a flood
+    assert await _count(config, RELEASES) == 60
+    assert _hooks(http_server) == [] and smtp.messages == []  # its only rule is muted
     assert await _count(config, ALARMS) == 0

@@ -17,7 +17,7 @@ import pytest
 
 from monitor.errors import FetchNetworkError
 from monitor.fetch import Fetcher
-from monitor.http_client import new_client, trust_context
+from monitor.http_client import IdleCheckedStream, new_client, trust_context
 from tests.support.http_server import LoopbackServer, Response
 from tests.support.waiting import wait_until
 
@@ -43,6 +43,8 @@ async def test_a_connection_past_descriptor_1024_is_reused(http_server: Loopback
         async with new_client() as client:
             first = await client.get(http_server.url("/feed"))
             stream = first.extensions["network_stream"]
+            # the pool's idle check is monitor's own (http_client.install): a peek, no select
+            assert isinstance(stream, IdleCheckedStream)
             assert stream.get_extra_info("socket").fileno() > 1024
             assert not stream.get_extra_info("is_readable")
             assert (await client.get(http_server.url("/feed"))).content == b"ok"

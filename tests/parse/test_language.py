@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -166,3 +167,55 @@ def test_answers_kept_for_alike_texts_are_the_identifiers() -> None:
                 assert np.array_equal(language._probabilities(model, *features), probabilities)
                 assert language._identify(text, among) == language._best(probabilities, among)
     assert len(language._answers) <= language.ANSWERS_KEPT
+
+
+def test_the_mapped_model_answers_as_py3langids_own(tmp_path: Path) -> None:
+    """The model mapped from the decompressed cache gives py3langid's probabilities bit for
+    bit; the cache is written once, and written again when damaged."""
+    import numpy as np
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from monitor.parse.langmodel import load_identifier
+
+    own = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    mapped = load_identifier(tmp_path)
+    (folder,) = tmp_path.iterdir()  # written beside, renamed into place: nothing else left
+    assert isinstance(mapped.tk_nextmove, memoryview)
+    again = load_identifier(tmp_path)
+    texts = [c for c, _ in CASES] + [SEED[i : i + 1000] for i in range(0, len(SEED), 500)]
+    texts += ["", "NATO 7\nMet NATO.\n", "x" * 5000, "\x00\ud800 é"]
+    for text in texts:
+        expected = own._decide(text)
+        assert np.array_equal(mapped._decide(text), expected)
+        assert np.array_equal(again._decide(text), expected)
+    for damage in (b"damaged", b""):
+        (folder / "ptc.npy").write_bytes(damage)
+        rewritten = load_identifier(tmp_path)
+        assert isinstance(rewritten.tk_nextmove, memoryview)
+        assert [p.name for p in tmp_path.iterdir()] == [folder.name]
+        assert np.array_equal(rewritten._decide(texts[0]), own._decide(texts[0]))
+
+
+def test_an_unwritable_cache_loads_the_model_as_py3langid_does(tmp_path: Path) -> None:
+    from monitor.parse.langmodel import load_identifier
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    identifier = load_identifier(blocked / "monitor")
+    assert not isinstance(identifier.tk_nextmove, memoryview)
+    assert identifier.classify("The minister met the secretary general today.")[0] == "en"
+
+
+def test_a_folder_left_half_written_long_ago_is_removed(tmp_path: Path) -> None:
+    import os
+
+    from monitor.parse.langmodel import load_identifier
+
+    stale, recent = tmp_path / ".langid-dead", tmp_path / ".langid-writing"
+    for folder in (stale, recent):
+        folder.mkdir()
+        (folder / "ptc.npy").write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    load_identifier(tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names[0] == ".langid-writing" and names[1].startswith("langid-") and len(names) == 2

@@ -16,22 +16,18 @@ a ``FetchResult`` (status 200 with the body, or 304 with none), or raises one of
 - each request, redirects included, goes the way ``egress`` says (``monitor.egress``):
   directly or through the proxy, on that route's client.
 
-``backoff_delay`` says how long to wait before polling a failing source again.
+The body is read in ``fetch.body``; ``fetch.retry`` says how long to wait before polling
+a failing source again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -39,173 +35,20 @@ import httpx
 from monitor.egress import DIRECT, Egress
 from monitor.errors import (
     FetchBrowserError,
-    FetchError,
     FetchHTTPError,
     FetchNetworkError,
     FetchRedirectError,
     FetchTimeout,
-    FetchTooLarge,
 )
+from monitor.fetch.body import Progress, read_body
+from monitor.fetch.retry import parse_retry_after
+from monitor.fetch.types import FetchLimits, FetchResult, PageBrowser, Render
 from monitor.http_client import Clients, reason
 from monitor.redact import redact_text
 
-
-@dataclass(frozen=True, slots=True)
-class Render:
-    """How a rendered page shows it is ready: the CSS of what it must contain, if any."""
-
-    wait_for: str | None = None
-
-
-class PageBrowser(Protocol):
-    """Fetches a page rendered in a browser, within the same bounds as a plain fetch:
-    ``render.Browser`` (Chromium) is the one there is, started on first use."""
-
-    async def fetch(
-        self,
-        url: str,
-        *,
-        user_agent: str,
-        limits: FetchLimits,
-        render: Render,
-        proxy: str | None = None,
-        bypass: tuple[str, ...] = (),
-    ) -> FetchResult: ...
-
-
+DEFAULT_LIMITS = FetchLimits()
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
-# Retry-After is honoured up to a day, so a hostile header cannot park a source for ever.
-MAX_RETRY_AFTER = 24 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class FetchLimits:
-    """Bounds on one fetch. Seconds and bytes."""
-
-    connect_timeout: float = 10.0  # to open the connection
-    read_timeout: float = 20.0  # between two reads
-    deadline: float = 30.0  # the whole request, every redirect and the body included
-    max_bytes: int = 10_000_000  # of decoded body
-    max_redirects: int = 5
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """A successful fetch. On 304 ``body`` is empty and the validators are the ones sent."""
-
-    status: int  # 200 (or another 2xx) or 304
-    url: str  # the final URL, after redirects
-    body: bytes  # decoded (Content-Encoding removed)
-    headers: dict[str, str]  # the final response's headers, lower-case keys
-    etag: str | None
-    last_modified: str | None
-    not_modified: bool
-    permanent_redirect: str | None  # where a 301/308 chain moved the source, else None
-    elapsed: float  # seconds
-    body_sha256: str
-
-
-def backoff_delay(
-    failures: int,
-    base: float = 60,
-    cap: float = 6 * 3600,
-    retry_after: float | None = None,
-) -> float:
-    """Seconds to wait after ``failures`` consecutive failures (1 = the first failure).
-
-    Doubles from ``base`` up to ``cap``; never gives up. A longer Retry-After wins (up to a
-    day). Jitter is the scheduler's business.
-    """
-    delay = 0.0 if failures <= 0 else min(float(cap), base * 2.0 ** min(failures - 1, 64))
-    if retry_after is not None and retry_after > delay:
-        delay = min(retry_after, max(MAX_RETRY_AFTER, float(cap)))
-    return delay
-
-
-def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
-    """Retry-After as seconds: delta-seconds, or an HTTP-date counted from the response's
-    own Date header when it has one (so clock skew between us and the server cancels)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    now = datetime.now(UTC)
-    if date_header:
-        with contextlib.suppress(TypeError, ValueError, IndexError):
-            now = parsedate_to_datetime(date_header)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-class _Decoder:
-    """Content-Encoding decoder that never produces more than asked for in one step.
-
-    Handles identity, gzip (including several concatenated members) and deflate (zlib
-    wrapped or raw, both seen in the wild)."""
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._z: zlib._Decompress | None = None
-        self._pending = b""
-        self._started = False  # any output yet
-        self._member_done = False  # a whole gzip member was decoded
-        if encoding in ("gzip", "x-gzip"):
-            self._wbits = 16 + zlib.MAX_WBITS
-        elif encoding == "deflate":
-            self._wbits = zlib.MAX_WBITS
-        elif encoding in ("", "identity"):
-            self._wbits = 0
-        else:
-            raise FetchError(f"unsupported Content-Encoding {encoding[:40]!r}")
-        if self._wbits:
-            self._z = zlib.decompressobj(self._wbits)
-
-    def feed(self, chunk: bytes, room: int) -> bytes:
-        """Decode ``chunk``; return at most ``room + 1`` bytes (one more means too large)."""
-        if self._z is None:
-            return b"" if self._member_done else chunk[: room + 1]
-        out: list[bytes] = []
-        size = 0
-        data = self._pending + chunk
-        self._pending = b""
-        try:
-            while data and size <= room:
-                piece = self._z.decompress(data, room + 1 - size)
-                out.append(piece)
-                size += len(piece)
-                self._started = self._started or bool(piece)
-                if self._z.unconsumed_tail:
-                    data = self._z.unconsumed_tail
-                elif self._z.eof:
-                    # another gzip member may follow the first
-                    data = self._z.unused_data
-                    self._z = zlib.decompressobj(self._wbits)
-                    self._member_done = True
-                else:
-                    data = b""
-        except zlib.error as exc:
-            if self._member_done:
-                # junk after a complete member: some servers pad; what we have is whole
-                self._z, self._pending = None, b""
-                self._wbits = 0
-                return b"".join(out)
-            if self.encoding == "deflate" and self._wbits > 0 and not self._started:
-                # a "deflate" body without the zlib wrapper: start again as raw deflate
-                self._wbits = -zlib.MAX_WBITS
-                self._z = zlib.decompressobj(self._wbits)
-                return self.feed(chunk, room)
-            raise FetchError(f"body is not valid {self.encoding}: {exc}") from None
-        self._pending = data
-        return b"".join(out)
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -252,7 +95,7 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         user_agent: str,
-        limits: FetchLimits = FetchLimits(),
+        limits: FetchLimits = DEFAULT_LIMITS,
         render: Render | None = None,
         egress: Egress = DIRECT,
     ) -> FetchResult:
@@ -272,7 +115,7 @@ class Fetcher:
                     proxy=egress.proxy_for(url),
                     bypass=egress.no_proxy,
                 )
-        progress = _Progress()
+        progress = Progress()
         try:
             # no deadline while we queue for a per-host slot; set when the first is ours
             async with asyncio.timeout(None) as deadline:
@@ -293,7 +136,7 @@ class Fetcher:
         user_agent: str,
         limits: FetchLimits,
         egress: Egress,
-        progress: _Progress,
+        progress: Progress,
         started: float,
     ) -> FetchResult:
         headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
@@ -349,7 +192,7 @@ class Fetcher:
         headers: dict[str, str],
         http_timeout: httpx.Timeout,
         limits: FetchLimits,
-        progress: _Progress,
+        progress: Progress,
     ) -> _Redirect | tuple[int, bytes, dict[str, str]]:
         try:
             client = self._clients.route(proxy)
@@ -370,7 +213,7 @@ class Fetcher:
                     return 304, b"", response_headers
                 if not 200 <= status < 300:
                     raise http_error(status, response.reason_phrase, response_headers)
-                body = await _read_body(response, response_headers, limits, progress)
+                body = await read_body(response, response_headers, limits.max_bytes, progress)
                 return status, body, response_headers
         except httpx.ConnectTimeout:
             raise FetchTimeout(f"connect timeout ({limits.connect_timeout:g} s)") from None
@@ -394,20 +237,6 @@ class Fetcher:
             raise FetchRedirectError(
                 _one_line(redact_text(f"redirect to an invalid URL: {exc}"))
             ) from None
-
-
-class _Progress:
-    """What the deadline message needs to know: bytes read so far, and the deadline."""
-
-    def __init__(self) -> None:
-        self.received = 0
-        self.deadline: asyncio.Timeout | None = None
-        self._started = False
-
-    def start(self, seconds: float) -> None:
-        if not self._started and self.deadline is not None:
-            self._started = True
-            self.deadline.reschedule(asyncio.get_running_loop().time() + seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,26 +268,3 @@ def http_error(status: int, reason: str, headers: dict[str, str]) -> FetchHTTPEr
     if retry_after is not None:
         message += f" (retry after {retry_after:g} s)"
     return FetchHTTPError(message, status, retry_after)
-
-
-async def _read_body(
-    response: httpx.Response,
-    headers: dict[str, str],
-    limits: FetchLimits,
-    progress: _Progress,
-) -> bytes:
-    encoding = headers.get("content-encoding", "").strip().lower()
-    decoder = _Decoder(encoding)
-    parts: list[bytes] = []
-    size = 0
-    async for raw in response.aiter_raw():
-        progress.received += len(raw)
-        piece = decoder.feed(raw, limits.max_bytes - size)
-        size += len(piece)
-        if size > limits.max_bytes:
-            raise FetchTooLarge(
-                f"body passed {limits.max_bytes} bytes decoded "
-                f"(after {progress.received} bytes on the wire)"
-            )
-        parts.append(piece)
-    return b"".join(parts)

@@ -2,8 +2,9 @@
 
 APScheduler (3.x) only fires ticks. What is due, leased and retried lives in the database:
 each poll tick claims due sources (leases) and starts a poll for each, with the state the
-claim returned (``pipeline.poll``); each delivery tick starts one worker per channel that
-has none running. A poll that saves releases wakes the match worker
+claim returned (``pipeline.poll``, ``daemon.polling``); each delivery sweep starts one
+worker per channel that has none running (a channel that had nothing to do is swept every
+few seconds only). A poll that saves releases wakes the match worker
 (``match_worker``), and a match run that queues alerts wakes delivery at once, so an
 alert leaves well under a second after the poll that saw its release; a slower tick
 sweeps what a crash or a failed match run left pending.
@@ -23,43 +24,41 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from monitor.config.model import Config
+from monitor.daemon.polling import TICK_SECONDS, Polling
+from monitor.daemon.stopping import finish
 from monitor.errors import ConfigError
 from monitor.live_config import WATCH_SECONDS
 from monitor.runtime import Runtime
 
 if TYPE_CHECKING:
     from monitor.notify.payload import AlertView
-    from monitor.ops.claims import ClaimPlan
     from monitor.ops.health import DatabaseHealth
     from monitor.ops.leader import Leadership
     from monitor.ops.metrics import Metrics
-    from monitor.store.polls import PollState
 
 log = logging.getLogger("monitor.daemon")
 
-TICK_SECONDS = 1.0
-MAX_CONCURRENT_POLLS = 32
-CLAIM_BATCH = MAX_CONCURRENT_POLLS // 2  # a tick claims again once this many slots are free
 GRACE_SECONDS = 5.0
 # polls wake the match worker: the sweep only finds what a crash or a failed run left
 MATCH_SWEEP = 15.0
+# seconds between two delivery sweeps of a channel that had nothing to do; a wake (an alert
+# queued, a console retry) delivers at once, so this only delays a retry or a digest
+IDLE_SWEEP = 5.0
 SUMMARY = 60.0  # seconds between the lines that count the polls (one each is debug)
-CANCEL_ROUNDS, CANCEL_WAIT = 3, 0.5  # after the grace: SIGTERM to exit within 10 s (SPEC 1)
 
 
-class Daemon:
+class Daemon(Polling):
     def __init__(self, config: Config, config_path: Path) -> None:
+        super().__init__()
         self.config = config
         self.config_path = config_path
         self.stopping = asyncio.Event()
-        self.polls: dict[str, asyncio.Task[object]] = {}
         self.workers: dict[str, asyncio.Task[object]] = {}
         self.ticks: set[asyncio.Task[object]] = set()  # scheduler jobs running now
         self._grace_ends = float("inf")  # (loop time) when shutdown stops waiting for work
@@ -67,10 +66,9 @@ class Daemon:
         self.metrics: Metrics
         self.leadership: Leadership
         self.health: DatabaseHealth
+        self._woken: dict[str, float] = {}  # (loop time) each channel's last wake
+        self._idle_until: dict[str, float] = {}  # (loop time) idle channels' next sweep
         self.notice: asyncio.Task[None] | None = None  # the database alarm's, being sent
-        self.tally: Counter[str] = Counter()  # poll results since the last summary line
-        self._room = asyncio.Event()  # set when a batch of poll slots is free
-        self._plan: ClaimPlan | None = None
 
     async def run(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -108,7 +106,7 @@ class Daemon:
         scheduler = AsyncIOScheduler(event_loop=loop)
         every = {"max_instances": 1, "coalesce": True}
         scheduler.add_job(self._job(self.poll_tick), "interval", seconds=TICK_SECONDS, **every)
-        scheduler.add_job(self._job(self.deliver_tick), "interval", seconds=TICK_SECONDS, **every)
+        scheduler.add_job(self._job(self.deliver_sweep), "interval", seconds=TICK_SECONDS, **every)
         scheduler.add_job(self._job(self.match_tick), "interval", seconds=MATCH_SWEEP, **every)
         scheduler.add_job(self._job(self.alarm_tick), "interval", seconds=60, **every)
         scheduler.add_job(self._job(self.summary_tick), "interval", seconds=SUMMARY, **every)
@@ -141,7 +139,7 @@ class Daemon:
                 lock.release()
             log.info("stopped", extra={"action": "stop"})
             # what a stuck shielded clean-up left behind would keep asyncio.run from ending
-            await _finish(asyncio.all_tasks() - others - {asyncio.current_task()}, 0.0)
+            await finish(asyncio.all_tasks() - others - {asyncio.current_task()}, 0.0)
 
     def _job(self, tick: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """``tick`` as a scheduler job that shutdown can wait for: a job the event loop
@@ -248,84 +246,6 @@ class Daemon:
         if counts:
             log.info("pruned: %s", counts, extra={"action": "retention"})
 
-    async def poll_tick(self) -> None:
-        """Claim due sources and start their polls. A full claim means more are due: the
-        tick claims again each time half the slots are free, until nothing due is left or
-        the tick's second is over (one claim a second would cap polls at 32 a second)."""
-        runtime = self.runtime
-        if runtime is None or self.stopping.is_set():
-            return
-        self._tell_alarm_channels()
-        if not await self.health.usable():
-            return
-        loop = asyncio.get_running_loop()
-        # stop claiming before the next tick is due; a tick that still runs then (its last
-        # claim waiting on the database) makes APScheduler skip the next, as intended
-        ends = loop.time() + TICK_SECONDS * 0.8
-        room = MAX_CONCURRENT_POLLS - len(self.polls)
-        while room > 0 and not self.stopping.is_set():
-            if await self._claim(runtime, room) < room:
-                return  # every due source is claimed (or the claim failed)
-            if not await self._room_or(ends):
-                return
-            room = MAX_CONCURRENT_POLLS - len(self.polls)
-
-    async def _room_or(self, ends: float) -> bool:
-        """Wait until a batch of slots is free: False when ``ends`` (loop time) came first."""
-        loop = asyncio.get_running_loop()
-        while MAX_CONCURRENT_POLLS - len(self.polls) < CLAIM_BATCH:
-            self._room.clear()
-            left = ends - loop.time()
-            if left <= 0 or self.stopping.is_set():
-                return False
-            try:
-                await asyncio.wait_for(self._room.wait(), left)
-            except TimeoutError:
-                return False
-        return loop.time() < ends
-
-    async def _claim(self, runtime: Runtime, room: int) -> int:
-        """Claim up to ``room`` due sources and start their polls: how many were claimed."""
-        from monitor.ops.claims import claim, plan_for
-
-        try:
-            self._plan = plan = await plan_for(runtime.engine, runtime.config, self._plan)
-            due, taken = await claim(runtime.engine, runtime.owner, plan, room)
-        except Exception as exc:
-            self._failed(exc, "could not claim due sources", action="claim")
-            return 0
-        for state in due:
-            self.polls[state.id] = asyncio.create_task(self._poll(state), name=f"poll:{state.id}")
-        return taken
-
-    async def _poll(self, state: PollState) -> object:
-        from monitor.pipeline import poll
-        from monitor.store.polls import release_source
-
-        runtime = self.runtime
-        assert runtime is not None
-        source_id = state.id
-        try:
-            started = time.monotonic()
-            outcome = await poll(runtime.context(), runtime.config.source(source_id), state)
-            self.tally[self.metrics.record_poll(outcome, time.monotonic() - started)] += 1
-            return outcome
-        except asyncio.CancelledError:
-            await asyncio.shield(release_source(runtime.engine, source_id, runtime.owner))
-            raise
-        except Exception as exc:
-            # a bug must not take the daemon down; the lease expires and the source retries
-            self._failed(exc, "poll crashed", source=source_id, action="poll")
-            try:
-                await release_source(runtime.engine, source_id, runtime.owner)
-            except Exception as again:  # the database is gone: the lease will expire
-                self._failed(again, "could not release the source", source=source_id)
-            return None
-        finally:
-            self.polls.pop(source_id, None)
-            if MAX_CONCURRENT_POLLS - len(self.polls) >= CLAIM_BATCH:
-                self._room.set()
-
     async def match_tick(self) -> None:
         """The sweep: match what is pending (a poll's own wake does the rest)."""
         runtime = self.runtime
@@ -334,10 +254,24 @@ class Daemon:
         runtime.match_worker.wake()
 
     async def deliver_tick(self) -> None:
+        """Deliver what is due on every channel: a wake (an alert queued, a console retry)."""
+        await self._deliver_channels(sweep=False)
+
+    async def deliver_sweep(self) -> None:
+        """The scheduler's, every second: what came due by time (a retry, a digest) on the
+        channels that had something to do lately; the idle ones every ``IDLE_SWEEP``."""
+        await self._deliver_channels(sweep=True)
+
+    async def _deliver_channels(self, *, sweep: bool) -> None:
         runtime = self.runtime
         if runtime is None or self.stopping.is_set() or not await self.health.usable():
             return
+        moment = asyncio.get_running_loop().time()
         for channel_id in runtime.deliverer.channels:
+            if not sweep:
+                self._woken[channel_id] = moment
+            elif self._idle_until.get(channel_id, 0.0) > moment:
+                continue
             task = self.workers.get(channel_id)
             if task is None or task.done():
                 self.workers[channel_id] = asyncio.create_task(
@@ -347,13 +281,22 @@ class Daemon:
     async def _deliver(self, channel_id: str) -> object:
         runtime = self.runtime
         assert runtime is not None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        self._idle_until.pop(channel_id, None)
         try:
-            return await runtime.deliverer.deliver_channel(channel_id)
+            counts = await runtime.deliverer.deliver_channel(channel_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             self._failed(exc, "delivery crashed", channel=channel_id, action="deliver")
             return None
+        # nothing sent, failed or given up, and no wake since the run began: the channel is
+        # idle, and its queries every second were a tenth of a 304 poll's CPU on PostgreSQL
+        nothing = counts.sent == counts.failed == counts.dead == 0
+        if nothing and self._woken.get(channel_id, -1.0) < started:
+            self._idle_until[channel_id] = loop.time() + IDLE_SWEEP
+        return counts
 
     def _failed(self, exc: Exception, message: str, **extra: str) -> None:
         """A tick's failure: the database's goes to the outage, anything else is a bug."""
@@ -417,34 +360,16 @@ class Daemon:
         tasks = [*self.ticks, *self.polls.values(), *self.workers.values()]
         if self.notice is not None:
             tasks.append(self.notice)
-        await _finish(tasks, self._grace_left())
+        await finish(tasks, self._grace_left())
         if self.runtime is not None:
             # what the polls saved meanwhile is matched in what is left of the grace; the
             # rest stays pending for the next start (the database is the queue)
             matching = self.runtime.match_worker
             matching.stop()
             if matching.task is not None:
-                await _finish([matching.task], self._grace_left())
+                await finish([matching.task], self._grace_left())
             await self.runtime.close()
 
     def _grace_left(self) -> float:
         left = self._grace_ends - asyncio.get_running_loop().time()
         return min(max(left, 0.0), GRACE_SECONDS)
-
-
-async def _finish(tasks: Iterable[asyncio.Task[Any]], grace: float) -> None:
-    """Wait ``grace`` seconds for ``tasks``, then cancel what is left, a few times: a task
-    stuck on a database that stopped answering takes one cancellation to leave its query
-    (which the driver spends trying to cancel it on the server) and another to leave a
-    shielded clean-up (giving back a lease) that is stuck the same way."""
-    pending = {task for task in tasks if not task.done()}
-    if pending:
-        _, pending = await asyncio.wait(pending, timeout=grace)
-    for _ in range(CANCEL_ROUNDS):
-        if not pending:
-            return
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=CANCEL_WAIT)
-    for task in pending:
-        log.warning("abandoned at shutdown: %s", task.get_name(), extra={"action": "stop"})
