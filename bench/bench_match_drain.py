@@ -201,53 +201,6 @@ def run(db: str, releases: int) -> dict[str, Any]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
 
 
-async def _checkouts(url: str, count: int, pre_ping: bool) -> dict[str, float]:
-    """``count`` checkouts of a pooled connection, each running one short statement (as
-    the group commit does): with ``pool_pre_ping`` (a ``SELECT 1`` round trip first) or
-    with ``store.db``'s check of the idle socket. Wall and CPU per checkout, in µs."""
-    import sqlalchemy as sa
-
-    from monitor.store.db import create_engine
-
-    engine = create_engine(url)
-    engine.sync_engine.pool._pre_ping = pre_ping
-    if pre_ping:  # as the engine was before: the ping alone
-        sa.event.remove(engine.sync_engine.pool, "checkout", _alive())
-    try:
-        statement = sa.text("SELECT 1")
-        async with engine.connect() as connection:
-            await connection.execute(statement)
-        started, cpu = time.perf_counter(), time.process_time()
-        for _ in range(count):
-            async with engine.connect() as connection:
-                await connection.execute(statement)
-        wall, used = time.perf_counter() - started, time.process_time() - cpu
-        return {"wall_us": round(wall / count * 1e6), "cpu_us": round(used / count * 1e6)}
-    finally:
-        await engine.dispose()
-
-
-def _alive() -> Any:
-    from monitor.store import db
-
-    return db._alive
-
-
-def checkouts(count: int, runs: int) -> None:
-    """Pre-ping against the socket check, alternately, on PostgreSQL."""
-    base = ADMIN.replace("postgresql://", "postgresql+psycopg://", 1)
-    found: dict[bool, list[dict[str, float]]] = {True: [], False: []}
-    for n in range(runs):
-        for pre_ping in (True, False) if n % 2 == 0 else (False, True):
-            load = "/".join(Path("/proc/loadavg").read_text().split()[:3])
-            result = asyncio.run(_checkouts(base, count, pre_ping))
-            found[pre_ping].append(result)
-            print("pre-ping" if pre_ping else "socket check", "load", load, result, flush=True)
-    for pre_ping, results in found.items():
-        medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
-        print("pre-ping" if pre_ping else "socket check", "median", medians, flush=True)
-
-
 def _child(tree: Path, db: str, releases: int) -> dict[str, Any]:
     """One run in a child process whose ``monitor`` is ``tree``'s (``bench`` is this one's)."""
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{ROOT}"}
@@ -296,11 +249,7 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, help="an earlier tree holding monitor/")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="one run, its figures as JSON")
-    parser.add_argument("--checkouts", type=int, help="time this many pool checkouts instead")
     args = parser.parse_args()
-    if args.checkouts:
-        checkouts(args.checkouts, args.runs)
-        return
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     if args.compare:
         compare(args.compare, dbs, args.releases, args.runs)

@@ -65,14 +65,11 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
     lifted = config.stat().st_size > MAX_FILE_BYTES  # ~12,000 of the sim's sources fit in 1 MB
     if lifted:  # as an operator of a larger deployment would: the cap is theirs to raise
         env[MAX_BYTES_VARIABLE] = str(config.stat().st_size)
-    subprocess.run(
-        [*base, "db", "upgrade"], cwd=ROOT, check=True, capture_output=True, env=env
-    )
+    subprocess.run([*base, "db", "upgrade"], cwd=ROOT, check=True, capture_output=True, env=env)
     logs = [(tmp / f"{backend}-{n}.log").open("wb") for n in range(args.instances)]
     started = time.time()
     daemons = [
-        subprocess.Popen([*base, "run"], cwd=ROOT, env=env, stdout=log, stderr=log)
-        for log in logs
+        subprocess.Popen([*base, "run"], cwd=ROOT, env=env, stdout=log, stderr=log) for log in logs
     ]
     pids = [daemon.pid for daemon in daemons]
     database = Database(url)

@@ -145,6 +145,8 @@ class Skipped:
         detail = " ".join(str(cause).split())[:200]
         reason = f"{what}: {type(cause).__name__}" + (f": {detail}" if detail else "")
         return cls(storable(where)[:300], storable(reason))
+
+
 def hits_json(hits: Iterable[Hit]) -> str:
     """Hits as the JSON list ``matches.hits`` keeps and every reader knows: what
     ``json.dumps([{"field": …, "term": …, "start": …, "end": …, "snippet": …}, …],

@@ -129,9 +129,7 @@ def pytest_terminal_summary(
     else:
         base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
         # pytest's `…current` entries are symlinks to one of the numbered directories
-        found = sorted(
-            d for d in base.glob("popen-*/console-screenshots*") if not d.is_symlink()
-        )
+        found = sorted(d for d in base.glob("popen-*/console-screenshots*") if not d.is_symlink())
     for directory in found:
         terminalreporter.write_line(f"console screenshots: {directory}")
 

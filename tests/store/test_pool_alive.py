@@ -1,6 +1,5 @@
 """A pooled PostgreSQL connection the server ended while it lay idle (``pg_terminate_backend``,
-a restart) is never handed out: the checkout sees the closed socket and the pool opens
-another, with no ping's round trip (``store.db._alive``)."""
+a restart) is never handed out: the checkout's ping fails and the pool opens another."""
 
 from __future__ import annotations
 
