@@ -155,9 +155,13 @@ class Watcher(threading.Thread):
     """Every ``every`` seconds: the due times (into ``dues``) and the RSS of the monitor
     processes ``pids`` (one or several instances)."""
 
-    def __init__(self, database: Database, *pids: int, every: float) -> None:
+    def __init__(self, database: Database, *pids: int, every: float, backends: str = "") -> None:
         super().__init__(daemon=True)
         self.database, self.pids, self.every = database, pids, every
+        # PostgreSQL database whose backends' CPU to follow: pid -> (last seen, CPU seconds),
+        # so that a pooled connection closed before the end still counts
+        self.backends_name = backends
+        self.backends: dict[int, tuple[float, float]] = {}
         self.dues = DueLog()
         self.lock = threading.Lock()
         self.stopped = threading.Event()
@@ -174,6 +178,10 @@ class Watcher(threading.Thread):
                 sizes = [tree_rss(pid) for pid in self.pids]
                 own = max(size[0] for size in sizes)
                 self.rss.append((time.time(), own, sum(size[1] for size in sizes)))
+                if self.backends_name:
+                    seen = time.time()
+                    for pid, cpu in backends_cpu(self.backends_name).items():
+                        self.backends[pid] = (seen, cpu)
             except Exception:  # the database is busy or the process gone: next round
                 self.errors += 1
 
