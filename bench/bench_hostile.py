@@ -174,7 +174,7 @@ def run(name: str, database: str | None) -> None:
         summary = [line for line in stderr.splitlines() if line.startswith(("hostile", "alerts"))]
         print(
             f"{name:7} body {len(body) / 1e6:5.1f} MB  wall {wall:6.1f} s  "
-            f"cpu {tree.cpu_seconds:6.1f} s  peak {tree.peak_mb:6.0f} MB  "
+            f"cpu {tree.cpu_seconds:6.1f} s  peak {tree.peak_mb:6.0f} MB (PSS {tree.peak_pss_mb:4.0f})  "
             f"database {_database_size(url, Path(tmp)) / 1e6:6.1f} MB  "
             f"webhooks {receiver.requests:6d}  largest {receiver.largest / 1e3:8.1f} KB  "
             f"exit {process.returncode}"
@@ -185,7 +185,7 @@ def run(name: str, database: str | None) -> None:
             role = "parse worker" if "multiprocessing" in process.command else "monitor poll"
             print(
                 f"        {role:12} pid {pid}: cpu {process.cpu_seconds:5.1f} s, "
-                f"peak {process.peak_rss / 1e6:5.0f} MB"
+                f"peak {process.peak_rss / 1e6:5.0f} MB (PSS {process.peak_pss / 1e6:4.0f})"
             )
 
 
