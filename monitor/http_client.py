@@ -71,7 +71,7 @@ def new_client(
         max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
     )
     # the transport is built here, rather than by the client from the same arguments, for
-    # its pool to get the cheap idle-connection check (``monitor.http_backend``)
+    # its pool to get the cheap idle-connection check (``install``, below)
     transport = httpx.AsyncHTTPTransport(
         limits=limits,
         verify=trust_context() if verify is True else verify,

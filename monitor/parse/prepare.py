@@ -72,9 +72,8 @@ class Prepared:
     """A prepared body. Its releases travel and wait packed, ``CHUNK`` at a time (a
     compressed pickle each): a feed of 50,000 items is 3 MB packed and was 105 MB as
     objects in the poll's process, plus as much again in each side's pickle memo while it
-    crossed the pipe. The
-    store reads them a chunk at a time (``chunks``); ``releases`` and the other whole-body
-    views unpack everything, for small bodies and tests."""
+    crossed the pipe. The store reads them a chunk at a time (``chunks``); ``releases``
+    and the other whole-body views unpack everything, for small bodies and tests."""
 
     kind: str  # rss20, atom10, json1, html, ...
     entries: int  # items the feed or page listed
