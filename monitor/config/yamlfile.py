@@ -66,7 +66,9 @@ def max_file_bytes(environ: Mapping[str, str] | None = None) -> int:
     if not value:
         return MAX_FILE_BYTES
     if not value.isdigit() or int(value) == 0:
-        raise ConfigError([f"{MAX_BYTES_VARIABLE}: {value[:40]!r} is not a number of bytes"])
+        raise ConfigError(
+            [f"{MAX_BYTES_VARIABLE}: {value[:40]!r} is not a number of bytes (e.g. 10000000)"]
+        )
     return int(value)
 
 

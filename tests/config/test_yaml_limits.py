@@ -112,7 +112,9 @@ def test_the_operator_raises_the_cap_in_the_environment(
     monkeypatch.setenv("MONITOR_CONFIG_MAX_BYTES", "2MB")
     with pytest.raises(ConfigError) as caught:
         read_yaml(path)
-    assert caught.value.problems == ["MONITOR_CONFIG_MAX_BYTES: '2MB' is not a number of bytes"]
+    assert caught.value.problems == [
+        "MONITOR_CONFIG_MAX_BYTES: '2MB' is not a number of bytes (e.g. 10000000)"
+    ]
 
 
 @pytest.mark.parametrize(
