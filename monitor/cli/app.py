@@ -74,7 +74,7 @@ def run() -> None:
     """Run the daemon in the foreground until SIGTERM or SIGINT."""
     from monitor.cli.daemon import run_command
 
-    run_command(load(warn=True))
+    run_command(load(warn=True, apart=True))
 
 
 @app.command()

@@ -52,14 +52,20 @@ def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load(*, warn: bool = False) -> Config:
+def load(*, warn: bool = False, apart: bool = False) -> Config:
     """Load the config or exit 2 with one line per problem (every command refuses the same);
-    ``warn``: print the warnings of a valid config too (``check``, ``run``)."""
+    ``warn``: print the warnings of a valid config too (``check``, ``run``); ``apart``: a
+    large file is read in a child process, so that its parse is not in this one's memory
+    (``monitor.config_child``: the daemon's)."""
     from monitor.config.load import read_config
+    from monitor.config_child import read_config_apart
     from monitor.part_checks import check_parts
 
     try:
-        loaded = read_config(State.config_path, parts=check_parts)
+        if apart:
+            loaded = read_config_apart(State.config_path)
+        else:
+            loaded = read_config(State.config_path, parts=check_parts)
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(problem, err=True)

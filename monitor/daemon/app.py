@@ -333,14 +333,14 @@ class Daemon(Polling):
         self.health.notice_tried(view, delivered)
 
     async def reload(self) -> None:
-        from monitor.config.load import load_config
-        from monitor.part_checks import check_parts
+        from monitor.config_child import read_config_apart
 
         runtime = self.runtime
         if runtime is None:
             return
         try:
-            config = await asyncio.to_thread(load_config, self.config_path, parts=check_parts)
+            loaded = await asyncio.to_thread(read_config_apart, self.config_path)
+            config = loaded.config
             await runtime.reload(config)
         except ConfigError as exc:
             for problem in exc.problems:
