@@ -139,3 +139,28 @@ def test_a_small_file_is_read_here(
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")  # a child would fail
     assert read_config_apart(path).config.source("mofa").id == "mofa"
     assert "child" not in caplog.text
+
+
+SELECTED = """
+sources:
+  - {id: a, url: "https://a.example/", type: html, select: {item: li, title: h3, link: a@href}}
+  - {id: b, url: "https://b.example/", type: html, select: {item: li, title: h3, link: a@href}}
+  - {id: c, url: "https://c.example/", type: html, select: {item: div, title: h2, link: a@href}}
+  - {id: d, url: "https://d.example/", interval: 5m, language: ar}
+  - {id: e, url: "https://e.example/", interval: 5m, language: ar}
+"""
+
+
+def test_equal_values_of_the_sources_arrive_as_one_object(tmp_path: Path) -> None:
+    path = write(tmp_path, SELECTED)
+    config = read_config_apart(path, apart_bytes=0).config
+    assert config == read_config(path, parts=check_parts).config
+    a, b, c, d, e = (config.source(i) for i in "abcde")
+    assert a.select is b.select and a.select is not c.select
+    assert a.model_fields_set is b.model_fields_set is c.model_fields_set
+    assert d.interval is e.interval and d.language is e.language
+    assert d.model_fields_set is e.model_fields_set != a.model_fields_set
+    # a copy with a change has its own key set: the one shared is left as it was
+    changed = d.model_copy(update={"cron": "0 * * * *"})
+    assert "cron" in changed.model_fields_set and "cron" not in e.model_fields_set
+    assert config.settings_of(d) is config.settings_of(e)
