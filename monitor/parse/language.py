@@ -30,6 +30,7 @@ operator to fix it. Languages of one script are not second-guessed (a feed decla
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from typing import Any, Protocol
@@ -145,15 +146,27 @@ _Features = tuple[int, tuple[tuple[int, int], ...] | None]
 
 def _features(model: Any, sample: str) -> _Features | None:
     """What py3langid's ``_decide`` reads of ``sample`` (its steps, as 0.4 takes them)."""
+    walk = _walker()
+    if walk is None:
+        return None
     try:
-        from py3langid.langid import visit_counts
-
         encoded = model._encode(sample)
-        visits = visit_counts(model.tk_nextmove, model._rowbase, model.tk_output, encoded)
-    except (ImportError, AttributeError):
+        visits = walk(model.tk_nextmove, model._rowbase, model.tk_output, encoded)
+    except AttributeError:
         return None
     # in the order met: the sum over them is in float32, whose rounding depends on order
     return len(encoded), tuple(visits.items()) if visits else None
+
+
+@functools.cache
+def _walker() -> Any:
+    """py3langid's DFA walk, looked up once (an import statement per text was a few per
+    cent of a 50,000-item feed's preparation), None in a version without it."""
+    try:
+        from py3langid.langid import visit_counts
+    except ImportError:
+        return None
+    return visit_counts
 
 
 def _probabilities(model: Any, length: int, visits: tuple[tuple[int, int], ...] | None) -> Any:

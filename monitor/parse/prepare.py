@@ -35,7 +35,9 @@ from monitor.model import (
     document_of,
     hits_json,
 )
-from monitor.stories import MAX_STORY_WORDS
+from monitor.parse.dates import clamp_future, read_date
+from monitor.parse.language import text_language
+from monitor.stories import MAX_STORY_WORDS, bands_of_words
 
 if TYPE_CHECKING:  # the matcher's modules load in the workers, not where this is imported
     from monitor.rules.fields import FoldedField
@@ -323,8 +325,6 @@ def _content_holds_summary(release: ReleaseData) -> bool:
 
 
 def _bands_of(found: list[str]) -> str | None:
-    from monitor.stories import bands_of_words
-
     bands = bands_of_words(found)
     return " ".join(bands) if bands else None
 
@@ -338,9 +338,6 @@ def finish(
     release: ReleaseData, recipe: Recipe, zone: ZoneInfo, now: datetime, warnings: list[str]
 ) -> ReleaseData:
     """Language and date of one release, with the source's hints."""
-    from monitor.parse.dates import clamp_future, read_date
-    from monitor.parse.language import text_language
-
     language, problem = text_language(release.language or recipe.language, release)
     if problem:
         warnings.append(problem)
