@@ -353,6 +353,8 @@ def finish(
         published, problem = clamp_future(published, now)
         if problem:
             warnings.append(problem)
+    if _same_moment(published, release.published):
+        published = release.published  # read alike by both parsers, the usual case
     if language == release.language and published is release.published:
         return release
     # not dataclasses.replace, which reads the class's fields on every call: 5 % of the
@@ -360,6 +362,18 @@ def finish(
     row = list(_release_row(release))
     row[_LANGUAGE], row[_PUBLISHED] = language, published
     return ReleaseData(*row)
+
+
+def _same_moment(read: datetime | None, parsed: datetime | None) -> bool:
+    """Whether two readings of a date are the same value (``repr`` and all): the release
+    is then not built again (a frozen dataclass of 12 fields, per item)."""
+    return (
+        read is not None
+        and parsed is not None
+        and read == parsed
+        and read.tzinfo is parsed.tzinfo
+        and read.fold == parsed.fold
+    )
 
 
 def search_text(release: ReleaseData) -> str:
