@@ -181,7 +181,7 @@ async def save_releases(
     bands: Mapping[str, str | None] | None = None,
 ) -> list[Saved]:
     """Insert new releases and update changed ones; return exactly those rows."""
-    unique = {release.identity: release for release in _first_of_each(releases)}
+    unique = _by_identity(releases)
     stored = await _stored_hashes(connection, source_id, list(unique))
     todo = [  # new, or changed since stored: an unchanged release needs no statement
         r
@@ -228,10 +228,15 @@ async def hold_alerts(connection: AsyncConnection, release_ids: Sequence[int]) -
 
 def _first_of_each(releases: Sequence[ReleaseData]) -> list[ReleaseData]:
     """One release per identity: a feed that lists an item twice, the first one counts."""
+    return list(_by_identity(releases).values())
+
+
+def _by_identity(releases: Sequence[ReleaseData]) -> dict[str, ReleaseData]:
+    """``_first_of_each`` by identity."""
     unique: dict[str, ReleaseData] = {}
     for release in releases:
         unique.setdefault(release.identity, release)
-    return list(unique.values())
+    return unique
 
 
 @functools.cache
