@@ -200,6 +200,14 @@ def main() -> None:
             parser.error(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})")
     args.scenarios = args.scenarios or list(SCENARIOS)
     os.environ.pop("MONITOR_DATABASE_URL", None)
+    import compileall
+
+    # as an installed package would be (``bench.peers`` does the same): with
+    # PYTHONDONTWRITEBYTECODE set (as it may be in containers and CI) the checkout has no
+    # bytecode, and both the poll and its parse worker would spend ~0.1 s compiling it
+    import monitor
+
+    compileall.compile_dir(Path(monitor.__file__).parent, quiet=1)
     for name in args.scenarios:
         run(name, args.database)
 

@@ -146,14 +146,27 @@ _Features = tuple[int, tuple[tuple[int, int], ...] | None]
 def _features(model: Any, sample: str) -> _Features | None:
     """What py3langid's ``_decide`` reads of ``sample`` (its steps, as 0.4 takes them)."""
     try:
-        from py3langid.langid import visit_counts
-
         encoded = model._encode(sample)
-        visits = visit_counts(model.tk_nextmove, model._rowbase, model.tk_output, encoded)
-    except (ImportError, AttributeError):
+        visits = _visit_counts(model.tk_nextmove, model._rowbase, model.tk_output, encoded)
+    except AttributeError:
         return None
     # in the order met: the sum over them is in float32, whose rounding depends on order
     return len(encoded), tuple(visits.items()) if visits else None
+
+
+def _visit_counts(moves: Any, rowbase: Any, output: Any, text: bytes) -> dict[int, int] | None:
+    """py3langid 0.4's ``visit_counts``: the model's DFA walked over the text's bytes, and
+    how often each feature was met, in the order first met. Counted in a dict as it goes,
+    not a list handed to ``Counter``: half the time (a call per item, 7 against 13 us)."""
+    state = 0
+    counts: dict[int, int] = {}
+    seen = counts.get
+    for letter in text:
+        state = moves[rowbase[state] + letter]
+        feature = output[state]
+        if feature >= 0:
+            counts[feature] = seen(feature, 0) + 1
+    return counts or None
 
 
 def _probabilities(model: Any, length: int, visits: tuple[tuple[int, int], ...] | None) -> Any:

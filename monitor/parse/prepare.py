@@ -35,7 +35,9 @@ from monitor.model import (
     document_of,
     hits_json,
 )
-from monitor.stories import MAX_STORY_WORDS
+from monitor.parse.dates import clamp_future, read_date
+from monitor.parse.language import text_language
+from monitor.stories import MAX_STORY_WORDS, bands_of_words
 
 if TYPE_CHECKING:  # the matcher's modules load in the workers, not where this is imported
     from monitor.rules.fields import FoldedField
@@ -323,8 +325,6 @@ def _content_holds_summary(release: ReleaseData) -> bool:
 
 
 def _bands_of(found: list[str]) -> str | None:
-    from monitor.stories import bands_of_words
-
     bands = bands_of_words(found)
     return " ".join(bands) if bands else None
 
@@ -338,9 +338,6 @@ def finish(
     release: ReleaseData, recipe: Recipe, zone: ZoneInfo, now: datetime, warnings: list[str]
 ) -> ReleaseData:
     """Language and date of one release, with the source's hints."""
-    from monitor.parse.dates import clamp_future, read_date
-    from monitor.parse.language import text_language
-
     language, problem = text_language(release.language or recipe.language, release)
     if problem:
         warnings.append(problem)
@@ -356,6 +353,8 @@ def finish(
         published, problem = clamp_future(published, now)
         if problem:
             warnings.append(problem)
+    if _same_moment(published, release.published):
+        published = release.published  # read alike by both parsers, the usual case
     if language == release.language and published is release.published:
         return release
     # not dataclasses.replace, which reads the class's fields on every call: 5 % of the
@@ -363,6 +362,18 @@ def finish(
     row = list(_release_row(release))
     row[_LANGUAGE], row[_PUBLISHED] = language, published
     return ReleaseData(*row)
+
+
+def _same_moment(read: datetime | None, parsed: datetime | None) -> bool:
+    """Whether two readings of a date are the same value (``repr`` and all): the release
+    is then not built again (a frozen dataclass of 12 fields, per item)."""
+    return (
+        read is not None
+        and parsed is not None
+        and read == parsed
+        and read.tzinfo is parsed.tzinfo
+        and read.fold == parsed.fold
+    )
 
 
 def search_text(release: ReleaseData) -> str:

@@ -55,11 +55,13 @@ class Evaluation:
         found: Mapping[int, list[Occurrence]],
         term_ids: Mapping[q.Node, int],
         dropped: Mapping[tuple[int, str], int] | None = None,
+        flat: Mapping[int, tuple[int, ...]] | None = None,
     ) -> None:
         self._doc = doc
         self._fields = fields
         self._found = found
         self._term_ids = term_ids
+        self._flat = flat or {}  # id of a node that is an OR of terms -> their term ids
         self._dropped = dropped or {}  # (term, field) -> occurrences not kept
         self._hits: dict[Place, Hit] = {}
         self._positions: dict[str, dict[int, int]] = {}  # field -> offset -> position
@@ -83,9 +85,16 @@ class Evaluation:
         return sum(self._dropped.get(key, 0) for key in given)
 
     def _eval(self, node: q.Node, fields: tuple[str, ...]) -> list[Ref] | None:
+        terms = self._flat.get(id(node))
+        if terms is not None:  # a term, or an OR of terms: their occurrences in order
+            found = self._found
+            refs: list[Ref] = [
+                ("term", o) for term in terms for o in found.get(term, ()) if o[0] in fields
+            ]
+            return refs or None
         if isinstance(node, _TERMS):
             occurrences = self._found.get(self._term_ids[node], ())
-            refs: list[Ref] = [("term", o) for o in occurrences if o[0] in fields]
+            refs = [("term", o) for o in occurrences if o[0] in fields]
             return refs or None
         if isinstance(node, q.Concept):
             return self._eval(node.body, fields)

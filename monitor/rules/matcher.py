@@ -89,7 +89,7 @@ def folded_fields(doc: Document) -> dict[str, FoldedField]:
 class Matcher:
     """Every rule's terms in one automaton; ``match`` gives the rules a document meets."""
 
-    __slots__ = ("_always", "_automaton", "_by_term", "_rules", "_term_ids")
+    __slots__ = ("_always", "_automaton", "_by_term", "_flat", "_rules", "_term_ids")
 
     def __init__(
         self,
@@ -104,6 +104,12 @@ class Matcher:
         self._by_term = by_term  # term id -> indices of the rules using it
         self._always = always  # rules that can match without any term hit
         self._automaton = automaton  # None when there are no terms
+        # the rules' nodes that are a term or an OR of terms (through concepts), by id, with
+        # their term ids in order: evaluated in one step, without hashing a node per term
+        # (a frozen dataclass hashes its fields on every lookup)
+        self._flat: dict[int, tuple[int, ...]] = {}
+        for rule in rules:
+            _flatten(rule.node, term_ids, self._flat)
 
     @property
     def rules(self) -> tuple[CompiledRule, ...]:
@@ -135,7 +141,7 @@ class Matcher:
             candidates.update(by_term[term_id])
         if not candidates:
             return []
-        evaluation = Evaluation(doc, fields, found, self._term_ids, dropped)
+        evaluation = Evaluation(doc, fields, found, self._term_ids, dropped, self._flat)
         matches = []
         for index in sorted(candidates):
             rule = self._rules[index]
@@ -223,6 +229,39 @@ def compile_rules(rules: Sequence[RuleSpec], concepts: Mapping[str, Sequence[str
         automaton.make_automaton()
     by_term = tuple(tuple(sorted(u)) for u in users)
     return Matcher(tuple(compiled), term_ids, by_term, tuple(always), automaton)
+
+
+def _flatten(
+    node: q.Node, term_ids: Mapping[q.Node, int], flat: dict[int, tuple[int, ...]]
+) -> tuple[int, ...] | None:
+    """The term ids of ``node`` in the order an OR reads them when it is a term, or an OR
+    (or concept) of such nodes, else None; every such node found is recorded in ``flat``
+    (the rule's nodes live as long as the matcher, so their ids stay theirs)."""
+    terms: tuple[int, ...] | None = None
+    if isinstance(node, q.Word | q.Prefix | q.Phrase):
+        terms = (term_ids[node],)
+    elif isinstance(node, q.Concept):
+        terms = _flatten(node.body, term_ids, flat)
+    elif isinstance(node, q.Or):
+        parts = [_flatten(item, term_ids, flat) for item in node.items]
+        if all(part is not None for part in parts):
+            terms = tuple(term for part in parts if part is not None for term in part)
+    else:
+        for child in _children(node):
+            _flatten(child, term_ids, flat)
+    if terms is not None:
+        flat[id(node)] = terms
+    return terms
+
+
+def _children(node: q.Node) -> tuple[q.Node, ...]:
+    if isinstance(node, q.Field | q.Not):
+        return (node.child,)
+    if isinstance(node, q.And):
+        return node.items
+    if isinstance(node, q.Near):
+        return (node.left, node.right)
+    return ()
 
 
 def _in_scope(spec: RuleSpec, doc: Document) -> bool:

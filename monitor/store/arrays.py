@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import any_, bindparam, func, select, update
@@ -61,14 +62,17 @@ async def execute_rows(
         return []
     plan = _plan(statement, tuple(rows[0]), connection.dialect)
     if not plan.many_values:
-        params = [tuple(convert(row) for convert in plan.row_values) for row in rows]
+        params = list(zip(*(column(rows) for column in plan.columns), strict=True))
         await connection.exec_driver_sql(plan.head, params)
         return []
     per_statement = max(1, min(_ROWS, (_PARAMETERS - len(plan.tail_values)) // plan.width))
     returned: list[Any] = []
     for start in range(0, len(rows), per_statement):
         some = rows[start : start + per_statement]
-        values = [convert(row) for row in some for convert in plan.row_values]
+        # a column at a time (a comprehension and a map each), then row after row: a call
+        # per value was a third of this function's time (50,000 rows of 21 columns)
+        columns = zip(*(column(some) for column in plan.columns), strict=True)
+        values = list(chain.from_iterable(columns))
         sql = plan.head + ", ".join([plan.group] * len(some)) + plan.tail
         result = await connection.exec_driver_sql(sql, (*values, *plan.tail_values))
         returned += result.all()
@@ -79,6 +83,9 @@ _ROWS = 1000  # rows per statement at most, as SQLAlchemy's insertmanyvalues sen
 _PARAMETERS = 32766  # SQLite's limit on a statement's parameters (SQLITE_MAX_VARIABLE_NUMBER)
 
 
+_Column = Callable[[Sequence[Mapping[str, Any]]], list[Any]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     head: str  # the whole statement when not ``many_values``
@@ -86,7 +93,7 @@ class _Plan:
     tail: str = ""
     many_values: bool = False
     width: int = 0  # parameters per row
-    row_values: tuple[Callable[[Mapping[str, Any]], Any], ...] = ()  # a row's, in order
+    columns: tuple[_Column, ...] = ()  # per parameter, in order: its values in these rows
     tail_values: tuple[Any, ...] = ()  # the statement's own (``revision + 1``'s 1)
 
 
@@ -104,17 +111,17 @@ def _plan(statement: Any, keys: tuple[str, ...], dialect: Any) -> _Plan:
     sql: str = compiled.string
     order: list[str] = list(compiled.positiontup or ())
 
-    def converter(name: str) -> Callable[[Mapping[str, Any]], Any]:
+    def column(name: str) -> _Column:
         bind = compiled.binds[name]
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if name in keys:
             if process is None:
-                return lambda row: row[name]
-            return lambda row: process(row[name])
-        value = bind.effective_value
-        return lambda row: process(value) if process is not None else value
+                return lambda rows: [row[name] for row in rows]
+            return lambda rows: list(map(process, [row[name] for row in rows]))
+        value = bind.effective_value if process is None else process(bind.effective_value)
+        return lambda rows: [value] * len(rows)
 
-    plan = _Plan(head=sql, row_values=tuple(map(converter, order)))
+    plan = _Plan(head=sql, columns=tuple(map(column, order)))
     if compiled.isinsert and compiled.effective_returning:
         at = sql.index(" VALUES (") + len(" VALUES ")
         end = sql.index(")", at) + 1
@@ -131,8 +138,8 @@ def _plan(statement: Any, keys: tuple[str, ...], dialect: Any) -> _Plan:
             tail=sql[end:],
             many_values=True,
             width=width,
-            row_values=plan.row_values[:width],
-            tail_values=tuple(convert({}) for convert in plan.row_values[width:]),
+            columns=plan.columns[:width],
+            tail_values=tuple(values([{}])[0] for values in plan.columns[width:]),
         )
     _plans[cache_key] = (statement, plan)
     return plan

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.model import ReleaseData, Skipped
@@ -181,7 +181,7 @@ async def save_releases(
     bands: Mapping[str, str | None] | None = None,
 ) -> list[Saved]:
     """Insert new releases and update changed ones; return exactly those rows."""
-    unique = {release.identity: release for release in _first_of_each(releases)}
+    unique = _by_identity(releases)
     stored = await _stored_hashes(connection, source_id, list(unique))
     todo = [  # new, or changed since stored: an unchanged release needs no statement
         r
@@ -221,17 +221,46 @@ async def save_releases(
 
 
 async def hold_alerts(connection: AsyncConnection, release_ids: Sequence[int]) -> None:
-    """These releases raise no alert when they are matched (the flood guard's hold)."""
-    for among in selecting(connection.dialect.name, RELEASES.c.id, release_ids):
+    """These releases raise no alert when they are matched (the flood guard's hold).
+
+    A flood's releases were inserted together, so their ids come in a few runs: on SQLite
+    each run is one ``BETWEEN`` (50,000 ids were 25 ``IN`` lists of 2,000 parameters, each
+    rendered by SQLAlchemy). Scattered ids (revisions) go as ``IN`` lists, as before."""
+    dialect = connection.dialect.name
+    runs = _runs(release_ids) if dialect != "postgresql" else []  # one array there
+    if runs and len(runs) <= _RUNS:
+        conditions = [or_(*(RELEASES.c.id.between(low, high) for low, high in runs))]
+    else:
+        conditions = selecting(dialect, RELEASES.c.id, release_ids)
+    for among in conditions:
         await connection.execute(update(RELEASES).where(among).values(alertable=False))
+
+
+_RUNS = 100  # runs of ids held by one statement of BETWEENs at most
+
+
+def _runs(ids: Iterable[int]) -> list[tuple[int, int]]:
+    """The distinct ``ids`` as runs of consecutive integers, ``(first, last)`` each."""
+    runs: list[tuple[int, int]] = []
+    for id_ in sorted(set(ids)):
+        if runs and id_ == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], id_)
+        else:
+            runs.append((id_, id_))
+    return runs
 
 
 def _first_of_each(releases: Sequence[ReleaseData]) -> list[ReleaseData]:
     """One release per identity: a feed that lists an item twice, the first one counts."""
+    return list(_by_identity(releases).values())
+
+
+def _by_identity(releases: Sequence[ReleaseData]) -> dict[str, ReleaseData]:
+    """``_first_of_each`` by identity."""
     unique: dict[str, ReleaseData] = {}
     for release in releases:
         unique.setdefault(release.identity, release)
-    return list(unique.values())
+    return unique
 
 
 @functools.cache

@@ -169,6 +169,23 @@ def test_answers_kept_for_alike_texts_are_the_identifiers() -> None:
     assert len(language._answers) <= language.ANSWERS_KEPT
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200) | st.sampled_from([c for c, _ in CASES] + [SEED[:999]]))
+def test_the_walk_counts_the_features_py3langid_counts(text: str) -> None:
+    """``_visit_counts`` (a dict filled as it walks) meets the features ``visit_counts``
+    does, as often and in the same order (the scores' float32 sum depends on it)."""
+    from py3langid.langid import visit_counts
+
+    from monitor.parse import language
+
+    model = language._model()
+    encoded = model._encode(text)
+    tables = (model.tk_nextmove, model._rowbase, model.tk_output)
+    ours = language._visit_counts(*tables, encoded)
+    theirs = visit_counts(*tables, encoded)
+    assert (ours and list(ours.items())) == (theirs and list(theirs.items()))
+
+
 def test_the_mapped_model_answers_as_py3langids_own(tmp_path: Path) -> None:
     """The model mapped from the decompressed cache gives py3langid's probabilities bit for
     bit; the cache is written once, and written again when damaged."""

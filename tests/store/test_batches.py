@@ -111,3 +111,28 @@ async def test_pending_releases_are_read_through_the_pending_index(
     details = " ".join(str(row[-1]) for row in plan)
     # not ix_releases_source_seen and a sort of every release of the source, per batch
     assert index in details.split() and "TEMP B-TREE" not in details, details
+
+
+@pytest.mark.parametrize("most_runs", [100, 1])  # BETWEENs on SQLite; IN lists past the most
+async def test_the_hold_holds_exactly_the_ids_given(
+    engine: AsyncEngine, most_runs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.store import releases
+
+    monkeypatch.setattr(releases, "_RUNS", most_runs)
+    group = [release(f"h{n}", f"text {n}") for n in range(10)]
+    batch = Batch(group, {r.identity: True for r in group}, {r.identity: "" for r in group}, {})
+    stored = await store_batches(engine, "ministry", lambda: [batch], moment=T0)
+    ids = sorted(s.id for s in stored.saved)
+    held = [ids[0], ids[1], ids[2], ids[5], ids[7], ids[8], ids[2]]  # runs, gaps, a repeat
+    async with engine.begin() as connection:
+        await releases.hold_alerts(connection, held)
+    rows = await _rows(engine, "SELECT id, alertable FROM releases ORDER BY id")
+    assert [(i, bool(a)) for i, a in rows] == [(i, i not in held) for i in ids]
+
+
+def test_runs_of_ids() -> None:
+    from monitor.store.releases import _runs
+
+    assert _runs([]) == []
+    assert _runs([7, 3, 4, 5, 9, 10, 4]) == [(3, 5), (7, 7), (9, 10)]

@@ -106,7 +106,8 @@ class EntryReader:
 
     def read(self, item: Any, feed_language: str | None, has_content: bool) -> Entry:
         """``has_content``: feedparser's hasContent as the item starts (see ``document``)."""
-        if {"href", "lastmod"} & {a.lower() for a in item.attrib}:
+        keys = item.keys()  # most items have no attributes: no set built then
+        if keys and {"href", "lastmod"} & {a.lower() for a in keys}:
             raise Decline
         state = _State(guid=item.get(f"{{{RDF}}}about"), has_content=has_content)
         self._children(item, 1, state, atom=item.tag == f"{{{ATOM}}}entry")
@@ -260,10 +261,12 @@ class EntryReader:
         if href is None:
             # attributes other than xml:base and xml:lang would go to a links entry only,
             # but none is expected on a text link
-            if any(k not in (BASE, LANG) for k in element.attrib) or len(element):
+            if (attrs and any(k not in (BASE, LANG) for k in element.attrib)) or len(element):
                 raise Decline
-            text = self.values.text(element, resolve=True).replace("&amp;", "&")
-            values["link"] = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", text)
+            text = self.values.text(element, resolve=True)
+            if "&" in text:  # most links have none: neither replace nor re.sub changes them
+                text = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", text.replace("&amp;", "&"))
+            values["link"] = text
             return
         if not href or len(element):
             raise Decline
