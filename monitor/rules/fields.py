@@ -37,7 +37,7 @@ from monitor.rules.normalize import (
 
 _SQUEEZED = re.compile("  +")
 _FIRST_SPANS = 64  # words past the first hit's, when spans are computed in part
-_SLICE = 1 << 20  # characters of a long text split at once
+_SLICE = 1 << 18  # characters of a long text split at once
 
 
 class FoldedField:
