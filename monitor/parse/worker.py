@@ -43,8 +43,9 @@ class RuleSet:
 _worker_matcher: tuple[str, Any] | None = None
 # how far above its size once warmed up a body may take a worker's peak RSS before the
 # worker is retired: a feed of 60 KB takes it 18-19 MiB up (the language model's pages,
-# mapped on first use), the corpus's largest (1.5-2.5 MB) 28-103 MiB, the 9.5 MB Arabic
-# item of issue 22 ~115 MiB (after which the worker kept 66-76 MB, idle)
+# mapped on first use; 57 MiB in the one worker that writes the model's cache), the
+# corpus's largest (1.5-2.5 MB) 28-103 MiB, the 9.5 MB Arabic item of issue 22 ~115 MiB
+# (after which the worker kept 66-76 MB, idle)
 RETIRE_GROWTH = 64 << 20
 # in a worker process: (its RSS once warmed up, the growth of its peak that retires it)
 _worker_size: tuple[int, int] | None = None
