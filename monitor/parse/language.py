@@ -226,3 +226,8 @@ def _model() -> Any:
 
                 _identifier = load_identifier()
     return _identifier
+
+
+def model_loaded() -> bool:
+    """Whether this process has loaded the model (a parse worker's growth leaves it out)."""
+    return _identifier is not None

@@ -5,15 +5,14 @@ rules once per worker, not on its first body. Only the parse stack is imported h
 SQLAlchemy, pydantic or httpx), so a worker stays small. How glibc's malloc gives memory
 back is the deployment's setting (``MALLOC_ARENA_MAX`` and friends in the Dockerfile and
 docker-compose.yml), not this code's; but a worker whose peak a body took more than
-``RETIRE_GROWTH`` above its size once warmed up says so with its answer, and the pool lets
-it go (``pool.ParsePool``): under glibc's defaults it would keep much of that heap, idle,
+``RETIRE_GROWTH`` above where it started says so with its answer, and the pool lets it go
+(``pool.ParsePool``): under glibc's defaults it would keep much of that heap, idle,
 through the rest of the poll.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import threading
 import time
@@ -41,14 +40,15 @@ class RuleSet:
 
 # in a worker process: the matcher of the rules its executor was started with
 _worker_matcher: tuple[str, Any] | None = None
-# how far above its size once warmed up a body may take a worker's peak RSS before the
-# worker is retired: a feed of 60 KB takes it 18-19 MiB up (the language model's pages,
-# mapped on first use; 57 MiB in the one worker that writes the model's cache), the
-# corpus's largest (1.5-2.5 MB) 28-103 MiB, the 9.5 MB Arabic item of issue 22 ~115 MiB
-# (after which the worker kept 66-76 MB, idle)
+# how far above its RSS at a body's start that body may take a worker's peak RSS before
+# the worker is retired: the corpus's largest feeds (1.5-2.5 MB) took a fresh worker
+# 28-103 MiB up, the 9.5 MB Arabic item of issue 22 ~95 (after which the worker kept
+# 66-76 MB, idle); a feed of 60 KB a few. The body that loads the language model is never
+# counted: the load is once per worker (80 MB more where the model's cache cannot be
+# written), and counting it would retire every worker after its first body
 RETIRE_GROWTH = 64 << 20
-# in a worker process: (its RSS once warmed up, the growth of its peak that retires it)
-_worker_size: tuple[int, int] | None = None
+# in a worker process: the growth that retires it
+_retire_growth: int | None = None
 
 
 def warm_up(parent: int, rules: RuleSet | None = None, retire_growth: int = RETIRE_GROWTH) -> None:
@@ -65,19 +65,9 @@ def warm_up(parent: int, rules: RuleSet | None = None, retire_growth: int = RETI
 
     # Ctrl-C reaches the whole process group: the parent decides when workers stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    global _worker_matcher, _worker_size
+    global _worker_matcher, _retire_growth
     _worker_matcher = (rules.key, rules.compile()) if rules is not None else None
-    size = _rss()
-    _worker_size = (size, retire_growth) if size is not None else None
-
-
-def _rss() -> int | None:
-    """This process's resident size in bytes (None where ``/proc`` is not there)."""
-    try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
+    _retire_growth = retire_growth
 
 
 def _exit_with(parent: int) -> None:
@@ -103,15 +93,39 @@ def prepare_and_match(
 def prepare_in_worker(
     body: bytes, headers: Mapping[str, str], url: str, recipe: Recipe, now: datetime
 ) -> tuple[Prepared, bool]:
-    """``prepare_and_match``, and whether this worker should be retired after it: its peak
-    RSS went more than its ``retire_growth`` above its warm size (never in a process that
-    is not a pool worker)."""
+    """``prepare_and_match``, and whether this worker should be retired after it: the body
+    took its peak RSS more than its ``retire_growth`` above its RSS at the start (never in
+    a process that is not a pool worker, nor where ``/proc`` cannot say)."""
+    from monitor.parse.language import model_loaded
+
+    if _retire_growth is None:
+        return prepare_and_match(body, headers, url, recipe, now), False
+    had_model = model_loaded()
+    start = _reset_peak()
     prepared = prepare_and_match(body, headers, url, recipe, now)
-    return prepared, grew_too_much()
+    if start is None or model_loaded() != had_model:
+        return prepared, False
+    peak = _status("VmHWM")
+    return prepared, peak is not None and peak - start > _retire_growth
 
 
-def grew_too_much() -> bool:
-    if _worker_size is None:
-        return False
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    return peak - _worker_size[0] > _worker_size[1]
+def _reset_peak() -> int | None:
+    """This process's RSS now, its high-water mark reset to it (Linux 4.0 and later)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return None
+    return _status("VmRSS")
+
+
+def _status(field: str) -> int | None:
+    """A size from ``/proc/self/status``, in bytes."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(field.encode() + b":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

@@ -34,13 +34,3 @@ def loaded_modules() -> list[str]:
 
 def worker_pid() -> int:
     return os.getpid()
-
-
-def peak_growth() -> int:
-    """How far above its warm size this worker's peak RSS went, in bytes."""
-    import resource
-
-    from monitor.parse import worker
-
-    assert worker._worker_size is not None
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - worker._worker_size[0]
