@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,9 +43,9 @@ _worker_matcher: tuple[str, Any] | None = None
 # how far above its RSS at a body's start that body may take a worker's peak RSS before
 # the worker is retired: the corpus's largest feeds (1.5-2.5 MB) took a fresh worker
 # 28-103 MiB up, the 9.5 MB Arabic item of issue 22 ~95 (after which the worker kept
-# 66-76 MB, idle); a feed of 60 KB a few. The body that loads the language model is never
-# counted: the load is once per worker (80 MB more where the model's cache cannot be
-# written), and counting it would retire every worker after its first body
+# 66-76 MB, idle); a feed of 60 KB a few. The language model's load is left out: it is
+# once per worker (80 MB more where the model's cache cannot be written), and counting it
+# would retire every worker after its first body
 RETIRE_GROWTH = 64 << 20
 # in a worker process: the growth that retires it
 _retire_growth: int | None = None
@@ -94,19 +94,46 @@ def prepare_in_worker(
     body: bytes, headers: Mapping[str, str], url: str, recipe: Recipe, now: datetime
 ) -> tuple[Prepared, bool]:
     """``prepare_and_match``, and whether this worker should be retired after it: the body
-    took its peak RSS more than its ``retire_growth`` above its RSS at the start (never in
-    a process that is not a pool worker, nor where ``/proc`` cannot say)."""
-    from monitor.parse.language import model_loaded
+    took its peak RSS more than its ``retire_growth`` above its RSS at the start, the
+    language model's load left out (never in a process that is not a pool worker, nor
+    where ``/proc`` cannot say)."""
+    from monitor.parse import language
 
     if _retire_growth is None:
         return prepare_and_match(body, headers, url, recipe, now), False
-    had_model = model_loaded()
     start = _reset_peak()
-    prepared = prepare_and_match(body, headers, url, recipe, now)
-    if start is None or model_loaded() != had_model:
-        return prepared, False
-    peak = _status("VmHWM")
-    return prepared, peak is not None and peak - start > _retire_growth
+    if start is None:
+        return prepare_and_match(body, headers, url, recipe, now), False
+    growth = _Growth(start)
+    language.load_watch = growth.watch_load
+    try:
+        prepared = prepare_and_match(body, headers, url, recipe, now)
+    finally:
+        language.load_watch = None
+    return prepared, growth.total() > _retire_growth
+
+
+class _Growth:
+    """How far a body took this worker's peak RSS above ``start``, the model's load left
+    out: its transient (the peak is reset after it) and its resident pages (subtracted)."""
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.before_load = 0  # the growth before the model's load
+        self.model = 0  # the RSS the model's load added
+
+    def watch_load(self) -> Callable[[], None]:
+        before = _status("VmRSS") or 0
+        self.before_load = max(self.before_load, (_status("VmHWM") or 0) - self.start)
+
+        def loaded() -> None:
+            self.model += max(0, (_reset_peak() or 0) - before)
+
+        return loaded
+
+    def total(self) -> int:
+        since = (_status("VmHWM") or 0) - self.start - self.model
+        return max(self.before_load, since)
 
 
 def _reset_peak() -> int | None:
