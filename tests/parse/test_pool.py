@@ -313,3 +313,31 @@ async def test_an_ordinary_body_keeps_its_worker() -> None:
         assert await pool._run(_job(pool_jobs.worker_pid), size=10**6) == first
     finally:
         pool.close()
+
+
+async def test_the_language_model_s_load_is_not_a_body_s_growth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the model's cache cannot be written, every worker loads 80 MB of it on its
+    first body that needs it: counted, every worker would be retired after that body."""
+    from datetime import UTC, datetime
+
+    from monitor.parse.prepare import Recipe
+    from tests.parse import pool_jobs
+
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-cache-here")  # the workers inherit it
+    undeclared = FEEDS_DIR / "kagisearch__fastfeedparser/benchmark_data/01b5e6081cb62f3d"
+    pool = ParsePool(max_workers=1, retire_growth=30 << 20)
+    try:
+        first = await pool._run(_job(pool_jobs.worker_pid), size=10**6)
+        got = await pool.prepare(
+            undeclared.read_bytes(),
+            {},
+            "https://e/f",
+            Recipe(*RECIPE),
+            datetime(2026, 11, 29, tzinfo=UTC),
+        )
+        assert {r.language for r in got.releases} == {"en"}  # the model was asked
+        assert await pool._run(_job(pool_jobs.worker_pid), size=10**6) == first
+    finally:
+        pool.close()
