@@ -42,10 +42,10 @@ class RuleSet:
 _worker_matcher: tuple[str, Any] | None = None
 # how far above its RSS at a body's start that body may take a worker's peak RSS before
 # the worker is retired: the corpus's largest feeds (1.5-2.5 MB) took a fresh worker
-# 28-103 MiB up, the 9.5 MB Arabic item of issue 22 ~95 (after which the worker kept
-# 66-76 MB, idle); a feed of 60 KB a few. The language model's load is left out: it is
-# once per worker (80 MB more where the model's cache cannot be written), and counting it
-# would retire every worker after its first body
+# 28-103 MiB above its warm size (the model's load included), the 9.5 MB Arabic item of
+# issue 22 ~95 (after which the worker kept 66-76 MB, idle). The model's load is left out:
+# it is once per worker (80 MB more where the model's cache cannot be written), and
+# counting it would retire every worker after its first body
 RETIRE_GROWTH = 64 << 20
 # in a worker process: the growth that retires it
 _retire_growth: int | None = None
