@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 SAMPLE_CHARS = 1000  # characters read: enough for a sure answer, whatever the text's size
@@ -58,6 +59,9 @@ _MACRO = {"arz": "ar", "ary": "ar", "nb": "no", "nn": "no", "uzs": "uz"}
 
 _identifier: Any = None
 _loading = threading.Lock()
+# called as the model's load starts; what it returns, once it is loaded (a parse worker
+# leaves the load out of a body's growth: ``worker.prepare_in_worker``)
+load_watch: Callable[[], Callable[[], None]] | None = None
 
 
 class _Texts(Protocol):
@@ -237,5 +241,8 @@ def _model() -> Any:
             if _identifier is None:
                 from monitor.parse.langmodel import load_identifier
 
+                loaded = load_watch() if load_watch is not None else None
                 _identifier = load_identifier()
+                if loaded is not None:
+                    loaded()
     return _identifier

@@ -19,6 +19,13 @@ rules' fingerprint. New rules (a reload) start a new executor in one assignment,
 is prepared with the old rules or the new ones, never a mix; bodies already in the old
 executor come back under the old key, and the caller matches those itself.
 
+A body that grows a worker by more than ``worker.RETIRE_GROWTH`` (one item of megabytes
+of text; a flood of tens of thousands of items) retires it once its answer is in: its
+executor is shut down, the worker exits, and the next body starts a new one. Under glibc's
+default malloc settings the worker would otherwise hold that heap, idle, while the poll
+stores and matches what it prepared (76 MB after the 9.5 MB Arabic item of issue 22,
+at the poll's peak). A feed of ordinary items never pays for a new worker.
+
 A worker that dies (killed, out of memory) breaks its executor: the bodies it held fail
 with a ``ParseError``, the executor is replaced on the next body, and bodies that were
 merely waiting in the broken one are tried once more in the new one — one poisonous feed
@@ -41,7 +48,13 @@ from monitor.errors import ParseError
 from monitor.model import ParsedFeed
 from monitor.parse.feed import parse_feed
 from monitor.parse.prepare import Prepared, Recipe
-from monitor.parse.worker import RuleSet, prepare_and_match, warm_up
+from monitor.parse.worker import (
+    RETIRE_GROWTH,
+    RuleSet,
+    prepare_and_match,
+    prepare_in_worker,
+    warm_up,
+)
 
 __all__ = ["ParsePool", "RuleSet", "prepare_and_match"]
 
@@ -58,11 +71,13 @@ class ParsePool:
         *,
         inline_below: int = 2_000,
         date_parser: DateParser | None = None,
+        retire_growth: int = RETIRE_GROWTH,
     ) -> None:
         if max_workers is None:
             max_workers = max(1, (os.cpu_count() or 1) - 1)
         self._max_workers = max_workers
         self._inline_below = inline_below
+        self._retire_growth = retire_growth
         # must be picklable (a module-level function) to reach the workers
         self._date_parser = date_parser
         self._rules: RuleSet | None = None
@@ -88,7 +103,7 @@ class ParsePool:
                 self._max_workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=warm_up,
-                initargs=(os.getpid(), self._rules),
+                initargs=(os.getpid(), self._rules, self._retire_growth),
             )
         return self._executor
 
@@ -100,11 +115,15 @@ class ParsePool:
         self, body: bytes, headers: Mapping[str, str], url: str, recipe: Recipe, now: datetime
     ) -> Prepared:
         """Parse, derive, fingerprint and match one body (``prepare_and_match``) off the loop."""
-        return await self._run(
-            functools.partial(prepare_and_match, body, dict(headers), url, recipe, now), len(body)
-        )
+        job = functools.partial(prepare_in_worker, body, dict(headers), url, recipe, now)
+        prepared, _ = await self._run(job, len(body), retire=lambda done: done[1])
+        return prepared
 
-    async def _run(self, job: Callable[[], T], size: int) -> T:
+    async def _run(
+        self, job: Callable[[], T], size: int, retire: Callable[[T], bool] | None = None
+    ) -> T:
+        """``job`` in the parse thread or a worker; ``retire``: whether its answer asks to
+        retire the worker that gave it."""
         loop = asyncio.get_running_loop()
         if size < self._inline_below or not self._max_workers:
             if self._thread is None:
@@ -113,7 +132,10 @@ class ParsePool:
         for attempt in range(2):
             executor = self._processes()
             try:
-                return await loop.run_in_executor(executor, job)
+                done = await loop.run_in_executor(executor, job)
+                if retire is not None and retire(done):
+                    self._retire(executor)
+                return done
             except BrokenProcessPool:
                 if self._executor is executor:
                     self._executor = None
@@ -121,6 +143,13 @@ class ParsePool:
                 if attempt:  # died twice: this body is the poisonous one
                     break
         raise ParseError("the parser process died on this body")
+
+    def _retire(self, executor: ProcessPoolExecutor) -> None:
+        """Let ``executor``'s workers go: bodies given to it already still come back (as
+        after ``set_rules``), and the next body starts a new one."""
+        if self._executor is executor:
+            self._executor = None
+        executor.shutdown(wait=False)
 
     def close(self) -> None:
         """Stop the workers (waits for running parses)."""

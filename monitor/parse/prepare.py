@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pickle
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from monitor.model import (
+    Document,
     DumpedMatch,
     Entry,
     ReleaseData,
@@ -186,8 +187,27 @@ def _pickled(rows: Rows) -> bytes:
     """Pickled and compressed: a feed's releases and matches are held packed for the whole
     poll, in the worker and then in the poll's process. The 50,000 items of the hostile
     flood pack into 20 MB of pickles, 3.1 MB compressed (zlib's fastest level: 74 ms to
-    compress them all, 37 ms to decompress)."""
-    return zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    compress them all, 37 ms to decompress). Pickled straight into the compressor: one
+    item of 9.5 MB made a 20 MB pickle first (issue 22)."""
+    deflating = _Deflating()
+    pickle.Pickler(deflating, protocol=pickle.HIGHEST_PROTOCOL).dump(rows)
+    return deflating.done()
+
+
+class _Deflating:
+    """A file that compresses what is written to it (zlib's fastest level)."""
+
+    def __init__(self) -> None:
+        self._compressor = zlib.compressobj(1)
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(self._compressor.compress(data))
+        return len(data)
+
+    def done(self) -> bytes:
+        self._parts.append(self._compressor.flush())
+        return b"".join(self._parts)
 
 
 _release_row = attrgetter(*(f.name for f in fields(ReleaseData)))
@@ -266,22 +286,22 @@ def prepare(
 
     def flush(last: bool = False) -> None:
         rows, match_rows = rows_of(releases, texts, bands, matches if matcher else None)
-        packed.extend(rows if last else map(_pickled, rows))
+        # the last chunk travels as it is, but one holding megabytes of text: packed, the
+        # poll's process holds a fraction of it through the poll (compressed) and it
+        # crosses the pipe small, not as 20 MB of pickle while both processes are at
+        # their fullest (the 9.5 MB Arabic item of issue 22)
+        whole = last and sum(map(_text_size, releases)) <= _SLICE
+        packed.extend(rows if whole else map(_pickled, rows))
         match_rows = match_rows or ()
-        packed_matches.extend(match_rows if last else map(_pickled, match_rows))
+        packed_matches.extend(match_rows if whole else map(_pickled, match_rows))
         for done in (releases, texts, bands, matches):
             done.clear()
 
     for release in derived:
         try:
-            release = finish(release, recipe, zone, now, warnings)
-            # each field folded once, for the index, the story signature and the rules
-            document = document_of(recipe.source_id, release)
-            fields = folded_fields(document)
-            text = index_words(_joined(fields, ("title", "summary", "content")))
-            story = ("content",) if _content_holds_summary(release) else ("summary", "content")
-            band = _bands_of(_first_words(_joined(fields, story)))
-            found = tuple(matcher[1].match(document, fields=fields)) if matcher else ()
+            release, text, band, found = _prepared_one(
+                release, recipe, zone, now, warnings, matcher, folded_fields
+            )
         except Exception as exc:  # one odd item must not cost the feed's others
             dropped.append(Skipped.of(release.url or release.identity, "not prepared", exc))
             continue
@@ -301,6 +321,35 @@ def prepare(
         packed_matches=tuple(packed_matches) if matcher is not None else None,
         rules_key=matcher[0] if matcher is not None else None,
         dropped=tuple(dropped),
+    )
+
+
+def _prepared_one(
+    release: ReleaseData,
+    recipe: Recipe,
+    zone: ZoneInfo,
+    now: datetime,
+    warnings: list[str],
+    matcher: tuple[str, Any] | None,
+    folded_fields: Callable[[Document], dict[str, FoldedField]],
+) -> tuple[ReleaseData, str, str | None, tuple[RuleMatch, ...]]:
+    """One release finished, with its index text, bands and matches. A function of its
+    own so that its folded fields (twice a long text's size) go when it returns."""
+    release = finish(release, recipe, zone, now, warnings)
+    # each field folded once, for the index, the story signature and the rules
+    document = document_of(recipe.source_id, release)
+    fields = folded_fields(document)
+    text = index_words(_joined(fields, ("title", "summary", "content")))
+    story = ("content",) if _content_holds_summary(release) else ("summary", "content")
+    band = _bands_of(_first_words(_joined(fields, story)))
+    found = tuple(matcher[1].match(document, fields=fields)) if matcher else ()
+    return release, text, band, found
+
+
+def _text_size(release: ReleaseData) -> int:
+    return sum(
+        len(t or "")
+        for t in (release.summary, release.content, release.summary_raw, release.content_raw)
     )
 
 

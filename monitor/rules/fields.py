@@ -37,6 +37,7 @@ from monitor.rules.normalize import (
 
 _SQUEEZED = re.compile("  +")
 _FIRST_SPANS = 64  # words past the first hit's, when spans are computed in part
+_SLICE = 1 << 18  # characters of a long text split at once
 
 
 class FoldedField:
@@ -53,9 +54,9 @@ class FoldedField:
             self._aligned: str | None = None
         else:
             boundaries, aligned = plain
-            found = boundaries.split()
+            found = _words(boundaries)
             self._aligned = boundaries if aligned else None
-        self.spaced = " " + " ".join(found) + " " if found else " "
+        self.spaced = " ".join(["", *found, ""]) if found else " "
         self._marks: list[int] | None = None
         self._shifts: list[int] = []
         self._spans: list[tuple[int, int]] | None = None
@@ -96,6 +97,23 @@ class FoldedField:
         if self._marks is None:
             self._marks, self._shifts = _squeezes(self._aligned or "")
         return self._shifts[bisect_right(self._marks, offset) - 1]
+
+
+def _words(boundaries: str) -> list[str]:
+    """The words of a folded text, ``split()``: a long text's as a few runs of words, each
+    joined by single spaces. A 5-million-character Arabic body is a million words: their
+    list (60 MB of string objects) was most of a parse worker's peak on that item (issue
+    22). A slice ends just after a space, so no word is cut."""
+    if len(boundaries) <= _SLICE:
+        return boundaries.split()
+    runs = []
+    start = 0
+    while start < len(boundaries):
+        end = boundaries.find(" ", start + _SLICE) + 1 or len(boundaries)
+        if run := " ".join(boundaries[start:end].split()):
+            runs.append(run)
+        start = end
+    return runs
 
 
 def _squeezes(aligned: str) -> tuple[list[int], list[int]]:

@@ -306,11 +306,25 @@ def plain_fold(text: str) -> tuple[str, bool] | None:
         aligned, long_boundaries = False, False  # the spaces they fold into are no matter
     else:
         return None
+    if len(text) <= _FOLD_SLICE:
+        return _fold_plain(text, long_boundaries), aligned
+    # Each character folds alone, so a long text folds a slice at a time: whole, the case
+    # folding's buffer (12 bytes a character) and the copies made 72 MB of transient for a
+    # 5-million-character Arabic body (issue 22)
+    slices = range(0, len(text), _FOLD_SLICE)
+    return "".join(_fold_plain(text[i : i + _FOLD_SLICE], long_boundaries) for i in slices), aligned
+
+
+_FOLD_SLICE = 1 << 18  # characters of a long plain text folded at once
+
+
+def _fold_plain(text: str, long_boundaries: bool) -> str:
+    patterns = _patterns()
     if long_boundaries:  # "…" would fold into three boundaries: it becomes one
         text = patterns.long_boundary.sub(" ", text)
     # a byte table for the commonest boundaries (in UTF-8, an ASCII byte is a character)
     folded = normalize(text).encode().translate(_ASCII_FOLD).decode()
-    return patterns.folded_non_ascii_boundary.sub(" ", folded), aligned
+    return patterns.folded_non_ascii_boundary.sub(" ", folded)
 
 
 def plain_word_spans(text: str, count: int | None = None) -> list[tuple[int, int]]:

@@ -66,3 +66,28 @@ def test_each_release_is_one_record_with_the_hits_the_worker_found() -> None:
 
     unmatched = prepare(_feed(3), {}, "https://m.example/rss", recipe, MOMENT)
     assert all(r.hits is None for chunk in unmatched.records() for r in chunk)
+
+
+def test_a_last_chunk_holding_megabytes_of_text_is_packed_too() -> None:
+    """Unpacked, one item of 9.5 MB crossed the pipe as a 20 MB pickle while the worker
+    and the poll's process were at their fullest, and the poll's process held its texts
+    as objects until the end of the poll (issue 22). Small bodies' last chunk stays as it
+    is (no compression for them)."""
+    recipe = Recipe("feed", "src", "auto", "ar", "UTC")
+    text = "اجتمع وزراء خارجية دول حلف شمال الأطلسي (الناتو) في بروكسل. " * 10_000
+    body = (
+        "<rss version='2.0'><channel><title>t</title><item><title>الناتو</title>"
+        f"<link>https://m.example/ar</link><description>{text}</description></item>"
+        "</channel></rss>"
+    ).encode()
+    got = prepare(body, {}, "https://m.example/rss", recipe, MOMENT, ("k", RULES))
+    assert len(got.packed) == 1 and isinstance(got.packed[0], bytes)
+    assert got.packed_matches is not None and isinstance(got.packed_matches[0], bytes)
+    (release,) = got.releases
+    assert release.summary == release.summary_raw.strip() == text.strip()
+    (found,) = got.matches or ()
+    assert list(found) == [DumpedMatch.of(m) for m in RULES.match(document_of("src", release))]
+    assert found and found[0].hit_count == 10_001  # the title and every sentence
+
+    small = prepare(_feed(3), {}, "https://m.example/rss", recipe, MOMENT, ("k", RULES))
+    assert not isinstance(small.packed[-1], bytes)

@@ -270,3 +270,74 @@ def _wait_gone(worker: int) -> None:
         time.sleep(0.1)
     os.kill(worker, signal.SIGKILL)
     pytest.fail("the parse worker outlived its killed parent")
+
+
+# --- a worker a body grew is retired ---------------------------------------------------
+
+RECIPE = ("feed", "s", "auto", None, "UTC")
+
+
+async def test_a_worker_a_body_grew_is_retired_and_the_next_body_starts_another() -> None:
+    """Under glibc's defaults a worker kept the heap a big body grew (66-76 MB after the
+    9.5 MB Arabic item of issue 22), idle through the rest of the poll."""
+    from datetime import UTC, datetime
+
+    from monitor.parse.prepare import Recipe
+    from tests.parse import pool_jobs
+
+    moment = datetime(2026, 11, 29, tzinfo=UTC)
+    pool = ParsePool(max_workers=1, retire_growth=0)  # any body grows it: always retired
+    try:
+        first = await pool._run(_job(pool_jobs.worker_pid), size=10**6)
+        got = await pool.prepare(BIG.read_bytes(), {}, "https://e/f", Recipe(*RECIPE), moment)
+        assert got.releases
+        _wait_gone(first)  # it exits once its answer is in, before the next body
+        second = await pool._run(_job(pool_jobs.worker_pid), size=10**6)
+        assert second != first
+    finally:
+        pool.close()
+
+
+async def test_an_ordinary_body_keeps_its_worker() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.parse.prepare import Recipe
+    from tests.parse import pool_jobs
+
+    moment = datetime(2026, 11, 29, tzinfo=UTC)
+    pool = ParsePool(max_workers=1)  # the default growth: a 150 KB feed is far below it
+    try:
+        first = await pool._run(_job(pool_jobs.worker_pid), size=10**6)
+        for _ in range(3):
+            await pool.prepare(BIG.read_bytes(), {}, "https://e/f", Recipe(*RECIPE), moment)
+        assert await pool._run(_job(pool_jobs.worker_pid), size=10**6) == first
+    finally:
+        pool.close()
+
+
+async def test_the_language_model_s_load_is_not_a_body_s_growth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the model's cache cannot be written, every worker loads 80 MB of it on its
+    first body that needs it: counted, every worker would be retired after that body."""
+    from datetime import UTC, datetime
+
+    from monitor.parse.prepare import Recipe
+    from tests.parse import pool_jobs
+
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-cache-here")  # the workers inherit it
+    undeclared = FEEDS_DIR / "kagisearch__fastfeedparser/benchmark_data/01b5e6081cb62f3d"
+    pool = ParsePool(max_workers=1, retire_growth=30 << 20)
+    try:
+        first = await pool._run(_job(pool_jobs.worker_pid), size=10**6)
+        got = await pool.prepare(
+            undeclared.read_bytes(),
+            {},
+            "https://e/f",
+            Recipe(*RECIPE),
+            datetime(2026, 11, 29, tzinfo=UTC),
+        )
+        assert {r.language for r in got.releases} == {"en"}  # the model was asked
+        assert await pool._run(_job(pool_jobs.worker_pid), size=10**6) == first
+    finally:
+        pool.close()

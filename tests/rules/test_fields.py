@@ -55,3 +55,42 @@ def test_spans_on_awkward_spacing(text: str) -> None:
 @given(st.text(alphabet=" \t\n\u00a0\u2028\x1c\x85ab\u0627", max_size=12))
 def test_collapse_is_the_whitespace_regex(text: str) -> None:
     assert collapse(text) == re.sub(r"\s+", " ", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(PLAIN, MIXED, st.text(max_size=40)))
+def test_a_long_text_folds_and_splits_a_slice_at_a_time_as_it_does_whole(text: str) -> None:
+    from unittest import mock
+
+    from monitor.rules import fields
+    from monitor.rules import normalize as normalize_module
+
+    whole = FoldedField(text)
+    plain = normalize_module.plain_fold(text)
+    with (
+        mock.patch.object(fields, "_SLICE", 3),
+        mock.patch.object(normalize_module, "_FOLD_SLICE", 2),
+    ):
+        sliced = FoldedField(text)
+        assert normalize_module.plain_fold(text) == plain
+    assert sliced.spaced == whole.spaced
+    for _, offset, n_words in _every_hit(text):
+        assert sliced.span(offset, n_words) == whole.span(offset, n_words)
+
+
+def test_folding_a_long_text_holds_no_list_of_its_words() -> None:
+    """A 5-million-character Arabic body was folded whole (case folding takes 12 bytes a
+    character) and split into a list of a million words: 21 bytes a character at the
+    peak, 130 MB of the parse worker's (issue 22). A slice at a time: about 6."""
+    import tracemalloc
+
+    text = "اجتمع وزراء خارجية دول حلف شمال الأطلسي (الناتو) في بروكسل، اليوم.\n" * 22_000
+    FoldedField(text[:1000])  # the patterns, built once
+    tracemalloc.start()
+    try:
+        field = FoldedField(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(text) > 1_400_000 and field.spaced.count(" ") > 200_000
+    assert peak < 9 * len(text), f"{peak / len(text):.1f} bytes a character"
