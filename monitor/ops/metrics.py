@@ -248,7 +248,7 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """``generate_latest(self.registry)``, the per-source families written from their
-        arrays (at 100,000 sources: 0.4 s of CPU instead of 3.7 s)."""
+        arrays (at 100,000 sources: 0.6 s of CPU instead of ~4 s)."""
         return b"".join(
             part.text() if isinstance(part, SourceCounter) else generate_latest(part)
             for part in self._parts
