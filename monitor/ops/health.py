@@ -32,14 +32,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.notify.payload import AlarmNotice, AlertView
 from monitor.store.session import writing
 from monitor.store.tables import now
+
+if TYPE_CHECKING:
+    from monitor.notify.payload import AlertView
 
 log = logging.getLogger("monitor.daemon")
 
@@ -280,6 +283,9 @@ class DatabaseHealth:
 
 def outage_view(owner: str, outage: Outage, state: str, lasted: float) -> AlertView:
     """The notice of one episode, as the channels render a source alarm."""
+    # imported here: the reports that read ``overdue`` need not load the notifiers' shapes
+    from monitor.notify.payload import AlarmNotice, AlertView
+
     stamp = outage.started_at.strftime("%Y%m%dT%H%M%S")
     host = owner.split(":", 1)[0] or "monitor"
     if state == "raised":

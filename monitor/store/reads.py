@@ -58,11 +58,29 @@ async def _new_counts(engine: AsyncEngine, since: datetime, only: str | None) ->
         return dict(Counter((await connection.execute(statement)).scalars()))
 
 
+_HEALTH_COLUMNS = (
+    "id",
+    "status",
+    "last_error",
+    "last_warning",
+    "last_poll_at",
+    "last_success_at",
+    "next_poll_at",
+    "release_count",
+    "items_seen",
+    "items_skipped",
+    "consecutive_failures",
+    "moved_to",
+)
+
+
 async def source_health(
     engine: AsyncEngine, config: Config, only: str | None = None, *, shown: Shown = public_url
 ) -> list[SourceHealth]:
     """Each configured source (or only ``only``) with its polling state and counts."""
-    statement = select(SOURCES)
+    # the columns shown, not the row: validators, leases and error times are a third of
+    # the row's datetimes to decode (10,000 rows for ``monitor sources``)
+    statement = select(*(SOURCES.c[name] for name in _HEALTH_COLUMNS))
     if only is not None:
         statement = statement.where(SOURCES.c.id == only)
     async with engine.connect() as connection:

@@ -411,3 +411,32 @@ def test_no_validator_text_reaches_the_operator(
                     assert line.startswith(f"{path}:"), line
                     assert "Input should" not in line and "Value error" not in line, line
                     assert "\n" not in line
+
+
+WHITESPACE = [chr(i) for i in range(0x110000) if chr(i).isspace()]
+
+
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [
+        ("http://a", True),
+        ("https://127.0.0.1:9/s/1.xml?q=1#x", True),
+        ("http://a\u200bb/", True),  # a zero-width space is not whitespace
+        ("http://", False),
+        ("http:///path", False),
+        ("HTTP://a", False),
+        ("ftp://a", False),
+        (" http://a", False),
+        *((f"http://a{c}b/", False) for c in WHITESPACE),
+        *((f"http://a/b{c}", False) for c in WHITESPACE),
+    ],
+)
+def test_a_source_url_is_absolute_http_without_whitespace(url: str, valid: bool) -> None:
+    """Whitespace is what ``str.isspace`` says, anywhere in the URL, a trailing newline too."""
+    from monitor.config.model import _http_url
+
+    if valid:
+        assert _http_url(url) == url
+    else:
+        with pytest.raises(ValueError, match="absolute http"):
+            _http_url(url)

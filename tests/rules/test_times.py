@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.times import local_time, offset_label
 
@@ -42,3 +44,27 @@ def test_other_zone_input_is_converted() -> None:
 )
 def test_offset_label(minutes: int, label: str) -> None:
     assert offset_label(timedelta(minutes=minutes)) == label
+
+
+@settings(max_examples=300)
+@given(
+    moment=st.datetimes(timezones=st.just(UTC)),
+    zone=st.sampled_from(
+        [
+            "UTC",
+            "Asia/Qatar",
+            "America/New_York",
+            "Asia/Kathmandu",
+            "Europe/Amsterdam",
+            "Pacific/Chatham",
+        ]
+    ),
+)
+def test_local_time_is_strftimes(moment: datetime, zone: str) -> None:
+    """Written field by field, it is what ``strftime`` writes, old dates and odd offsets too."""
+    try:
+        here = moment.astimezone(ZoneInfo(zone))
+    except OverflowError:  # year 1 or 9999 pushed past the range by the offset
+        return
+    expected = f"{here:%Y-%m-%d %H:%M} {offset_label(here.utcoffset())}"
+    assert local_time(moment, ZoneInfo(zone)) == expected
