@@ -91,9 +91,12 @@ class Alerts:
     nato_expected: int = 0
 
 
-def alerts(dump: dict[str, Any], start: float, end: float) -> Alerts:
+def alerts(
+    dump: dict[str, Any], start: float, end: float, served_by: float | None = None
+) -> Alerts:
     """Alerts of items that appeared in [start, end]; every NATO story the monitor fetched
-    must be alerted once for rule ``nato``, and no (rule, story) twice."""
+    (by ``served_by``, when given) must be alerted once for rule ``nato``, and no (rule,
+    story) twice."""
     out = Alerts()
     items = {
         (i, k): (at, served, (oi, ok), nato) for i, k, at, served, oi, ok, nato in dump["items"]
@@ -118,7 +121,11 @@ def alerts(dump: dict[str, Any], start: float, end: float) -> Alerts:
             if served is not None:
                 out.fetch_to_alert.append(at - served)
     out.repeated = [key for key, hooks in ids.items() if len(hooks) > 1]
-    expected = {story for at, served, story, nato in items.values() if nato and served is not None}
+    expected = {
+        story
+        for at, served, story, nato in items.values()
+        if nato and served is not None and (served_by is None or served <= served_by)
+    }
     every_nato = {story for _, _, story, nato in items.values() if nato}
     out.nato_expected = len(expected)
     out.nato_missing = sorted(expected - nato_alerted)
