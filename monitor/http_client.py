@@ -14,7 +14,6 @@ closed together: a proxy's pool never mixes with the direct one.
 
 from __future__ import annotations
 
-import functools
 import os
 import select
 import socket
@@ -218,57 +217,7 @@ class Backend(httpcore.AsyncNetworkBackend):
 
 
 def install(transport: httpx.AsyncHTTPTransport) -> None:
-    """Give ``transport``'s pool (direct, HTTP or SOCKS proxy) the cheap idle check, and the
-    pass that counts its idle connections once (``assign``)."""
+    """Give ``transport``'s pool (direct, HTTP or SOCKS proxy) the cheap idle check."""
     pool = getattr(transport, "_pool", None)
     if pool is not None and hasattr(pool, "_network_backend"):
         pool._network_backend = Backend()
-    if isinstance(pool, httpcore.AsyncConnectionPool) and hasattr(
-        pool, "_assign_requests_to_connections"
-    ):
-        pool._assign_requests_to_connections = functools.partial(assign, pool)  # type: ignore[method-assign]
-
-
-# httpcore's pool pass, run as each request starts and each response ends, with its idle
-# count fixed. httpcore 1.0.9 closes an idle connection whenever the pool holds more
-# connections *in all* than ``max_keepalive_connections`` (encode/httpcore#1000, #1035, not
-# merged), counting them anew for each idle one: with 20-30 connections in the pool that was
-# hundreds of calls a request, and the surplus closed and opened again at the next burst
-# (bench.scale: 134 new connections a minute for 2,000 requests on one host). Here idle
-# connections are counted once, and only those past ``max_keepalive_connections`` are
-# closed, as httpx documents the limit; the rest of the pass is httpcore's, unchanged.
-
-
-def assign(pool: httpcore.AsyncConnectionPool) -> list[Any]:
-    """``pool._assign_requests_to_connections``: the connections to close (outside the
-    pool's lock, by the caller)."""
-    connections: list[Any] = pool._connections
-    closing: list[Any] = []
-    idle = sum(1 for c in connections if c.is_idle() and not c.is_closed())
-    for connection in list(connections):
-        if connection.is_closed():
-            connections.remove(connection)
-        elif connection.has_expired():
-            idle -= connection.is_idle()
-            connections.remove(connection)
-            closing.append(connection)
-        elif idle > pool._max_keepalive_connections and connection.is_idle():
-            idle -= 1
-            connections.remove(connection)
-            closing.append(connection)
-    for pool_request in [r for r in pool._requests if r.is_queued()]:
-        origin = pool_request.request.url.origin
-        available = [c for c in connections if c.can_handle_request(origin) and c.is_available()]
-        if available:
-            pool_request.assign_to_connection(available[0])
-            continue
-        if len(connections) >= pool._max_connections:
-            idle_ones = [c for c in connections if c.is_idle()]
-            if not idle_ones:
-                continue  # the request waits for a connection to come free
-            connections.remove(idle_ones[0])
-            closing.append(idle_ones[0])
-        connection = pool.create_connection(origin)
-        connections.append(connection)
-        pool_request.assign_to_connection(connection)
-    return closing

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpcore
 import httpx
 import pytest
 
@@ -54,32 +53,6 @@ async def test_a_connection_past_descriptor_1024_is_reused(http_server: Loopback
         for fd in fillers:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-
-async def test_idle_connections_are_kept_up_to_the_keepalive_limit(
-    http_server: LoopbackServer,
-) -> None:
-    # httpcore 1.0.9 compares *all* the pool's connections with max_keepalive_connections
-    # and closed idle ones while others were busy: a burst of polls to one host opened
-    # connections again each time (``http_client.assign`` counts the idle ones)
-    http_server.route("/feed", Response(body=b"ok"))
-    async with new_client(max_keepalive_connections=2) as client:
-        async with contextlib.AsyncExitStack() as busy:
-            for _ in range(3):
-                await busy.enter_async_context(client.stream("GET", http_server.url("/feed")))
-            async with contextlib.AsyncExitStack() as done:
-                streams = [client.stream("GET", http_server.url("/feed")) for _ in range(2)]
-                for response in [await done.enter_async_context(s) for s in streams]:
-                    await response.aread()
-            # two idle beside three busy: within the limit of two idle, so both are reused
-            for _ in range(2):
-                assert (await client.get(http_server.url("/feed"))).content == b"ok"
-        assert len({r.peer for r in http_server.requests_to("/feed")}) == 5
-        # the limit still holds once the three are idle too
-        pool = client._transport._pool  # type: ignore[attr-defined]
-        assert isinstance(pool, httpcore.AsyncConnectionPool)
-        assert (await client.get(http_server.url("/feed"))).content == b"ok"
-        assert len(pool.connections) == 2
 
 
 @dataclass
