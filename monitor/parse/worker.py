@@ -12,6 +12,7 @@ through the rest of the poll.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from monitor.collector import tune
 from monitor.parse.prepare import Prepared, Recipe, prepare
 
 
@@ -68,6 +70,10 @@ def warm_up(parent: int, rules: RuleSet | None = None, retire_growth: int = RETI
     global _worker_matcher, _retire_growth
     _worker_matcher = (rules.key, rules.compile()) if rules is not None else None
     _retire_growth = retire_growth
+    # what start-up made lives as long as the worker: never walked again by a collection,
+    # and collections less often (``monitor.collector``)
+    gc.freeze()
+    tune()
 
 
 def _exit_with(parent: int) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.collector import YOUNG
 from tests.conftest import ROOT
 from tests.support.feeds import Item, rss, seed
 from tests.support.http_server import LoopbackServer, Request, Response
@@ -49,6 +50,7 @@ def record():
                 "modules": sorted(sys.modules),
                 "gc_enabled": gc.isenabled(),
                 "frozen": gc.get_freeze_count(),
+                "young": gc.get_threshold()[0],
             },
             out,
         )
@@ -124,6 +126,8 @@ def test_a_log_only_poll_never_loads_the_email_stack(
     assert EMAIL_STACK.isdisjoint(loaded["modules"])
     # start-up's objects were frozen and the collector is on again for the work after it
     assert loaded["gc_enabled"] and loaded["frozen"] > 0
+    # and it collects less often than CPython's default (``monitor.collector``)
+    assert loaded["young"] == YOUNG
 
     warm, loaded = poll(config, tmp_path / "warm.json")
     assert warm.returncode == 0, warm.stderr

@@ -34,3 +34,10 @@ def loaded_modules() -> list[str]:
 
 def worker_pid() -> int:
     return os.getpid()
+
+
+def collector() -> tuple[tuple[int, int, int], int]:
+    """The worker's collector thresholds, and how many objects start-up froze."""
+    import gc
+
+    return gc.get_threshold(), gc.get_freeze_count()

@@ -169,6 +169,21 @@ async def test_the_worker_imports_only_the_parse_stack() -> None:
     assert not loaded & {"sqlalchemy", "pydantic", "httpx", "alembic", "typer", "yaml"}
 
 
+async def test_the_worker_collects_garbage_less_often() -> None:
+    """Start-up's objects frozen, and young collections every ``collector.YOUNG``
+    allocations, not CPython's 700 (a 50,000-item feed's worker spent 0.3 s collecting)."""
+    from monitor.collector import YOUNG
+    from tests.parse import pool_jobs
+
+    pool = ParsePool(max_workers=1)
+    try:
+        thresholds, frozen = await pool._run(_job(pool_jobs.collector), 10**6)
+    finally:
+        pool.close()
+    assert thresholds[0] == YOUNG
+    assert frozen > 10_000  # the parse stack's modules and the compiled rules
+
+
 async def test_close_ends_the_worker_processes() -> None:
     from tests.parse import pool_jobs
 
