@@ -80,7 +80,8 @@ def load(*, warn: bool = False, apart: bool = False) -> Config:
 def end_start_up() -> None:
     """Freeze what start-up made and turn the garbage collector back on (``main`` turned it
     off). Frozen objects are never walked by a collection again; the work that follows is
-    collected less often than CPython's default (``monitor.collector``). Does nothing where the collector is on (a test calling a command).
+    collected less often than CPython's default (``monitor.collector``). Does nothing where
+    the collector is on (a test calling a command).
     """
     if not gc.isenabled():
         from monitor.collector import tune
