@@ -12,8 +12,9 @@ source gets one notice::
     `monitor releases --source mofa-qa`
 
 The hold and the notices are written in the transaction that stores the releases
-(``FloodGuard`` is ``store_releases``'s ``then``), so a crash can lose neither; the
-notices are sent by ``ops.alarms.send_floods`` (leased, once per channel, a stable id).
+(``FloodGuard`` is ``store_releases``'s ``then``; once over the limit, the poll's next
+releases are inserted held, ``store_batches``'s ``hold_over``), so a crash can lose
+neither; the notices are sent by ``ops.alarms.send_floods`` (leased, once per channel, a stable id).
 Exactly the limit alerts as usual; ``poll --no-flood-guard`` lifts the guard for one run.
 """
 
@@ -71,10 +72,12 @@ class FloodGuard:
         self.held = 0  # releases whose alerts were held back
 
     async def __call__(self, connection: AsyncConnection, stored: Stored) -> None:
-        alertable = [s for s in stored.saved if s.alertable]
+        # ``held``: written not alertable already, the poll being over the limit by then
+        # (``store_batches``'s ``hold_over``); the ones saved before are held here
+        alertable = [s for s in stored.saved if s.alertable or s.held]
         if len(alertable) <= self.limit:
             return
-        await hold_alerts(connection, [s.id for s in alertable])
+        await hold_alerts(connection, [s.id for s in alertable if s.alertable])
         new = sum(1 for s in alertable if s.revision == 1)
         detail = notice(self.source, new, len(alertable) - new)
         muted = await muted_rules(connection, self.moment)

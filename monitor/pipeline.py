@@ -126,7 +126,12 @@ async def poll(ctx: PollContext, source: Source, state: PollState) -> PollOutcom
         records = await _with_full_text(ctx, source, prepared)
     save = _Save(ctx, source, state, fetched, prepared, moment)
     stored = await store_batches(
-        ctx.engine, source.id, save.batches(records), moment=moment, then=save.then
+        ctx.engine,
+        source.id,
+        save.batches(records),
+        moment=moment,
+        then=save.then,
+        hold_over=save.guard.limit if save.guard is not None else None,
     )
     ctx.matcher.add(save.found(stored))
     ctx.matcher.wake()

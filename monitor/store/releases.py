@@ -44,6 +44,9 @@ class Saved:
     identity: str
     revision: int
     alertable: bool  # as stored: this poll's say, or an earlier poll's for a revision
+    # alertable by this poll's say, but written not alertable: the flood guard's hold, made
+    # as the rows are inserted once the poll is over its limit (``store_batches``)
+    held: bool = False
 
 
 # what runs in the transaction that stores a poll's releases, after them (the flood guard,
@@ -90,17 +93,24 @@ async def store_batches(
     *,
     moment: datetime,
     then: AfterWrite | None = None,
+    hold_over: int | None = None,
 ) -> Stored:
     """``save_releases`` of each batch ``batches()`` gives, in one write transaction, and
     ``then`` in the same one; a release the database refuses for what it holds is skipped,
     and the others are stored (see the module doc). One batch is held at a time: a feed of
     50,000 items is read from its packed chunks (``parse.prepare``), a chunk after another,
-    and read again should the slow path be needed. A release is in one batch only."""
+    and read again should the slow path be needed. A release is in one batch only.
+
+    ``hold_over``: the flood guard's limit. Once more alertable releases than that are
+    saved, the next batches' releases are written not alertable (``Saved.held``): a flood's
+    rows are inserted held, not updated afterwards (50,000 rows, and as many entries of
+    ``ix_releases_pending_alertable`` made and removed); ``then`` holds the first ones."""
     try:
         async with writing(engine) as connection:
             saved: list[Saved] = []
+            count = _Count(hold_over)
             for batch in batches():
-                saved += await _save(connection, source_id, batch, moment)
+                saved += count(await _save(connection, source_id, batch, moment, count.over))
             if then is not None:
                 await then(connection, Stored(saved, []))
             return Stored(saved, [])
@@ -110,13 +120,14 @@ async def store_batches(
     saved = []
     skipped: list[Skipped] = []
     async with writing(engine) as connection:
+        count = _Count(hold_over)
         for batch in batches():
+            hold = count.over
             for release in batch.releases:
                 try:
                     async with connection.begin_nested():
-                        saved += await _save(
-                            connection, source_id, replace(batch, releases=[release]), moment
-                        )
+                        one = replace(batch, releases=[release])
+                        saved += count(await _save(connection, source_id, one, moment, hold))
                 except Exception as exc:
                     if not refused_for_content(exc):
                         raise
@@ -127,7 +138,7 @@ async def store_batches(
 
 
 async def _save(
-    connection: AsyncConnection, source_id: str, batch: Batch, moment: datetime
+    connection: AsyncConnection, source_id: str, batch: Batch, moment: datetime, hold: bool
 ) -> list[Saved]:
     return await save_releases(
         connection,
@@ -137,7 +148,24 @@ async def _save(
         alertable=batch.alertable,
         search_text=batch.search_text,
         bands=batch.bands,
+        hold=hold,
     )
+
+
+class _Count:
+    """The releases saved so far that may alert, against the flood guard's ``limit``."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.alertable = 0
+
+    def __call__(self, saved: list[Saved]) -> list[Saved]:
+        self.alertable += sum(1 for s in saved if s.alertable or s.held)
+        return saved
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.alertable > self.limit
 
 
 def refused_for_content(exc: BaseException) -> bool:
@@ -179,8 +207,10 @@ async def save_releases(
     alertable: Mapping[str, bool],
     search_text: Mapping[str, str],
     bands: Mapping[str, str | None] | None = None,
+    hold: bool = False,
 ) -> list[Saved]:
-    """Insert new releases and update changed ones; return exactly those rows."""
+    """Insert new releases and update changed ones; return exactly those rows. ``hold``:
+    write them not alertable, and say which were (``Saved.held``)."""
     unique = _by_identity(releases)
     stored = await _stored_hashes(connection, source_id, list(unique))
     todo = [  # new, or changed since stored: an unchanged release needs no statement
@@ -206,7 +236,7 @@ async def save_releases(
                 source_id,
                 r,
                 moment,
-                alertable[r.identity],
+                alertable[r.identity] and not hold,
                 search_text[r.identity],
                 bands.get(r.identity),
             )
@@ -216,7 +246,13 @@ async def save_releases(
             returned = (await connection.execute(statement, _arrays(rows))).all()
         else:
             returned = await execute_rows(connection, statement, rows)
-        saved += [Saved(r.id, r.identity, r.revision, bool(r.alertable)) for r in returned]
+        if hold:
+            saved += [
+                Saved(r.id, r.identity, r.revision, bool(r.alertable), alertable[r.identity])
+                for r in returned
+            ]
+        else:
+            saved += [Saved(r.id, r.identity, r.revision, bool(r.alertable)) for r in returned]
     return saved
 
 

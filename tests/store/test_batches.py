@@ -136,3 +136,43 @@ def test_runs_of_ids() -> None:
 
     assert _runs([]) == []
     assert _runs([7, 3, 4, 5, 9, 10, 4]) == [(3, 5), (7, 7), (9, 10)]
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["one transaction", "a release refused"])
+async def test_past_the_flood_limit_releases_are_inserted_held(
+    engine: AsyncEngine, refused: bool
+) -> None:
+    """Once more alertable releases than ``hold_over`` are saved, the next batches' go in
+    not alertable and say so (``held``); a revision keeps the alertable it had stored, for
+    the flood guard to hold. The same on the slow path, a release at a time."""
+    await store_batches(
+        engine, "ministry", lambda: [_all_alertable([release("r", "v1")])], moment=T0
+    )
+    groups = [
+        [release(f"f{n}", f"text {n}") for n in range(start, start + 3)] for start in (0, 3, 6)
+    ]
+    groups[2].append(release("r", "v2"))  # revised, in a held batch
+    if refused:
+        groups[1].append(replace(release("x", "x"), title="x \ud800"))
+    stored = await store_batches(
+        engine, "ministry", lambda: map(_all_alertable, groups), moment=T0, hold_over=2
+    )
+    got = {s.identity: (s.alertable, s.held) for s in stored.saved}
+    assert got == {
+        **{f"f{n}": (True, False) for n in range(3)},  # 3 > 2: the next batches are held
+        **{f"f{n}": (False, True) for n in range(3, 9)},
+        "r": (True, True),  # alertable as stored before: the guard's to hold
+    }
+    assert [s.reason[:10] for s in stored.skipped] == (["not stored"] if refused else [])
+    rows = await _rows(engine, "SELECT identity, alertable FROM releases ORDER BY identity")
+    assert [(i, bool(a)) for i, a in rows] == sorted(
+        (i, not i.startswith("f") or int(i[1:]) < 3) for i in [*got]
+    )
+    # no limit: nothing held
+    more = [release(f"g{n}", "g") for n in range(5)]
+    free = await store_batches(engine, "ministry", lambda: [_all_alertable(more)], moment=T0)
+    assert all(s.alertable and not s.held for s in free.saved)
+
+
+def _all_alertable(releases: Sequence[ReleaseData]) -> Batch:
+    return replace(_batch(releases), alertable={r.identity: True for r in releases})
