@@ -296,7 +296,8 @@ async def _record_matches(
         returned = (await connection.execute(_match_upsert(dialect), arrays)).all()
     else:
         returned = await execute_rows(connection, _match_upsert(dialect), rows)
-    return {(row.rule_id, row.release_id): row.id for row in returned}
+    # by position, as RETURNING lists them: a Row's attribute is looked up by name
+    return {(rule_id, release_id): id_ for id_, rule_id, release_id in returned}
 
 
 async def _matched_before(

@@ -180,7 +180,7 @@ async def assign_stories(
             returned = (await connection.execute(_insert_stories(dialect), params)).all()
         else:
             returned = await execute_rows(connection, _insert_stories(dialect), rows)
-        by_founder = {row.founder_release_id: row.id for row in returned}
+        by_founder = {founder: id_ for id_, founder in returned}  # RETURNING's order
         story_of = {-n: by_founder[r.id] for n, r in enumerate(founded, start=1)}
         for release in todo:
             assert release.story_id is not None
