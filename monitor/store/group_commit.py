@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
-from monitor.store.session import PerEngine, idle, writing
+from monitor.store.session import PerEngine, idle, one_statement, writing
 
 Work = Callable[[AsyncConnection], Awaitable[None]]
 
@@ -79,10 +79,13 @@ class GroupCommit:
         await asyncio.sleep(GATHER_SECONDS)
         while self._queue:
             batch, self._queue = self._queue, []
+            writes = [work for work, _ in batch]
+            # a batch that is one statement commits by itself (``one_statement``)
+            opened = one_statement if _one_statement(writes) else writing
             try:
                 try:
-                    async with writing(self._engine) as connection:
-                        await _run(connection, [work for work, _ in batch])
+                    async with opened(self._engine) as connection:
+                        await _run(connection, writes)
                 except Exception:
                     await self._one_by_one(batch)
                     continue
@@ -122,6 +125,16 @@ async def _run(connection: AsyncConnection, writes: list[Write]) -> None:
             await connection.execute(arrays, columns)
         else:
             await connection.execute(statement, [row.params for row in rows])
+
+
+def _one_statement(writes: list[Write]) -> bool:
+    """Whether ``_run`` sends these writes as one statement: rows of one statement, all
+    with an arrays form (a ``Work`` may run any number of statements)."""
+    first = writes[0]
+    return isinstance(first, Row) and all(
+        isinstance(w, Row) and w.statement is first.statement and w.arrays is not None
+        for w in writes
+    )
 
 
 def _statement_of(write: Write) -> Executable | None:

@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from monitor.store import leases
 from monitor.store.group_commit import Row, group_commit
-from monitor.store.session import writing
+from monitor.store.session import one_statement
 from monitor.store.tables import SOURCES, now
 
 
@@ -73,7 +73,7 @@ async def claim_due_sources(
     due = due.order_by(SOURCES.c.next_poll_at).limit(limit)
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    async with writing(engine) as connection:
+    async with one_statement(engine) as connection:
         result = await connection.execute(
             update(SOURCES)
             .where(SOURCES.c.id.in_(due.scalar_subquery()))
