@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import pg_statements
 from bench.sim import analysis
 from bench.sim.run import (
     ROOT,
@@ -50,7 +51,7 @@ UNMATCHED_STEADY = 100
 def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
     settings = Settings(args.sources, args.interval, seed=args.seed, baseline=args.baseline)
     sim = SimProcess(settings)
-    pg_name = f"bench_sim_{uuid.uuid4().hex[:8]}"
+    pg_name = f"{args.db_prefix}_{uuid.uuid4().hex[:8]}"
     if backend == "postgresql":
         import psycopg
 
@@ -100,6 +101,9 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
         warm = time.time()
         cpu0, sim_cpu0 = sum(map(tree_cpu, pids)), tree_cpu(sim.process.pid)
         pg0 = backends_cpu(pg_name) if backend == "postgresql" else {}
+        # the database's statements are counted from here (its rows only: the view is
+        # the whole server's)
+        counted = backend == "postgresql" and pg_statements.reset(pg_name)
         rss0 = _rss(pids)
         size0 = database.size()
         load0 = os.getloadavg()
@@ -119,6 +123,7 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
         alive()
         cpu1, sim_cpu1 = sum(map(tree_cpu, pids)), tree_cpu(sim.process.pid)
         pg1 = backends_cpu(pg_name) if backend == "postgresql" else {}
+        statements = pg_statements.read(pg_name) if counted else []
         rss1 = _rss(pids)
         size1 = database.size()
         load1 = os.getloadavg()
@@ -168,6 +173,8 @@ def run(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
         # every backend seen in the window (one that ended between two samples loses up to
         # `every` seconds of its CPU; one born in it counts from its start)
         "pg_backends_cpu_pct": round(100 * _backends_cpu(watcher, pg0, pg1, warm) / window, 2),
+        # pg_stat_statements over the window, per poll (absent: the view is not available)
+        "pg_statements": pg_statements.summary(statements, polls.polls) if counted else None,
         "rss_mb_daemon_after_warm_up": round(rss0[0] / 2**20),  # the largest instance
         "rss_mb_daemon_final": round(rss1[0] / 2**20),
         "rss_mb_tree_after_warm_up": round(rss0[1] / 2**20),
@@ -231,6 +238,9 @@ def main() -> None:
     parser.add_argument(
         "--instances", type=int, default=1, help="monitor run processes (PostgreSQL if > 1)"
     )
+    parser.add_argument(
+        "--db-prefix", default="bench_sim", help="PostgreSQL: the bench database's name prefix"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--until", help='end the window by this UTC time ("HH:MM") at the latest')
     args = parser.parse_args()
@@ -242,7 +252,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             results.append(run(args, backend, Path(tmp)))
         for key, value in results[-1].items():
-            print(f"  {key:32} {value}")
+            if key == "pg_statements" and value:
+                print("  " + pg_statements.render(value).replace("\n", "\n  "))
+            else:
+                print(f"  {key:32} {value}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
 

@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store import leases
-from monitor.store.session import writing
+from monitor.store.session import one_statement, writing
 from monitor.store.tables import ALERTS, DIGESTS, AlertRow, DigestRow
 
 MAX_ALERTS_PER_DIGEST = 200  # a bigger backlog goes out as several digests
@@ -211,7 +211,8 @@ async def claim_due(
         .limit(1),
         engine,
     )
-    async with writing(engine) as connection:
+    # every delivery run of every channel asks, and mostly nothing is due: one statement
+    async with one_statement(engine) as connection:
         row = (
             await connection.execute(
                 update(DIGESTS)

@@ -15,6 +15,12 @@ parameters. Consecutive writes of the same statement go to the driver as one
 ``executemany``: a warm poll of 250 feeds records 250 outcomes, and one statement each
 cost about 1 ms of SQLAlchemy and driver overhead, against 0.05 ms as rows of one batch.
 
+On PostgreSQL an executemany is still one statement a row (psycopg sends them in a
+pipeline, each parsed, planned and executed apart: 0.94 of a poll's 2.6 statements in
+bench.scale, issue 23). A write that names its statement's array form (``Row.arrays``:
+the same work for many rows, each parameter an array of the rows' values, ``UPDATE …
+FROM unnest(…)``) goes there as one statement whatever the rows.
+
 A group waits ``GATHER_SECONDS`` before its transaction, for the polls finishing just after
 the first: polls are claimed in batches of 16 and more and end within milliseconds of each
 other. A transaction costs the same few round trips (BEGIN, the statement, COMMIT) and a
@@ -33,7 +39,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
-from monitor.store.session import PerEngine, idle, writing
+from monitor.store.session import PerEngine, idle, one_statement, writing
 
 Work = Callable[[AsyncConnection], Awaitable[None]]
 
@@ -42,10 +48,13 @@ GATHER_SECONDS = 0.05
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One execution of ``statement`` (a constant with bind parameters) with ``params``."""
+    """One execution of ``statement`` (a constant with bind parameters) with ``params``.
+    ``arrays``, on PostgreSQL: one statement for a run of such rows, each parameter bound to
+    the list of the rows' values (in the rows' order); the rows' ids must not repeat."""
 
     statement: Executable
     params: dict[str, Any]
+    arrays: Executable | None = None
 
 
 Write = Work | Row
@@ -70,10 +79,13 @@ class GroupCommit:
         await asyncio.sleep(GATHER_SECONDS)
         while self._queue:
             batch, self._queue = self._queue, []
+            writes = [work for work, _ in batch]
+            # a batch that is one statement commits by itself (``one_statement``)
+            opened = one_statement if _one_statement(writes) else writing
             try:
                 try:
-                    async with writing(self._engine) as connection:
-                        await _run(connection, [work for work, _ in batch])
+                    async with opened(self._engine) as connection:
+                        await _run(connection, writes)
                 except Exception:
                     await self._one_by_one(batch)
                     continue
@@ -105,8 +117,24 @@ async def _run(connection: AsyncConnection, writes: list[Write]) -> None:
             for work in run:
                 assert not isinstance(work, Row)
                 await work(connection)
+            continue
+        rows = [w for w in run if isinstance(w, Row)]
+        arrays = rows[0].arrays
+        if arrays is not None and connection.dialect.name == "postgresql":
+            columns = {name: [row.params[name] for row in rows] for name in rows[0].params}
+            await connection.execute(arrays, columns)
         else:
-            await connection.execute(statement, [w.params for w in run if isinstance(w, Row)])
+            await connection.execute(statement, [row.params for row in rows])
+
+
+def _one_statement(writes: list[Write]) -> bool:
+    """Whether ``_run`` sends these writes as one statement: rows of one statement, all
+    with an arrays form (a ``Work`` may run any number of statements)."""
+    first = writes[0]
+    return isinstance(first, Row) and all(
+        isinstance(w, Row) and w.statement is first.statement and w.arrays is not None
+        for w in writes
+    )
 
 
 def _statement_of(write: Write) -> Executable | None:

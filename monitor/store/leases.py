@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.store.session import writing
+from monitor.store.session import one_statement
 
 
 async def update_held(
@@ -18,7 +18,7 @@ async def update_held(
     expired and was taken over by another instance is left alone)."""
     if not ids:
         return
-    async with writing(engine) as connection:
+    async with one_statement(engine) as connection:
         await connection.execute(
             update(table)
             .where(table.c.id.in_(list(ids)), table.c.lease_owner == owner)

@@ -34,7 +34,7 @@ from monitor.notify.bounds import WEBHOOK_BYTES
 from monitor.notify.payload import AlertView
 from monitor.store import leases
 from monitor.store.digests import QUEUE_ORDER, due_alerts
-from monitor.store.session import writing
+from monitor.store.session import one_statement, reading, writing
 from monitor.store.tables import ALERTS, MATCHES, RELEASES, AlertRow, now
 
 HITS_LOADED = 100  # hits read per alert (the store keeps a total when it keeps fewer)
@@ -110,7 +110,7 @@ async def claim_due(
         due = due.order_by(*QUEUE_ORDER).limit(limit)
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    async with writing(engine) as connection:
+    async with one_statement(engine) as connection:
         result = await connection.execute(
             update(ALERTS)
             .where(ALERTS.c.id.in_(due.scalar_subquery()))
@@ -156,7 +156,7 @@ def parse_hits(raw: str | None) -> tuple[tuple[Hit, ...], int | None]:
 async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[Claimed]:
     """The release, the hits and the story's other copies of each claimed alert."""
     out: list[Claimed] = []
-    async with engine.connect() as connection:
+    async with reading(engine) as connection:
         for alert in alerts:
             release_row = (
                 await connection.execute(_SHOWN.where(RELEASES.c.id == alert.release_id))
@@ -212,7 +212,7 @@ async def record_sent(
     message_id: str | None = None,
 ) -> bool:
     """The alerts went out together as the message ``message_id``."""
-    async with writing(engine) as connection:
+    async with one_statement(engine) as connection:
         result = await connection.execute(
             update(ALERTS)
             .where(_owned(alert_ids, owner))
@@ -239,7 +239,7 @@ async def record_failure(
     """A failed attempt: ``retry_at`` schedules the next one; None makes the alerts dead."""
     if not alert_ids:
         return False
-    async with writing(engine) as connection:
+    async with one_statement(engine) as connection:
         result = await connection.execute(
             update(ALERTS)
             .where(_owned(alert_ids, owner))
@@ -257,7 +257,7 @@ async def record_failure(
 async def retry_requested(engine: AsyncEngine, channel_id: str, since: datetime) -> bool:
     """Whether an operator asked, at ``since`` or later, to retry one of the channel's alerts
     that has not been attempted since (``alerts.retry_requested_at``)."""
-    async with engine.connect() as connection:
+    async with reading(engine) as connection:
         found = await connection.execute(
             select(ALERTS.c.id)
             .where(ALERTS.c.channel_id == channel_id)

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Boolean, and_, bindparam, case, column, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from monitor.store import leases
 from monitor.store.group_commit import Row, group_commit
-from monitor.store.session import writing
+from monitor.store.session import one_statement
 from monitor.store.tables import SOURCES, now
 
 
@@ -72,7 +73,7 @@ async def claim_due_sources(
     due = due.order_by(SOURCES.c.next_poll_at).limit(limit)
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    async with writing(engine) as connection:
+    async with one_statement(engine) as connection:
         result = await connection.execute(
             update(SOURCES)
             .where(SOURCES.c.id.in_(due.scalar_subquery()))
@@ -103,7 +104,9 @@ class Success:
 
 
 async def record_success(engine: AsyncEngine, source_id: str, owner: str, outcome: Success) -> None:
-    await group_commit(engine).write(Row(_SUCCESS, _success_params(source_id, owner, outcome)))
+    await group_commit(engine).write(
+        Row(_SUCCESS, _success_params(source_id, owner, outcome), _SUCCESS_ARRAYS)
+    )
 
 
 async def record_success_on(
@@ -152,6 +155,7 @@ async def record_failure(
                 "b_error": error,  # storable: the caller's (it may quote the feed)
                 "b_kind": kind,
             },
+            _FAILURE_ARRAYS,
         )
     )
 
@@ -208,6 +212,85 @@ _FAILURE = (
         last_error_at=_param("b_moment", "last_error_at"),
         consecutive_failures=SOURCES.c.consecutive_failures + 1,
         next_poll_at=_param("b_next", "next_poll_at"),
+        lease_owner=None,
+        lease_until=None,
+    )
+)
+
+
+# The same outcomes for many sources as one statement (PostgreSQL, ``Row.arrays``): each
+# parameter is the list of the rows' values, unnested into one row per source.
+_ARRAY_TYPES = {
+    "b_id": SOURCES.c.id.type,
+    "b_owner": SOURCES.c.lease_owner.type,
+    "b_moment": SOURCES.c.last_poll_at.type,
+    "b_next": SOURCES.c.next_poll_at.type,
+    "b_etag": SOURCES.c.etag.type,
+    "b_last_modified": SOURCES.c.last_modified.type,
+    "b_body": SOURCES.c.body_sha256.type,
+    "b_parsed": Boolean(),
+    "b_seen": SOURCES.c.items_seen.type,
+    "b_skipped": SOURCES.c.items_skipped.type,
+    "b_warning": SOURCES.c.last_warning.type,
+    "b_moved_to": SOURCES.c.moved_to.type,
+    "b_error": SOURCES.c.last_error.type,
+    "b_kind": SOURCES.c.last_error_kind.type,
+}
+
+
+def _unnested(*names: str) -> Any:
+    """``unnest(:name, …) AS u(name, …)``, each parameter an array of its column's type."""
+    return (
+        func.unnest(*(bindparam(name, type_=ARRAY(_ARRAY_TYPES[name])) for name in names))
+        .table_valued(*(column(name, _ARRAY_TYPES[name]) for name in names))
+        .render_derived()
+    )
+
+
+def _held_by(u: Any) -> ColumnElement[bool]:
+    """``_leased_by_caller`` for each unnested row."""
+    return and_(
+        SOURCES.c.id == u.c.b_id,
+        or_(SOURCES.c.lease_owner == u.c.b_owner, SOURCES.c.lease_owner.is_(None)),
+    )
+
+
+_s = _unnested(*(name for name in _ARRAY_TYPES if name not in ("b_error", "b_kind")))
+_SUCCESS_ARRAYS = (
+    update(SOURCES)
+    .where(_held_by(_s))
+    .values(
+        status="ok",
+        last_poll_at=_s.c.b_moment,
+        last_success_at=_s.c.b_moment,
+        next_poll_at=_s.c.b_next,
+        last_error=None,
+        last_error_kind=None,
+        consecutive_failures=0,
+        etag=_s.c.b_etag,
+        last_modified=_s.c.b_last_modified,
+        body_sha256=_s.c.b_body,
+        baseline_done=True,
+        lease_owner=None,
+        lease_until=None,
+        items_seen=case((_s.c.b_parsed, _s.c.b_seen), else_=SOURCES.c.items_seen),
+        items_skipped=case((_s.c.b_parsed, _s.c.b_skipped), else_=SOURCES.c.items_skipped),
+        last_warning=case((_s.c.b_parsed, _s.c.b_warning), else_=SOURCES.c.last_warning),
+        moved_to=func.coalesce(_s.c.b_moved_to, SOURCES.c.moved_to),
+    )
+)
+_f = _unnested("b_id", "b_owner", "b_moment", "b_next", "b_error", "b_kind")
+_FAILURE_ARRAYS = (
+    update(SOURCES)
+    .where(_held_by(_f))
+    .values(
+        status="failing",
+        last_poll_at=_f.c.b_moment,
+        last_error=_f.c.b_error,
+        last_error_kind=_f.c.b_kind,
+        last_error_at=_f.c.b_moment,
+        consecutive_failures=SOURCES.c.consecutive_failures + 1,
+        next_poll_at=_f.c.b_next,
         lease_owner=None,
         lease_until=None,
     )

@@ -75,3 +75,30 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A write transaction; on SQLite, one at a time per process."""
     async with writer_lock(engine), engine.begin() as connection:
         yield connection
+
+
+@contextlib.asynccontextmanager
+async def one_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for one statement, which is a transaction by itself: on PostgreSQL in
+    autocommit, on SQLite ``writing``'s transaction. psycopg opens a transaction with a
+    BEGIN of its own and ends it with a COMMIT, each a round trip the server answers: for
+    the claim's single ``UPDATE … RETURNING``, two of its four (with the pool's ping). Only
+    for work that is one statement: two would no longer commit or fail together."""
+    if engine.dialect.name != "postgresql":
+        async with writing(engine) as connection:
+            yield connection
+        return
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+
+
+@contextlib.asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads. On PostgreSQL in autocommit: under READ COMMITTED each
+    statement sees its own snapshot in a transaction or out of one, so the BEGIN and
+    ROLLBACK psycopg would wrap them in change nothing but cost two round trips."""
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection

@@ -261,12 +261,17 @@ def _holders(keys: Any, since: datetime) -> Any:
 # As ``band_key IN (…)`` or ``= ANY(…)`` of a batch's ~12,500 keys the planner scanned the
 # whole table (a hash join: 340–440 ms a batch at 2 million bands, growing with the
 # table); joined to the keys unnested it probes the index, and the holders' releases are
-# read apart by id (86 ms for both at 2 million, load 6; issue 23).
+# read apart by id (86 ms for both at 2 million, load 6; issue 23). The probe is a LATERAL
+# subquery that ``OFFSET 0`` keeps from being flattened into a join: as a plain join, the
+# plan psycopg's prepared statement settled on (a generic one, which counts 10 keys) or
+# statistics older than the table's growth made a hash join over the whole table — 69 ms
+# a match run at 2,000 sources, 83 % of the server's time a poll (bench.scale); probed,
+# 0.4 ms (issue 23, pg_stat_statements).
 _BAND_HITS_PG = text(
     "SELECT k.band_key, b.release_id"
     " FROM unnest(string_to_array(:keys, ' ')) AS k(band_key)"
-    " JOIN story_bands b ON b.band_key = k.band_key"
-    " WHERE b.first_seen_at >= :since"
+    " CROSS JOIN LATERAL (SELECT s.release_id FROM story_bands s"
+    " WHERE s.band_key = k.band_key AND s.first_seen_at >= :since OFFSET 0) AS b"
 ).bindparams(bindparam("keys", type_=Text()), bindparam("since", type_=BANDS.c.first_seen_at.type))
 
 

@@ -216,3 +216,56 @@ async def test_an_outcome_does_not_touch_a_row_another_instance_leased(db_url: s
         assert (three.status, three.items_seen) == ("ok", 3)
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_outcomes_together_are_one_statement_not_one_per_row(
+    db_url: str,
+) -> None:
+    # an executemany is one statement a row on the server (psycopg's pipeline); the arrays
+    # form is one, whatever the rows, and each row gets its own values
+    engine = await _engine(db_url)
+    try:
+        await polls.record_failure(engine, "s29", "me", kind="http", error="500", next_poll_at=T0)
+        sent: list[tuple[str, bool]] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            if statement.lstrip().upper().startswith("UPDATE SOURCES"):
+                sent.append((statement, executemany))
+
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        later = T0.replace(hour=9)
+        await asyncio.gather(
+            *(polls.record_success(engine, i, "me", _success(int(i[1:]))) for i in IDS[:10]),
+            *(polls.record_success(engine, i, "me", _success(None)) for i in IDS[10:20]),
+            *(
+                polls.record_failure(
+                    engine, i, "me", kind="http", error=f"50{i}", next_poll_at=later
+                )
+                for i in IDS[20:]
+            ),
+        )
+        assert len(sent) <= 2 and not any(many for _, many in sent), sent
+        assert all("unnest" in statement for statement, _ in sent), sent
+        async with engine.connect() as conn:
+            rows = {
+                row.id: row
+                for row in await conn.execute(
+                    sa.select(
+                        SOURCES.c.id,
+                        SOURCES.c.status,
+                        SOURCES.c.items_seen,
+                        SOURCES.c.last_error,
+                        SOURCES.c.consecutive_failures,
+                        SOURCES.c.next_poll_at,
+                    )
+                )
+            }
+        assert [rows[i].items_seen for i in IDS[:10]] == list(range(10))
+        assert {rows[i].items_seen for i in IDS[10:20]} == {0}  # a 304 keeps the counts
+        assert [rows[i].last_error for i in IDS[20:]] == [f"50{i}" for i in IDS[20:]]
+        assert rows["s29"].consecutive_failures == 2 and rows["s28"].consecutive_failures == 1
+        assert {rows[i].next_poll_at for i in IDS[20:]} == {later}
+        assert {rows[i].status for i in IDS[:20]} == {"ok"}
+    finally:
+        await engine.dispose()
