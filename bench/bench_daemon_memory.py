@@ -26,6 +26,7 @@ import time
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.sim.run import ROOT, Database, SimProcess, monitor_env, tree_rss, write_config
 from bench.sim.server import Settings
@@ -48,7 +49,9 @@ def _in_daemon() -> None:
         path = f"{os.environ[SNAPSHOT]}.{count}"
         snapshot = tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None
         rss = tree_rss(os.getpid())[0]
-        facts = {"pymalloc": _pymalloc(), "maps": _maps()}
+        facts: dict[str, Any] = {"pymalloc": _pymalloc(), "maps": _maps()}
+        facts["modules"] = sorted(sys.modules)
+        facts["large"] = _large_containers()
         # what glibc's malloc holds free: RSS again once it has given back what it can
         ctypes.CDLL("libc.so.6").malloc_trim(0)
         facts["trimmed"] = tree_rss(os.getpid())[0]
@@ -89,6 +92,22 @@ def _pymalloc() -> dict[str, int]:
     return found
 
 
+def _large_containers() -> list[str]:
+    """The containers of more than 2,000 entries (a dict keyed by source or URL would show
+    here), and the SQLAlchemy engines' compiled caches."""
+    import gc
+
+    found = []
+    for thing in gc.get_objects():
+        if isinstance(thing, dict | list | set | frozenset | tuple) and len(thing) > 2000:
+            sample = next(iter(thing), None)
+            found.append(f"{type(thing).__name__} of {len(thing)}, e.g. {repr(sample)[:60]}")
+        elif type(thing).__name__ == "Engine" and hasattr(thing, "_compiled_cache"):
+            cache = thing._compiled_cache
+            found.append(f"Engine compiled cache: {len(cache) if cache is not None else 0}")
+    return found
+
+
 def _maps() -> dict[str, int]:
     """RSS by kind of mapping: the main heap, anonymous maps (pymalloc's arenas, threads'
     malloc arenas, large blocks), files."""
@@ -105,7 +124,9 @@ def _maps() -> dict[str, int]:
     return out
 
 
-def _read(base: str, count: int, pid: int) -> tuple[int, tracemalloc.Snapshot | None, dict]:
+def _read(
+    base: str, count: int, pid: int
+) -> tuple[int, tracemalloc.Snapshot | None, dict[str, Any]]:
     os.kill(pid, signal.SIGUSR2)
     path = Path(f"{base}.{count}")
     while not path.exists():
@@ -130,6 +151,7 @@ def main() -> None:
     parser.add_argument("sources", type=int)
     parser.add_argument("--interval", type=float, default=600.0)
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--modules", default="", help="write the daemon's modules here")
     parser.add_argument("--until", default="", help="give up at this UTC time (HH:MM)")
     args = parser.parse_args()
     stop = time.time() + 3600
@@ -179,17 +201,22 @@ def main() -> None:
                     time.sleep(1)
                 rss, snapshot, facts = _read(env[SNAPSHOT], len(readings) + 1, daemon.pid)
                 readings.append((name, rss, snapshot))
+                modules = facts["modules"]
+                for line in facts["large"]:
+                    print("   ", line)
                 print(
                     f"{name}: daemon RSS {rss / 1e6:.1f} MB, {facts['trimmed'] / 1e6:.1f} MB"
                     f" after malloc_trim (load {os.getloadavg()[0]:.1f}); maps"
-                    f" {({k: round(v / 1e6, 1) for k, v in facts['maps'].items()})};"
-                    f" pymalloc {({k: round(v / 1e6, 1) for k, v in facts['pymalloc'].items()})}"
+                    f" { ({k: round(v / 1e6, 1) for k, v in facts['maps'].items()}) };"
+                    f" pymalloc { ({k: round(v / 1e6, 1) for k, v in facts['pymalloc'].items()}) }"
                 )
                 sys.stdout.flush()
         finally:
             daemon.terminate()
             daemon.wait(timeout=60)
             sim.stop()
+        if args.modules and readings:
+            Path(args.modules).write_text("\n".join(modules) + "\n")
         # polls between readings: the second half's first polls, then every source's second
         polls = [args.sources - args.sources // 2, args.sources]
         for (name0, rss0, snap0), (name1, rss1, snap1), per in zip(

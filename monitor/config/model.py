@@ -363,10 +363,18 @@ class Config(Frozen):
         return ZoneInfo(self.timezone)
 
     def source(self, source_id: str) -> Source:
+        found: Source = self._by_id()[source_id]  # KeyError: not configured
+        return found
+
+    def has_source(self, source_id: str) -> bool:
+        """Whether a source has this id (the lookup ``source`` uses: no set of every id)."""
+        return source_id in self._by_id()
+
+    def _by_id(self) -> dict[str, Source]:
         memo = self._memo_of()
         if "sources" not in memo:
             memo["sources"] = {s.id: s for s in reversed(self.sources)}  # the first wins
-        found: Source = memo["sources"][source_id]  # KeyError: not configured
+        found: dict[str, Source] = memo["sources"]
         return found
 
     def channel(self, channel_id: str) -> AnyChannel:

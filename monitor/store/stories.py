@@ -62,7 +62,7 @@ def _shingles(content_hash: str, summary: str, content: str) -> frozenset[int]:
     if found is None:
         body = stories.story_body(summary, content)
         found = stories.shingles_of_words(first_words(body))
-        _SHINGLES[content_hash] = array("Q", found)
+        _SHINGLES[content_hash] = array("Q", tuple(found))  # sized once, not grown
         _cached_total += len(found)
         while _cached_total > _CACHED_SHINGLES and len(_SHINGLES) > 1:
             _cached_total -= len(_SHINGLES.popitem(last=False)[1])
