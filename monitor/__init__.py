@@ -8,4 +8,4 @@ __version__ = "0.1.0"
 # are installed, as they are here (typer's): click, rich and pygments, ~6 MB of every
 # process that fetches and ~0.1 s of its imports, for a client monitor never runs. A None
 # entry makes that one import fail, and httpx defines its stub ``httpx.main`` instead.
-sys.modules.setdefault("httpx._main", None)
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
