@@ -60,7 +60,6 @@ def _in_child(path: Path) -> Loaded | list[str] | None:
         if done.returncode == 0:
             kind, value = pickle.loads(done.stdout)  # noqa: S301 (our own child's output)
             if kind == "ok" and isinstance(value, Loaded):
-                compact_sources(value.config)
                 return value
             if kind == "problems" and isinstance(value, list):
                 return [str(line) for line in value]
@@ -96,35 +95,6 @@ def share_equal_values(config: Config) -> None:
         keys = shared.setdefault(("", written), source.__pydantic_fields_set__)
         object.__setattr__(source, "__pydantic_fields_set__", keys)
 
-
-def compact_sources(config: Config) -> None:
-    """Rebuild each source attribute by attribute, so that its values share the class's
-    key table (``model._share_source_keys``): ~170 B a source where pydantic's own dict
-    (as it validates, copies or unpickles a model) is 464 B: ~30 MB at 100,000 sources.
-
-    Only on the config the daemon has just unpickled, which no one else holds yet:
-    ``sources`` is replaced in place (the models are frozen). The sources compare equal
-    to what they were and behave the same; ``model_copy`` still makes a dict of its own.
-    Where the interpreter does not share keys so (another version), nothing is changed."""
-    if not config.sources:
-        return
-    first = config.sources[0]
-    trial = _compact(first)  # its dict made here to be measured, then dropped
-    if sys.getsizeof(trial.__dict__) >= sys.getsizeof(first.__dict__):
-        return
-    object.__setattr__(config, "sources", tuple(_compact(source) for source in config.sources))
-
-
-def _compact(source: Source) -> Source:
-    made = type(source).__new__(type(source))
-    for key, value in source.__dict__.items():
-        object.__setattr__(made, sys.intern(key), value)
-    for slot in _PYDANTIC_SLOTS:
-        object.__setattr__(made, slot, object.__getattribute__(source, slot))
-    return made
-
-
-_PYDANTIC_SLOTS = ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
 
 # every field but those each source has its own of
 _SHARED_KEYS = tuple(key for key in Source.model_fields if key not in ("id", "url", "name"))
