@@ -19,7 +19,6 @@ its own (each of the two on its own). With ``env``, ``NO_PROXY``'s hosts are add
 from __future__ import annotations
 
 import ipaddress
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -48,10 +47,18 @@ def proxy_problem(value: str) -> str | None:
     return None
 
 
+def _proxy_variables() -> dict[str, str]:
+    # urllib.request (http.client, email) loads only for ``proxy: env``: the config model
+    # imports this module, and a report such as ``monitor sources`` needs neither
+    import urllib.request
+
+    return urllib.request.getproxies_environment()
+
+
 def env_problem() -> str | None:
     """For ``proxy: env``: why the proxy variables cannot be used, or None (also when none
     is set: then requests go directly, which ``monitor check`` warns about)."""
-    found = urllib.request.getproxies_environment()
+    found = _proxy_variables()
     for scheme in ("https", "http", "all"):
         value = _with_scheme(found.get(scheme))
         problem = value and proxy_problem(value)
@@ -109,7 +116,7 @@ def resolve(setting: str, no_proxy: Sequence[str]) -> Egress:
         return Egress(setting, setting, tuple(no_proxy))
     # the standard variables, lower-case first as curl and Python read them; HTTP_PROXY is
     # ignored under CGI (a request's "Proxy:" header would set it)
-    found = urllib.request.getproxies_environment()
+    found = _proxy_variables()
     every = found.get("all")
     hosts = [h.strip() for h in found.get("no", "").split(",") if h.strip()]
     return Egress(
