@@ -6,7 +6,7 @@ import gc
 import json
 import os
 import sys
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -16,6 +16,8 @@ import typer
 from monitor.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
+    from asyncio import AbstractEventLoop
+
     from monitor.config.model import Config
 
 T = TypeVar("T")
@@ -91,11 +93,15 @@ def end_start_up() -> None:
         gc.enable()
 
 
-def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+def run_async(
+    coroutine: Coroutine[Any, Any, T],
+    loop_factory: Callable[[], AbstractEventLoop] | None = None,
+) -> T:
     import asyncio
 
     try:
-        return asyncio.run(coroutine)
+        with asyncio.Runner(loop_factory=loop_factory) as runner:  # None: asyncio.run's loop
+            return runner.run(coroutine)
     except StoreError as exc:
         fail(str(exc))
 

@@ -4,7 +4,9 @@ or on a schedule (``daemon.Daemon``)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,6 +15,11 @@ from monitor.config.model import Config
 from monitor.errors import UnknownSourceError
 from monitor.logs import setup_logging
 from monitor.redact import redact_text
+
+if TYPE_CHECKING:
+    from asyncio import AbstractEventLoop
+
+EVENT_LOOP_VARIABLE = "MONITOR_EVENT_LOOP"
 
 
 def poll_command(
@@ -43,7 +50,8 @@ def poll_command(
                 no_alerts,
                 widen,
                 no_flood_guard=no_flood_guard,
-            )
+            ),
+            event_loop_factory(),
         )
     except UnknownSourceError as exc:
         fail(str(exc), EXIT_USAGE)
@@ -99,8 +107,42 @@ def run_command(config: Config) -> None:
     from monitor.errors import MonitorError
 
     setup_logging(State.log_format, State.verbose)
+    loop_factory = event_loop_factory()
     try:
-        run_async(Daemon(config, State.config_path).run())
+        run_async(_said_on_start(Daemon(config, State.config_path).run()), loop_factory)
     except (MonitorError, OSError) as exc:
         # another instance on this SQLite file, or the HTTP endpoint's address is taken
         fail(str(exc))
+
+
+async def _said_on_start(daemon: Coroutine[Any, Any, None]) -> None:
+    """One line naming the event loop the daemon runs on (``uvloop`` or ``asyncio``): what
+    a report of a problem should say, and what tells the fallback took effect."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    name = type(loop).__module__.split(".")[0]
+    logging.getLogger("monitor.daemon").info("event loop: %s", name, extra={"action": "start"})
+    await daemon
+
+
+def event_loop_factory() -> Callable[[], AbstractEventLoop] | None:
+    """The event loop ``run`` and ``poll`` work on: uvloop's (libuv) where it is installed,
+    else asyncio's own (None). At 33 polls a second the loop's own work — epoll, ten or so
+    wake-ups a poll, the transports under every request and every aiosqlite trip — was a
+    fifth of the daemon's CPU on asyncio's pure-Python loop (bench/README.md, "The event
+    loop"). ``MONITOR_EVENT_LOOP=asyncio`` chooses asyncio's loop all the same (to rule the
+    loop out when chasing a problem); ``uvloop`` insists on uvloop."""
+    choice = os.environ.get(EVENT_LOOP_VARIABLE, "").strip().lower() or "auto"
+    if choice not in ("auto", "uvloop", "asyncio"):
+        fail(f"{EVENT_LOOP_VARIABLE}={choice!r}: expected uvloop or asyncio", EXIT_USAGE)
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        # a platform uvloop has no wheel for (Windows, PyPy): asyncio's loop does the same work
+        if choice == "uvloop":
+            fail(f"{EVENT_LOOP_VARIABLE}=uvloop: uvloop is not installed", EXIT_USAGE)
+        return None
+    return uvloop.new_event_loop
