@@ -92,6 +92,13 @@ def _pymalloc() -> dict[str, int]:
     return found
 
 
+def _pymalloc_text(found: dict[str, int]) -> str:
+    return ", ".join(
+        f"{key} {value}" if key == "arenas" else f"{key} {value / 1e6:.1f} MB"
+        for key, value in found.items()
+    )
+
+
 def _large_containers() -> list[str]:
     """The containers of more than 2,000 entries (a dict keyed by source or URL would show
     here), and the SQLAlchemy engines' compiled caches."""
@@ -208,7 +215,7 @@ def main() -> None:
                     f"{name}: daemon RSS {rss / 1e6:.1f} MB, {facts['trimmed'] / 1e6:.1f} MB"
                     f" after malloc_trim (load {os.getloadavg()[0]:.1f}); maps"
                     f" { ({k: round(v / 1e6, 1) for k, v in facts['maps'].items()}) };"
-                    f" pymalloc { ({k: round(v / 1e6, 1) for k, v in facts['pymalloc'].items()}) }"
+                    f" pymalloc {_pymalloc_text(facts['pymalloc'])}"
                 )
                 sys.stdout.flush()
         finally:

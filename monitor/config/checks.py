@@ -82,8 +82,6 @@ def _check_proxy_env(
     raw: dict[str, Any], sources: list[Any], channels: list[Any]
 ) -> Iterator[Problem]:
     """``proxy: env`` with none of the variables set: likely run from another shell."""
-    import urllib.request
-
     places: list[tuple[Any, ...]] = [("defaults",)]
     places += [("sources", i) for i in range(len(sources))]
     places += [("channels", i) for i in range(len(channels))]
@@ -91,6 +89,8 @@ def _check_proxy_env(
         item = raw.get(place[0]) if len(place) == 1 else raw[place[0]][place[1]]
         if not (isinstance(item, dict) and item.get("proxy") == "env"):
             continue
+        import urllib.request  # only for proxy: env (http.client and email with it)
+
         found = urllib.request.getproxies_environment()
         if not any(found.get(scheme) for scheme in ("http", "https", "all")):
             yield Problem(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import sys
 import weakref
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -151,18 +150,6 @@ class Source(Frozen):
             )
         return self
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickled (the daemon's config, from ``config_child``): attribute by attribute,
-        so that the values share the class's key table (``_share_source_keys``): ~20 MB
-        less at 100,000 sources. pydantic's own sets one new dict a source."""
-        if not _SOURCE_KEYS_SHARED:
-            super().__setstate__(state)
-            return
-        for key, value in state["__dict__"].items():
-            object.__setattr__(self, sys.intern(key), value)
-        for slot in ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
-            object.__setattr__(self, slot, state.get(slot, {}))
-
     def render_for(self, *, listing: bool) -> Render | None:
         """The ``Render`` for the listing (``listing``) or for a release's own page; None
         when the source is fetched over plain HTTP."""
@@ -175,27 +162,6 @@ class Source(Frozen):
     @property
     def display_name(self) -> str:
         return self.name or self.id
-
-
-def _share_source_keys() -> bool:
-    """Write the fields' names once into ``Source``'s shared key table, attribute by
-    attribute on a throwaway object, while the class is new: whether it took them.
-
-    CPython keeps one key table per class for instances whose attributes are set one at
-    a time: each instance then holds only its values (~170 B for a source's 20 fields,
-    against 464 B for the dict of its own that pydantic gives it). The table takes new
-    names only while the class has made few instances (CPython 3.11 narrows it with each
-    one), so the names go in here, before any source exists."""
-    probe = Source.__new__(Source)
-    for key in Source.model_fields:
-        object.__setattr__(probe, key, None)
-    fresh = Source.__new__(Source)
-    for key in Source.model_fields:
-        object.__setattr__(fresh, key, None)
-    return sys.getsizeof(fresh.__dict__) < sys.getsizeof(dict.fromkeys(Source.model_fields))
-
-
-_SOURCE_KEYS_SHARED = _share_source_keys()
 
 
 class Rule(Frozen):
