@@ -29,7 +29,9 @@ def chatter() -> str:
 
 
 def loaded_modules() -> list[str]:
-    return sorted(sys.modules)
+    # a None entry is an import blocked, not a module loaded (monitor/__init__ blocks
+    # httpx._main, httpx's command-line client)
+    return sorted(name for name, module in sys.modules.items() if module is not None)
 
 
 def worker_pid() -> int:
