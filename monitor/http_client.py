@@ -148,6 +148,12 @@ class IdleCheckedStream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream, sock: socket.socket | None) -> None:
         self._inner = inner
         self._socket = sock
+        # one poll object for the connection's life: the pool asks ~35 times a request
+        # (every idle connection, 4-5 passes), and a new object each time doubled the cost
+        self._poller: Any = None
+        if sock is not None and sock.fileno() >= 0:
+            self._poller = select.poll()
+            self._poller.register(sock.fileno(), select.POLLIN)
 
     # httpcore's interface, timeouts as arguments
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
@@ -171,20 +177,17 @@ class IdleCheckedStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable" and self._socket is not None:
-            return _readable(self._socket)
+            return self._readable()
         return self._inner.get_extra_info(info)
 
-
-def _readable(sock: socket.socket) -> bool:
-    """Whether the peer sent something (or closed): on an idle HTTP/1.1 connection either
-    means it cannot be reused. httpcore's own check, less anyio's attribute lookups; poll
-    rather than select, for descriptors past 1024."""
-    fd = sock.fileno()
-    if fd < 0:
-        return True
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))
+    def _readable(self) -> bool:
+        """Whether the peer sent something (or closed): on an idle HTTP/1.1 connection
+        either means it cannot be reused. httpcore's own check, less anyio's attribute
+        lookups; poll rather than select, for descriptors past 1024."""
+        assert self._socket is not None
+        if self._socket.fileno() < 0 or self._poller is None:
+            return True
+        return bool(self._poller.poll(0))
 
 
 class Backend(httpcore.AsyncNetworkBackend):
