@@ -12,7 +12,7 @@ A poll that stores releases records its outcome in the same transaction
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -160,67 +160,14 @@ async def record_failure(
     )
 
 
-def _param(name: str, column: str) -> BindParameter[Any]:
-    return bindparam(name, type_=SOURCES.c[column].type)
+# Each outcome is one constant statement, so the outcomes recorded together are one
+# executemany; on PostgreSQL also an arrays form (``Row.arrays``), the same outcome for many
+# sources as one statement, each parameter the list of the rows' values unnested into one
+# row per source. Both forms are built from one description of the outcome: ``value(name)``
+# is the parameter ``name``, a bind parameter or the unnested row's column.
+Value = Callable[[str], Any]
 
-
-def _leased_by_caller() -> ColumnElement[bool]:
-    """The source's row, unless another instance has leased it since (ours expired)."""
-    return and_(
-        SOURCES.c.id == bindparam("b_id"),
-        or_(SOURCES.c.lease_owner == bindparam("b_owner"), SOURCES.c.lease_owner.is_(None)),
-    )
-
-
-# One constant statement per outcome, so the outcomes recorded together are one executemany.
-_parsed = bindparam("b_parsed", type_=Boolean)
-_SUCCESS = (
-    update(SOURCES)
-    .where(_leased_by_caller())
-    .values(
-        status="ok",
-        last_poll_at=_param("b_moment", "last_poll_at"),
-        last_success_at=_param("b_moment", "last_success_at"),
-        next_poll_at=_param("b_next", "next_poll_at"),
-        last_error=None,
-        last_error_kind=None,
-        consecutive_failures=0,
-        etag=_param("b_etag", "etag"),
-        last_modified=_param("b_last_modified", "last_modified"),
-        body_sha256=_param("b_body", "body_sha256"),
-        baseline_done=True,
-        lease_owner=None,
-        lease_until=None,
-        items_seen=case((_parsed, _param("b_seen", "items_seen")), else_=SOURCES.c.items_seen),
-        items_skipped=case(
-            (_parsed, _param("b_skipped", "items_skipped")), else_=SOURCES.c.items_skipped
-        ),
-        last_warning=case(
-            (_parsed, _param("b_warning", "last_warning")), else_=SOURCES.c.last_warning
-        ),
-        moved_to=func.coalesce(_param("b_moved_to", "moved_to"), SOURCES.c.moved_to),
-    )
-)
-_FAILURE = (
-    update(SOURCES)
-    .where(_leased_by_caller())
-    .values(
-        status="failing",
-        last_poll_at=_param("b_moment", "last_poll_at"),
-        last_error=_param("b_error", "last_error"),
-        last_error_kind=_param("b_kind", "last_error_kind"),
-        last_error_at=_param("b_moment", "last_error_at"),
-        consecutive_failures=SOURCES.c.consecutive_failures + 1,
-        next_poll_at=_param("b_next", "next_poll_at"),
-        lease_owner=None,
-        lease_until=None,
-    )
-)
-
-
-# The same outcomes for many sources as one statement (PostgreSQL, ``Row.arrays``): each
-# parameter is the list of the rows' values, unnested into one row per source.
-_ARRAY_TYPES = {
+_TYPES = {
     "b_id": SOURCES.c.id.type,
     "b_owner": SOURCES.c.lease_owner.type,
     "b_moment": SOURCES.c.last_poll_at.type,
@@ -236,62 +183,79 @@ _ARRAY_TYPES = {
     "b_error": SOURCES.c.last_error.type,
     "b_kind": SOURCES.c.last_error_kind.type,
 }
+_FAILURE_NAMES = ("b_id", "b_owner", "b_moment", "b_next", "b_error", "b_kind")
+_SUCCESS_NAMES = tuple(name for name in _TYPES if name not in ("b_error", "b_kind"))
 
 
-def _unnested(*names: str) -> Any:
-    """``unnest(:name, …) AS u(name, …)``, each parameter an array of its column's type."""
+def _bound(name: str) -> BindParameter[Any]:
+    return bindparam(name, type_=_TYPES[name])
+
+
+def _leased_by_caller(value: Value) -> ColumnElement[bool]:
+    """The source's row, unless another instance has leased it since (ours expired)."""
+    return and_(
+        SOURCES.c.id == value("b_id"),
+        or_(SOURCES.c.lease_owner == value("b_owner"), SOURCES.c.lease_owner.is_(None)),
+    )
+
+
+def _success(value: Value) -> Any:
+    parsed = value("b_parsed")
     return (
-        func.unnest(*(bindparam(name, type_=ARRAY(_ARRAY_TYPES[name])) for name in names))
-        .table_valued(*(column(name, _ARRAY_TYPES[name]) for name in names))
+        update(SOURCES)
+        .where(_leased_by_caller(value))
+        .values(
+            status="ok",
+            last_poll_at=value("b_moment"),
+            last_success_at=value("b_moment"),
+            next_poll_at=value("b_next"),
+            last_error=None,
+            last_error_kind=None,
+            consecutive_failures=0,
+            etag=value("b_etag"),
+            last_modified=value("b_last_modified"),
+            body_sha256=value("b_body"),
+            baseline_done=True,
+            lease_owner=None,
+            lease_until=None,
+            items_seen=case((parsed, value("b_seen")), else_=SOURCES.c.items_seen),
+            items_skipped=case((parsed, value("b_skipped")), else_=SOURCES.c.items_skipped),
+            last_warning=case((parsed, value("b_warning")), else_=SOURCES.c.last_warning),
+            moved_to=func.coalesce(value("b_moved_to"), SOURCES.c.moved_to),
+        )
+    )
+
+
+def _failure(value: Value) -> Any:
+    return (
+        update(SOURCES)
+        .where(_leased_by_caller(value))
+        .values(
+            status="failing",
+            last_poll_at=value("b_moment"),
+            last_error=value("b_error"),
+            last_error_kind=value("b_kind"),
+            last_error_at=value("b_moment"),
+            consecutive_failures=SOURCES.c.consecutive_failures + 1,
+            next_poll_at=value("b_next"),
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+
+
+def _unnested(names: tuple[str, ...]) -> Value:
+    """``unnest(:name, …) AS u(name, …)``, each parameter an array of its column's type:
+    its columns by name."""
+    rows = (
+        func.unnest(*(bindparam(name, type_=ARRAY(_TYPES[name])) for name in names))
+        .table_valued(*(column(name, _TYPES[name]) for name in names))
         .render_derived()
     )
+    return lambda name: rows.c[name]
 
 
-def _held_by(u: Any) -> ColumnElement[bool]:
-    """``_leased_by_caller`` for each unnested row."""
-    return and_(
-        SOURCES.c.id == u.c.b_id,
-        or_(SOURCES.c.lease_owner == u.c.b_owner, SOURCES.c.lease_owner.is_(None)),
-    )
-
-
-_s = _unnested(*(name for name in _ARRAY_TYPES if name not in ("b_error", "b_kind")))
-_SUCCESS_ARRAYS = (
-    update(SOURCES)
-    .where(_held_by(_s))
-    .values(
-        status="ok",
-        last_poll_at=_s.c.b_moment,
-        last_success_at=_s.c.b_moment,
-        next_poll_at=_s.c.b_next,
-        last_error=None,
-        last_error_kind=None,
-        consecutive_failures=0,
-        etag=_s.c.b_etag,
-        last_modified=_s.c.b_last_modified,
-        body_sha256=_s.c.b_body,
-        baseline_done=True,
-        lease_owner=None,
-        lease_until=None,
-        items_seen=case((_s.c.b_parsed, _s.c.b_seen), else_=SOURCES.c.items_seen),
-        items_skipped=case((_s.c.b_parsed, _s.c.b_skipped), else_=SOURCES.c.items_skipped),
-        last_warning=case((_s.c.b_parsed, _s.c.b_warning), else_=SOURCES.c.last_warning),
-        moved_to=func.coalesce(_s.c.b_moved_to, SOURCES.c.moved_to),
-    )
-)
-_f = _unnested("b_id", "b_owner", "b_moment", "b_next", "b_error", "b_kind")
-_FAILURE_ARRAYS = (
-    update(SOURCES)
-    .where(_held_by(_f))
-    .values(
-        status="failing",
-        last_poll_at=_f.c.b_moment,
-        last_error=_f.c.b_error,
-        last_error_kind=_f.c.b_kind,
-        last_error_at=_f.c.b_moment,
-        consecutive_failures=SOURCES.c.consecutive_failures + 1,
-        next_poll_at=_f.c.b_next,
-        lease_owner=None,
-        lease_until=None,
-    )
-)
+_SUCCESS = _success(_bound)
+_FAILURE = _failure(_bound)
+_SUCCESS_ARRAYS = _success(_unnested(_SUCCESS_NAMES))
+_FAILURE_ARRAYS = _failure(_unnested(_FAILURE_NAMES))
