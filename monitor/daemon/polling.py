@@ -132,14 +132,30 @@ class Polling:
             await asyncio.shield(release_source(runtime.engine, source_id, runtime.owner))
             raise
         except Exception as exc:
-            # a bug must not take the daemon down; the lease expires and the source retries
+            # a bug must not take the daemon down, nor send the ministry the same request at
+            # every tick: the source fails as any failed poll does, with backoff. Released
+            # instead, it was due again at once (its due time had passed), forever
             self._failed(exc, "poll crashed", source=source_id, action="poll")
             try:
-                await release_source(runtime.engine, source_id, runtime.owner)
+                await _record_crash(runtime, state, exc)
             except Exception as again:  # the database is gone: the lease will expire
-                self._failed(again, "could not release the source", source=source_id)
+                self._failed(again, "could not record the crash", source=source_id)
             return None
         finally:
             self.polls.pop(source_id, None)
             if self.slots - len(self.polls) >= self._batch:
                 self._room.set()
+
+
+async def _record_crash(runtime: Runtime, state: PollState, exc: Exception) -> None:
+    from monitor.schedule import next_after_failure
+    from monitor.storable import storable
+    from monitor.store.polls import record_failure
+    from monitor.store.tables import now
+
+    source = runtime.config.source(state.id)
+    due = next_after_failure(runtime.config, source, now(), state.consecutive_failures + 1, None)
+    error = storable(f"internal error: {exc!r}"[:300])
+    await record_failure(
+        runtime.engine, state.id, runtime.owner, kind="internal", error=error, next_poll_at=due
+    )
