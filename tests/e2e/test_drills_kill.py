@@ -49,6 +49,12 @@ class SlowReceiver(Receiver):
         time.sleep(ANSWER_LATENCY)  # the receiver's own latency, not a wait for anything
 
 
+def _running(line: dict[str, object]) -> bool:
+    """The daemon's "running: …" line: its ticks and signal handlers are in place (its
+    first "start" line, naming the event loop, comes before them)."""
+    return str(line.get("message", "")).startswith("running:")
+
+
 def alert_states(database: str) -> dict[str, tuple[str, str | None]]:
     """alert id → (status, lease owner), read while no daemon runs."""
     query = "SELECT id, status, lease_owner FROM alerts"
@@ -99,7 +105,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_resends_only_in_flight(
                 time.sleep(delay)  # the chosen moment of the kill
                 kill_moments.append(f"{delay:.2f}s after spawn")
             else:
-                daemon.wait_log(lambda line: line.get("action") == "start", 60)
+                daemon.wait_log(_running, 60)
                 delay = rng.uniform(0.0, 2.5)
                 time.sleep(delay)  # the chosen moment of the kill
                 kill_moments.append(f"{delay:.2f}s after start")
@@ -114,7 +120,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_resends_only_in_flight(
     expected = {(url, channel) for url in ministry.urls() for channel in CHANNELS}
     last = MonitorRun(config)
     try:
-        last.wait_log(lambda line: line.get("action") == "start", 60)
+        last.wait_log(_running, 60)
         wait_until(lambda: expected <= receiver.delivered(), 120, "every release on every channel")
         wait_until(
             lambda: all(status == "sent" for status, _ in alert_states(db_url).values()),
