@@ -108,27 +108,46 @@ def sources_command(config: Config, *, as_json: bool) -> None:
     )
 
 
-def _source_json(s: SourceRow, moment: datetime) -> dict[str, object]:
+def _source_json(source: SourceRow, moment: datetime) -> dict[str, object]:
     """``SourceHealth.model_dump(mode="json")`` without ``language`` and ``origin``, in
     SPEC section 1's order: ``overdue`` follows ``next_poll_at``."""
+    (
+        id_,
+        name,
+        url,
+        type_,
+        status,
+        last_error,
+        last_warning,
+        last_poll_at,
+        last_success_at,
+        next_poll_at,
+        releases,
+        new_24h,
+        items_seen,
+        items_skipped,
+        consecutive_failures,
+        moved_to,
+        _,
+    ) = source
     return {
-        "id": s.id,
-        "name": s.name,
-        "url": s.url,
-        "type": s.type,
-        "status": s.status,
-        "last_error": s.last_error,
-        "last_warning": s.last_warning,
-        "last_poll_at": iso(s.last_poll_at),
-        "last_success_at": iso(s.last_success_at),
-        "next_poll_at": iso(s.next_poll_at),
-        "overdue": overdue(s.next_poll_at, moment),
-        "releases": s.releases,
-        "new_24h": s.new_24h,
-        "items_seen": s.items_seen,
-        "items_skipped": s.items_skipped,
-        "consecutive_failures": s.consecutive_failures,
-        "moved_to": s.moved_to,
+        "id": id_,
+        "name": name,
+        "url": url,
+        "type": type_,
+        "status": status,
+        "last_error": last_error,
+        "last_warning": last_warning,
+        "last_poll_at": last_poll_at and last_poll_at.isoformat(),
+        "last_success_at": last_success_at and last_success_at.isoformat(),
+        "next_poll_at": next_poll_at and next_poll_at.isoformat(),
+        "overdue": overdue(next_poll_at, moment),
+        "releases": releases,
+        "new_24h": new_24h,
+        "items_seen": items_seen,
+        "items_skipped": items_skipped,
+        "consecutive_failures": consecutive_failures,
+        "moved_to": moved_to,
     }
 
 
