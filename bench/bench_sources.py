@@ -8,13 +8,18 @@ compared byte for byte with the first tree's, the moment-dependent ``overdue`` a
 database's ``next_poll_at`` is the same for every run, "now" is not). Run from the root:
 
     .venv/bin/python -m bench.bench_sources [--sources 10000] [--db sqlite|postgresql] \
-        [--tree /tmp/cli-base --tree .] [--rounds 3]
+        [--tree /tmp/cli-base --tree .] [--rounds 3] [--callgrind]
+
+``--callgrind`` runs each command once a tree under valgrind's callgrind and prints the
+instructions it counted (all threads of the process: aiosqlite's too), a figure the load of
+a shared machine does not move; about two minutes a run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -24,6 +29,20 @@ import uuid
 from pathlib import Path
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def tree_of(tree: str) -> str:
+    """The ``monitor`` package a tree's runs import (checked, not assumed)."""
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(tree))
+    done = subprocess.run(
+        [sys.executable, "-c", "import monitor; print(monitor.__file__)"],
+        check=True,
+        capture_output=True,
+        env=env,
+        text=True,
+        cwd="/",
+    )
+    return done.stdout.strip()
 
 
 def write_config(path: Path, count: int, database: str) -> None:
@@ -82,12 +101,31 @@ def fill(database: str, count: int) -> None:
     asyncio.run(write())
 
 
+def instructions(tree: str, base: list[str], args: list[str]) -> int:
+    """Instructions of one run, counted by callgrind."""
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(tree))
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out", *base, *args],
+            check=True,
+            capture_output=True,
+            env=env,
+            text=True,
+            cwd=tmp,  # not the checkout: ``-m`` puts the working directory first on the path
+        )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    assert found, done.stderr[-500:]
+    return int(found.group(1))
+
+
 def run_once(tree: str, base: list[str], args: list[str]) -> tuple[float, float, bytes]:
     env = dict(os.environ, PYTHONPATH=os.path.abspath(tree))
     env.pop("MONITOR_DATABASE", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
-    done = subprocess.run([*base, *args], check=True, capture_output=True, env=env)
+    # from /: ``-m`` puts the working directory before PYTHONPATH, and a checkout there
+    # would be imported whatever the tree
+    done = subprocess.run([*base, *args], check=True, capture_output=True, env=env, cwd="/")
     wall = time.perf_counter() - wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -100,8 +138,11 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--tree", action="append", default=[])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--callgrind", action="store_true")
     args = parser.parse_args()
     trees = args.tree or ["."]
+    for tree in trees:
+        print(f"{tree}: {tree_of(tree)}")
     schema = f"cli_bench_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp:
         if args.db == "sqlite":
@@ -119,6 +160,16 @@ def main() -> None:
             run_once(trees[0], base, ["db", "upgrade"])
             run_once(trees[0], base, ["sources"])  # writes the rows
             fill(database, args.sources)
+            if args.callgrind:
+                for command in (["sources"], ["sources", "--json"]):
+                    for tree in trees:
+                        count = instructions(tree, base, command)
+                        print(
+                            f"{tree:>14} monitor {' '.join(command):<14} {count / 1e9:.3f} G "
+                            f"instructions; load {os.getloadavg()[0]:.2f}",
+                            flush=True,
+                        )
+                return
             reference: dict[str, bytes] = {}
             for _ in range(args.rounds):
                 for command in (["sources"], ["sources", "--json"]):
