@@ -175,7 +175,7 @@ def main() -> None:
                 for command in (["sources"], ["sources", "--json"]):
                     for tree in trees:
                         wall, cpu, out = run_once(tree, base, command)
-                        shown = out.replace(b", overdue", b"").replace(
+                        shown = out.replace(b", overdue", b" " * 9).replace(
                             b'"overdue": true', b'"overdue": false'
                         )
                         key = " ".join(command)
