@@ -113,4 +113,11 @@ def _child(path: str) -> None:
 
 
 if __name__ == "__main__":
+    import gc
+
+    # the child reads once and exits: the read makes long-lived objects only, and a full
+    # collection walking all of them each time they grew by a quarter was most of its CPU
+    # (10,000 sources: see bench/README, ``cli``); what little cyclic garbage the read
+    # leaves is freed when the child exits
+    gc.disable()
     _child(sys.argv[1])

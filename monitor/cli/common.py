@@ -118,8 +118,11 @@ def since(text: str) -> datetime:
 
 def emit_json(objects: Iterable[dict[str, Any]]) -> None:
     out = sys.stdout
+    # one encoder for every line: ``json.dumps`` with options makes one a call, a third of
+    # writing 10,000 lines (``sources --json``); the text is the same
+    encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
     for obj in objects:
-        out.write(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+        out.write(encode(obj) + "\n")
     out.flush()
 
 

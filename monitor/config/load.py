@@ -83,9 +83,17 @@ def read_config(
 def substitute_env(node: Any, loc: Loc, problems: list[Problem]) -> Any:
     """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of the tree."""
     if isinstance(node, dict):
-        return {k: substitute_env(v, (*loc, k), problems) for k, v in node.items()}
+        # a string with nothing to replace is kept without a call and its place (most of a
+        # large file's values: ids and URLs)
+        return {
+            k: v if isinstance(v, str) and "${" not in v else substitute_env(v, (*loc, k), problems)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
-        return [substitute_env(v, (*loc, i), problems) for i, v in enumerate(node)]
+        return [
+            v if isinstance(v, str) and "${" not in v else substitute_env(v, (*loc, i), problems)
+            for i, v in enumerate(node)
+        ]
     if not isinstance(node, str) or "${" not in node:
         return node  # the common case: no closure, no regex
 

@@ -89,6 +89,9 @@ def read_yaml(path: Path) -> YamlFile:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from None
     try:
+        plain = _plain(text)
+        if plain is not None:
+            return plain
         node = yaml.compose(text, Loader=_LOADER)
         if node is None:
             return YamlFile(None, {})
@@ -114,6 +117,107 @@ def read_yaml(path: Path) -> YamlFile:
     except RecursionError:  # the pure-Python composer has no nesting limit of its own
         raise ConfigError([f"{path}: nests more than {MAX_NESTING} levels deep"]) from None
     return YamlFile(data, builder.lines, tuple(builder.duplicates))
+
+
+def _plain(text: str) -> YamlFile | None:
+    """The file built from the parser's events in one pass, without composing its nodes
+    first (a third of reading a 10,000-source file); None when it has what only
+    ``_Builder`` handles (an anchor, an alias, a ``<<`` merge, a key that is a list or a
+    mapping, more than one document, nesting past ``MAX_NESTING``): the file is composed
+    and read again there, which also words those problems. The values, lines and
+    duplicates are the builder's."""
+    loader = _LOADER(text)
+    try:
+        return _from_events(loader)
+    finally:
+        loader.dispose()
+
+
+def _from_events(loader: Any) -> YamlFile | None:
+    resolve, construct = loader.resolve, yaml.constructor.SafeConstructor().construct_object
+    lines: dict[Loc, int] = {}
+    duplicates: list[tuple[Loc, int]] = []
+    open_: list[Any] = []  # the mappings and lists being filled, outermost first
+    places: list[Loc] = []  # the place of each
+    keys: list[Any] = []  # each open mapping's key waiting for its value, or _NO_KEY
+    root: Any = None
+    documents = 0
+    while True:
+        event = loader.get_event()
+        kind = type(event)
+        if kind is _SCALAR or kind is _MAPPING or kind is _SEQUENCE:
+            if event.anchor is not None:
+                return None
+            scalar = kind is _SCALAR
+            if scalar:
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = resolve(yaml.ScalarNode, event.value, event.implicit)
+                if tag == _STR:
+                    value: Any = event.value
+                elif tag == _MERGE:
+                    return None
+                else:
+                    value = _construct(
+                        construct,
+                        yaml.ScalarNode(
+                            tag, event.value, event.start_mark, event.end_mark, event.style
+                        ),
+                    )
+            if open_ and keys[-1] is _NO_KEY and type(open_[-1]) is dict:
+                if not scalar:
+                    return None  # a key that is a list or a mapping
+                place, at = (*places[-1], value), event.start_mark.line + 1
+                if value in open_[-1]:
+                    duplicates.append((place, at))
+                lines[place] = at
+                keys[-1] = value
+                continue
+            if len(open_) > MAX_NESTING:
+                return None
+            if not scalar:
+                value = {} if kind is _MAPPING else []
+            if not open_:
+                root, place = value, ()
+            elif keys[-1] is not _NO_KEY:
+                place = (*places[-1], keys[-1])
+                open_[-1][keys[-1]] = value
+                keys[-1] = _NO_KEY
+            else:
+                place = (*places[-1], len(open_[-1]))
+                lines[place] = event.start_mark.line + 1
+                open_[-1].append(value)
+            if not scalar:
+                open_.append(value)
+                places.append(place)
+                keys.append(_NO_KEY)
+        elif kind is _MAPPING_END or kind is _SEQUENCE_END:
+            open_.pop()
+            places.pop()
+            keys.pop()
+        elif kind is _DOCUMENT:
+            documents += 1
+            if documents > 1:
+                return None
+        elif kind is _STREAM_END:
+            return YamlFile(root, lines, tuple(duplicates))
+        elif kind is _ALIAS:
+            return None
+
+
+def _construct(construct: Any, node: yaml.Node) -> Any:
+    try:
+        return construct(node)
+    except yaml.YAMLError:
+        raise
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        # an explicit tag on a value it cannot be (``!!int x``, ``!!timestamp x``): PyYAML's
+        # conversion fails with a Python error, not a YAML one, which ended ``check`` in a
+        # traceback
+        raise yaml.MarkedYAMLError(
+            problem=f"{node.value[:40]!r} is not a valid {node.tag.rsplit(':', 1)[-1]}",
+            problem_mark=node.start_mark,
+        ) from None
 
 
 @dataclass
@@ -165,7 +269,7 @@ class _Builder:
         # bookkeeping of every node, a third of the file's reading
         if node.tag == _STR:
             return node.value
-        return self.constructor.construct_object(node)
+        return _construct(self.constructor.construct_object, node)
 
     def _mapping(
         self, node: yaml.MappingNode, loc: Loc, depth: int, aliased: bool, line: int
@@ -214,3 +318,8 @@ class _Builder:
 
 _MERGE = "tag:yaml.org,2002:merge"
 _STR = "tag:yaml.org,2002:str"
+_NO_KEY = object()
+_SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
+_MAPPING, _MAPPING_END = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SEQUENCE, _SEQUENCE_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_DOCUMENT, _STREAM_END = yaml.DocumentStartEvent, yaml.StreamEndEvent
