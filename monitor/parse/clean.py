@@ -37,8 +37,8 @@ def clean_entry(entry: Entry) -> Entry:
         raw_date is None or len(raw_date) <= MAX_DATE
     ):
         # the usual item needs nothing: one scan of its fields joined by newlines
-        # (storable, and no character composes with one) instead of one a field: 3 us an
-        # item; a long body is scanned alone, not copied
+        # (storable, and no character composes with one) instead of one a field: 7.7 to
+        # 2.4-3.7 us an item; a long body is scanned alone, not copied
         joined = "\n".join(filter(None, [getattr(entry, name) for name in _FIELDS]))
         if storable(joined) is joined:
             return entry
