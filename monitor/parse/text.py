@@ -42,6 +42,8 @@ _PARSERS = threading.local()
 
 def collapse_whitespace(text: str) -> str:
     """Runs of spaces become one space; lines are trimmed; blank lines go."""
+    if "\n" not in text and len(text) < _LONG_LINE:
+        return " ".join(text.split())  # one line (a title): no generator, 1 of 3 us
     return _collapse_lines(text.split("\n"))
 
 

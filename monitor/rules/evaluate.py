@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from monitor.model import Document, Hit
 from monitor.rules import query as q
 from monitor.rules.fields import FoldedField
-from monitor.rules.snippet import make_snippet
+from monitor.rules.snippet import snippet_text
 
 MAX_HITS = 100  # kept per (release, rule): the first ones; the total counts them all
 
@@ -188,7 +188,7 @@ class Evaluation:
         else:
             _, start, end = place
             value = getattr(self._doc, field)
-        return Hit(field, value[start:end], start, end, make_snippet(value, start, end).text)
+        return Hit(field, value[start:end], start, end, snippet_text(value, start, end))
 
 
 def _occurrence(ref: Ref) -> Occurrence | None:

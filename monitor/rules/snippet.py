@@ -34,6 +34,14 @@ def make_snippet(text: str, start: int, end: int, width: int = WIDTH) -> Snippet
     return _window(text, start, end, width)
 
 
+def snippet_text(text: str, start: int, end: int, width: int = WIDTH) -> str:
+    """``make_snippet(text, start, end, width).text``, without the ``Snippet`` where the
+    snippet is the whole text (two hits an item of a 50,000-item feed: issue 22.2)."""
+    if len(text) <= width and _collapsed(text):
+        return text
+    return make_snippet(text, start, end, width).text
+
+
 def _window(text: str, start: int, end: int, width: int) -> Snippet:
     """``make_snippet`` of a hit within the text (``start <= end``, both in it)."""
     room = max(0, width - (end - start))

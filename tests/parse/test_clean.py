@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.model import Entry
-from monitor.parse.clean import MAX_TITLE, bounded_title, clean_entry
+from monitor.parse.clean import MAX_DATE, MAX_TITLE, bounded_title, clean_entry
 from monitor.parse.identity import derive
 from monitor.storable import storable
 from tests.support.unicode import hostile_text
@@ -132,3 +132,37 @@ def test_a_clean_entry_is_kept_as_it_is() -> None:
     assert clean_entry(entry) is entry
     dirty = clean_entry(Entry(guid=None, link=None, title="", summary="a\x00"))
     assert (dirty.title, dirty.summary, dirty.guid) == ("", "a", None)
+
+
+_PIECE = st.sampled_from(["a", "é", "e\u0301", "\u0301", "\u0654", "ا", "\r", "\x00", "\n", " "])
+_FIELD_TEXT = st.lists(_PIECE, max_size=6).map("".join) | hostile_text()
+
+
+@given(
+    st.lists(_FIELD_TEXT, min_size=8, max_size=8),
+    st.lists(st.booleans(), min_size=8, max_size=8),
+)
+def test_the_joined_scan_decides_as_one_scan_a_field(texts: list[str], none: list[bool]) -> None:
+    # fields joined by newlines need nothing exactly when none of them does: a
+    # combining mark at a field's start, a CR at its end, change the field alone
+    optional = [None if off else t for t, off in zip(texts, none, strict=True)]
+    guid, link, _, _, _, raw, language, author = optional
+    entry = Entry(
+        guid=guid,
+        link=link,
+        title=texts[2],
+        summary=texts[3],
+        content=texts[4],
+        published_raw=raw,
+        language=language,
+        author=author,
+    )
+    fields = (guid, link, texts[2], texts[3], texts[4], raw, language, author)
+    expected = tuple(storable(t) if t else t for t in fields)
+    if raw is not None and len(expected[5] or "") > MAX_DATE:
+        expected = (*expected[:5], None, *expected[6:])  # no date: dropped
+    cleaned = clean_entry(entry)
+    got = (cleaned.guid, cleaned.link, cleaned.title, cleaned.summary, cleaned.content)
+    got += (cleaned.published_raw, cleaned.language, cleaned.author)
+    assert got == expected
+    assert (cleaned is entry) == all(a is b for a, b in zip(expected, fields, strict=True))

@@ -236,3 +236,13 @@ def test_a_folder_left_half_written_long_ago_is_removed(tmp_path: Path) -> None:
     load_identifier(tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names[0] == ".langid-writing" and names[1].startswith("langid-") and len(names) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(max_codepoint=0x7F)) | st.text())
+def test_letters_of_ascii_text_are_the_regexes_count(text: str) -> None:
+    # the ASCII shortcut (a byte table) against the runs the regexes find
+    from monitor.parse.language import _ARABIC, _LATIN, _letters
+
+    regexes = sum(map(len, _ARABIC.findall(text))), sum(map(len, _LATIN.findall(text)))
+    assert _letters(text) == regexes

@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from monitor.parse.feed import parse_feed
@@ -154,3 +156,11 @@ def test_whitespace_is_what_str_split_takes() -> None:
 def test_a_long_line_collapses_as_a_short_one(piece: str) -> None:
     line = piece * 20_000  # past the length where lines collapse without a word list
     assert collapse_whitespace(line) == " ".join(line.split())
+
+
+@given(st.text(st.sampled_from(["a", "ب", " ", "\n", "\t", "\r", "\u2028", "\x0b", "\u00a0"])))
+def test_one_line_collapses_as_lines_do(text: str) -> None:
+    # the one-line shortcut against the general path over lines
+    from monitor.parse.text import _collapse_lines
+
+    assert collapse_whitespace(text) == _collapse_lines(text.split("\n"))

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from monitor.model import Hit, hits_json
 from monitor.rules.fields import _runs, _squeezes
-from monitor.rules.snippet import WIDTH, _window, make_snippet
+from monitor.rules.snippet import WIDTH, _window, make_snippet, snippet_text
 
 # words of letters, Arabic and punctuation, with every kind of whitespace between them
 _WORD = st.text(st.sampled_from("aZé,.«»لناتو-"), min_size=1, max_size=12)
@@ -36,6 +36,7 @@ def test_snippet_shortcut_is_the_window(text: str, data: st.DataObject) -> None:
     end = data.draw(st.integers(start, len(text)))
     width = data.draw(st.sampled_from([WIDTH, 40, len(text), max(1, len(text) - 1)]))
     assert make_snippet(text, start, end, width) == _window(text, start, end, width)
+    assert snippet_text(text, start, end, width) == _window(text, start, end, width).text
 
 
 @settings(max_examples=300, deadline=None)

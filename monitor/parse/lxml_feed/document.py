@@ -163,7 +163,8 @@ class _Reader:
             name = names.of(element)
             if name in ("item", "entry") and id(element) not in expected:
                 raise Decline
-            for attribute in element.attrib:
+            # its attribute names as a list (iterating the element gives its children)
+            for attribute in element.keys():  # noqa: SIM118
                 local = attribute.rpartition("}")[2].lower()
                 if attribute == BASE:
                     has_base = True

@@ -102,6 +102,8 @@ class EntryReader:
         self.date_parser = date_parser
         # one reading per distinct date string (a migrated feed dates every item alike)
         self.parse_date: Callable[[str], Any] = functools.lru_cache(maxsize=1024)(_parse_date)
+        # and one datetime per distinct reading: the same value (a datetime is immutable)
+        self.published_at: Callable[..., Any] = functools.lru_cache(maxsize=1024)(published_at)
         self.looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
 
     def read(self, item: Any, feed_language: str | None, has_content: bool) -> Entry:
@@ -128,7 +130,7 @@ class EntryReader:
             title=values.get("title") or "",
             summary=values.get("summary") or "",
             content=content,
-            published=published_at(parsed, raw_date, self.date_parser),
+            published=self.published_at(parsed, raw_date, self.date_parser),
             published_raw=raw_date,
             language=clean(values.get("language")) or clean(language) or feed_language,
             author=clean(values.get("author")) or None,

@@ -80,6 +80,8 @@ class Values:
 
 def content_type(element: Any, default: str) -> str:
     """feedparser's mapped ``type`` of a text construct; declines base64 and inline markup."""
+    if not element.keys():  # the usual title or description: no dict of no attributes
+        return default
     attrs = lower_attrs(element)
     if "mode" in attrs or "src" in attrs:
         raise Decline
@@ -96,9 +98,12 @@ def lang_of(element: Any) -> str | None:
     """The xml:lang in scope, as feedparser tracks it ("" resets it to none)."""
     node = element
     while node is not None:
-        value = node.get(LANG, node.get("lang"))
-        if value is not None:
-            return value or None
+        # most elements have no attribute: one call (an empty list) rather than two gets,
+        # for a title and a summary of every item, up through the channel and the root
+        if node.keys():
+            value = node.get(LANG, node.get("lang"))
+            if value is not None:
+                return value or None
         node = node.getparent()
     return None
 
