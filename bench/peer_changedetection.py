@@ -288,7 +288,8 @@ def main() -> None:
         "--no-validators", action="store_true", help="a web without ETags: every check a 200"
     )
     args = parser.parse_args()
-    cdio = ensure_cdio(args.cdio_version)
+    # monitor alone needs no changedetection.io installed (a few minutes the first time)
+    cdio = ensure_cdio(args.cdio_version) if args.only != "monitor" else Path()
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
