@@ -15,7 +15,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.errors import StoreError
-from monitor.store.sqlite_cursor import install as one_trip_cursors
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # across processes (e.g. `monitor releases` beside `run`)
 WAL_AUTOCHECKPOINT_PAGES = 1000  # of 4 KB: the WAL's disk space between checkpoints
@@ -107,8 +106,6 @@ def create_engine(url: str) -> AsyncEngine:
             connect_args={"timeout": 30, "cached_statements": 8},
             pool_reset_on_return=None,  # _reset_sqlite's, below
         )
-        # first: the pragmas' own statements already take one trip each
-        event.listen(engine.sync_engine, "connect", one_trip_cursors)
         install_sqlite_pragmas(engine.sync_engine)
         event.listen(engine.sync_engine, "reset", _reset_sqlite)
         return engine
