@@ -4,16 +4,19 @@
 only when they differ does it load Alembic and upgrade. On PostgreSQL the upgrade holds an
 advisory lock, so instances starting together migrate once and the others wait.
 
-A new, empty SQLite database is built in one step instead: ``HEAD_SQLITE`` holds what the
-migrations leave in it (its ``sqlite_master`` and rows, written by ``dump_sqlite``), run in
-one transaction. Importing Alembic and running its 14 migrations cost a one-item poll
-~0.3 s of its ~1.3 s of CPU. tests/store/test_flood_schema.py checks the script against the
-migrations; when a migration is added, rewrite it with ``python -m monitor.store.migrate``.
+A new, empty database is built in one step instead: ``HEAD_SCRIPTS`` hold what the
+migrations leave in it (SQLite: its ``sqlite_master`` and rows, ``dump_sqlite``;
+PostgreSQL: ``pg_dump``'s script of the schema, ``dump_postgresql``), run in one
+transaction. Importing Alembic and running its 14 migrations cost a one-item poll ~0.3 s
+of its ~1.3 s of CPU. tests/store/test_flood_schema.py checks each script against the
+migrations; when a migration is added, rewrite them with
+``python -m monitor.store.migrate POSTGRESQL_URL`` (it needs ``pg_dump``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -30,7 +33,11 @@ from monitor.store.db import ensure_sqlite_dir, install_sqlite_pragmas, is_sqlit
 HEAD = "0014"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_KEY = 0x6D6F6E69746F72  # "monitor"
-HEAD_SQLITE = _MIGRATIONS / "head.sqlite.sql"
+HEAD_SCRIPTS = {
+    "sqlite": _MIGRATIONS / "head.sqlite.sql",
+    "postgresql": _MIGRATIONS / "head.postgresql.sql",
+}
+_DUMPED_SCHEMA = "monitor_head_dump"  # the schema dump_postgresql migrates and reads
 
 
 def _alembic_config(connection: Connection) -> object:
@@ -83,7 +90,7 @@ async def ensure_schema(engine: AsyncEngine, url: str) -> bool:
             f"the database is at schema {revision}, newer than this monitor ({HEAD}): "
             "upgrade monitor"
         )
-    if revision is None and is_sqlite(url) and await asyncio.to_thread(create_sqlite_head, url):
+    if revision is None and await asyncio.to_thread(create_head, url):
         return True
     await asyncio.to_thread(upgrade_sync, url)
     return True
@@ -100,6 +107,46 @@ def _statements(script: str) -> list[str]:
             statements.append(pending.strip())
             pending = ""
     return statements
+
+
+def create_head(url: str) -> bool:
+    """Build HEAD's schema in the empty database at ``url`` in one transaction (a new
+    SQLite file, or a PostgreSQL schema without tables).
+
+    False, with nothing changed, when the database holds anything already (another
+    instance built it first, or it is not a new one) or the script is not HEAD's: the
+    caller migrates with Alembic then."""
+    return create_sqlite_head(url) if is_sqlite(url) else create_postgresql_head(url)
+
+
+class _NotNew(Exception):
+    """The database is not empty, or the script not HEAD's: nothing is written."""
+
+
+def create_postgresql_head(url: str) -> bool:
+    """``create_head`` on PostgreSQL: under the migrations' advisory lock, so instances
+    starting together build it once (the others find the tables and leave it)."""
+    engine = create_sync_engine(normalise_url(url, asynchronous=False))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+            relations = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+            )
+            if relations.scalar():
+                raise _NotNew
+            # one trip: without parameters psycopg sends the script as one simple query
+            connection.exec_driver_sql(HEAD_SCRIPTS["postgresql"].read_text(encoding="utf-8"))
+            stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            if stored.scalar_one() != HEAD:
+                raise _NotNew
+        return True
+    except _NotNew:
+        return False  # rolled back by ``begin``
+    except (OperationalError, ProgrammingError) as exc:
+        raise StoreError(f"migration failed: {exc.orig}") from None
+    finally:
+        engine.dispose()
 
 
 def create_sqlite_head(url: str) -> bool:
@@ -119,7 +166,7 @@ def create_sqlite_head(url: str) -> bool:
                 if connection.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar():
                     connection.exec_driver_sql("ROLLBACK")
                     return False
-                for statement in _statements(HEAD_SQLITE.read_text(encoding="utf-8")):
+                for statement in _statements(HEAD_SCRIPTS["sqlite"].read_text(encoding="utf-8")):
                     connection.exec_driver_sql(statement)
                 stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
                 if stored.scalar_one() != HEAD:
@@ -165,11 +212,55 @@ def dump_sqlite(path: str) -> str:
         connection.close()
 
 
+def dump_postgresql(url: str, schema: str = _DUMPED_SCHEMA) -> str:
+    """The script that rebuilds HEAD's schema in the current schema of a PostgreSQL
+    database: Alembic's migrations run in a new ``schema`` of the database at ``url``, and
+    ``pg_dump``'s script of it (rows as INSERTs) without the settings and the schema's name
+    (what a restore in another schema needs)."""
+    import subprocess
+
+    from sqlalchemy.engine import make_url
+
+    plain = make_url(normalise_url(url, asynchronous=False)).set(drivername="postgresql")
+    engine = create_sync_engine(normalise_url(url, asynchronous=False))
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        upgrade_sync(
+            plain.set(query={"options": f"-csearch_path={schema}"}).render_as_string(
+                hide_password=False
+            )
+        )
+        # pg_dump from PATH, as its operator runs it (a developer's tool, never the daemon's)
+        command = ["pg_dump", "--schema", schema, "--no-owner", "--no-privileges", "--inserts"]
+        command.append(plain.render_as_string(hide_password=False))
+        done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603
+        dumped = done.stdout
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
+    skipped = (
+        "--",
+        "\\",
+        "SET ",
+        "SELECT pg_catalog.set_config(",
+        f"CREATE SCHEMA {schema}",
+    )
+    lines = [line for line in dumped.splitlines() if not line.startswith(skipped)]
+    script = "\n".join(lines).replace(f"{schema}.", "")
+    return re.sub(r"\n{3,}", "\n\n", script).strip() + "\n"
+
+
 if __name__ == "__main__":
-    # python -m monitor.store.migrate: rewrite HEAD_SQLITE from a database migrated to HEAD
+    # python -m monitor.store.migrate [POSTGRESQL_URL]: rewrite HEAD_SCRIPTS from databases
+    # migrated to HEAD (PostgreSQL's only when a URL is given: it needs pg_dump)
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         upgrade_sync(f"sqlite:///{tmp}/head.db")
-        HEAD_SQLITE.write_text(dump_sqlite(f"{tmp}/head.db"), encoding="utf-8")
-    sys.stdout.write(f"wrote {HEAD_SQLITE}\n")
+        HEAD_SCRIPTS["sqlite"].write_text(dump_sqlite(f"{tmp}/head.db"), encoding="utf-8")
+    if len(sys.argv) > 1:
+        HEAD_SCRIPTS["postgresql"].write_text(dump_postgresql(sys.argv[1]), encoding="utf-8")
+    sys.stdout.write(f"wrote {', '.join(map(str, HEAD_SCRIPTS.values()))}\n")
