@@ -116,6 +116,8 @@ def create_head(url: str) -> bool:
     False, with nothing changed, when the database holds anything already (another
     instance built it first, or it is not a new one) or the script is not HEAD's: the
     caller migrates with Alembic then."""
+    if not HEAD_SCRIPTS["sqlite" if is_sqlite(url) else "postgresql"].is_file():
+        return False  # a copy of monitor without its scripts: Alembic builds it as before
     return create_sqlite_head(url) if is_sqlite(url) else create_postgresql_head(url)
 
 

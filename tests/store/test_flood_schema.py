@@ -79,6 +79,24 @@ def test_sqlite_database_not_empty_is_left_to_alembic(tmp_path: Path) -> None:
     assert names == ["notes"]  # nothing written: the one step rolled back
 
 
+def test_script_of_another_revision_is_left_to_alembic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script that is not HEAD's (a migration added, the script not rewritten) builds
+    nothing; so does a copy of monitor without its scripts."""
+    import monitor.store.migrate as migrate
+
+    monkeypatch.setattr(migrate, "HEAD", "0099")
+    assert create_head(f"sqlite:///{tmp_path / 'a.db'}") is False
+    monkeypatch.undo()
+    monkeypatch.setitem(migrate.HEAD_SCRIPTS, "sqlite", tmp_path / "missing.sql")
+    assert create_head(f"sqlite:///{tmp_path / 'b.db'}") is False
+    for name in ("a.db", "b.db"):
+        with sqlite3.connect(tmp_path / name) as connection:
+            assert connection.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+        connection.close()
+
+
 async def test_sqlite_database_not_empty_still_migrates(tmp_path: Path, engines: Engines) -> None:
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as connection:
