@@ -10,7 +10,8 @@ PostgreSQL: ``pg_dump``'s script of the schema, ``dump_postgresql``), run in one
 transaction. Importing Alembic and running its 14 migrations cost a one-item poll ~0.3 s
 of its ~1.3 s of CPU. tests/store/test_flood_schema.py checks each script against the
 migrations; when a migration is added, rewrite them with
-``python -m monitor.store.migrate POSTGRESQL_URL`` (it needs ``pg_dump``).
+``python -m monitor.store.migrate POSTGRESQL_URL`` (it needs ``pg_dump``). SQLite keeps a
+statement's text as written: its script keeps the trailing spaces of SQLAlchemy's DDL.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ from monitor.store.db import ensure_sqlite_dir, install_sqlite_pragmas, is_sqlit
 HEAD = "0014"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_KEY = 0x6D6F6E69746F72  # "monitor"
+_HEADER = (
+    "-- HEAD's schema as the migrations leave it, written by `python -m monitor.store.migrate`:\n"
+    "-- do not edit (store.migrate's doc). Statements are kept as the database keeps them.\n"
+)
 HEAD_SCRIPTS = {
     "sqlite": _MIGRATIONS / "head.sqlite.sql",
     "postgresql": _MIGRATIONS / "head.postgresql.sql",
@@ -209,7 +214,7 @@ def dump_sqlite(path: str) -> str:
             lines += [f"{insert} ({values});" for (values,) in connection.execute(select)]
         for order in ("index", "trigger", "view"):
             lines += [f"{sql};" for kind, _, sql in kept if kind == order]
-        return "\n".join(lines) + "\n"
+        return _HEADER + "\n".join(lines) + "\n"
     finally:
         connection.close()
 
@@ -252,7 +257,7 @@ def dump_postgresql(url: str, schema: str = _DUMPED_SCHEMA) -> str:
     )
     lines = [line for line in dumped.splitlines() if not line.startswith(skipped)]
     script = "\n".join(lines).replace(f"{schema}.", "")
-    return re.sub(r"\n{3,}", "\n\n", script).strip() + "\n"
+    return _HEADER + re.sub(r"\n{3,}", "\n\n", script).strip() + "\n"
 
 
 if __name__ == "__main__":

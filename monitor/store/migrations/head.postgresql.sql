@@ -1,3 +1,5 @@
+-- HEAD's schema as the migrations leave it, written by `python -m monitor.store.migrate`:
+-- do not edit (store.migrate's doc). Statements are kept as the database keeps them.
 CREATE FUNCTION releases_count_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$

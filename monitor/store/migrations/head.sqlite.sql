@@ -1,3 +1,5 @@
+-- HEAD's schema as the migrations leave it, written by `python -m monitor.store.migrate`:
+-- do not edit (store.migrate's doc). Statements are kept as the database keeps them.
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
