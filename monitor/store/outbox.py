@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import NoResultFound
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.config.model import Config
 from monitor.model import Hit
@@ -43,6 +44,9 @@ HITS_LOADED = 100  # hits read per alert (the store keeps a total when it keeps 
 # many characters and on whether there are more. Reading the whole row of a 9.5 MB item
 # (30 MB with content and the raw forms) twice took the poll to 258 MB (issue 22).
 TEXT_READ = WEBHOOK_BYTES + 1
+# alerts loaded a statement: their ids stay well under the bound parameters of a statement
+# (SQLite 32,766, PostgreSQL 65,535), and a batch (``delivery.BATCH``) or a digest is one
+LOAD_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,30 +158,48 @@ def parse_hits(raw: str | None) -> tuple[tuple[Hit, ...], int | None]:
 
 
 async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[Claimed]:
-    """The release, the hits and the story's other copies of each claimed alert."""
+    """The release, the hits and the story's other copies of each claimed alert, in the
+    order given: three statements a ``LOAD_CHUNK`` of alerts, not three an alert (issue 23:
+    they were half the daemon's statements, each ~4 trips into aiosqlite's thread)."""
     out: list[Claimed] = []
     async with reading(engine) as connection:
-        for alert in alerts:
-            release_row = (
-                await connection.execute(_SHOWN.where(RELEASES.c.id == alert.release_id))
-            ).one()
-            release = Shown(**release_row._mapping)
-            hits_json = (
-                await connection.execute(
-                    select(MATCHES.c.hits).where(MATCHES.c.id == alert.match_id)
-                )
-            ).scalar_one_or_none()
-            hits, total = parse_hits(hits_json)
-            copies = (
-                await connection.execute(
-                    select(RELEASES.c.source_id, RELEASES.c.url)
-                    .where(RELEASES.c.story_id == alert.story_id)
-                    .where(RELEASES.c.id != alert.release_id)
-                    .order_by(RELEASES.c.id)
-                )
-            ).all()
-            pairs = tuple((c[0], c[1] or "") for c in copies)
-            out.append(Claimed(alert, release, hits, pairs, total))
+        for start in range(0, len(alerts), LOAD_CHUNK):
+            out += await _load_chunk(connection, alerts[start : start + LOAD_CHUNK])
+    return out
+
+
+async def _load_chunk(connection: AsyncConnection, alerts: Sequence[AlertRow]) -> list[Claimed]:
+    release_ids = sorted({a.release_id for a in alerts})
+    match_ids = sorted({a.match_id for a in alerts if a.match_id is not None})
+    story_ids = sorted({a.story_id for a in alerts})
+    shown = {
+        row.id: Shown(**row._mapping)
+        for row in await connection.execute(_SHOWN.where(RELEASES.c.id.in_(release_ids)))
+    }
+    hits_of: dict[int, str | None] = {}
+    if match_ids:
+        found = select(MATCHES.c.id, MATCHES.c.hits).where(MATCHES.c.id.in_(match_ids))
+        hits_of = {row.id: row.hits for row in await connection.execute(found)}
+    copies_of: dict[int, list[tuple[int, str, str]]] = {}
+    rows = await connection.execute(
+        select(RELEASES.c.story_id, RELEASES.c.id, RELEASES.c.source_id, RELEASES.c.url)
+        .where(RELEASES.c.story_id.in_(story_ids))
+        .order_by(RELEASES.c.story_id, RELEASES.c.id)
+    )
+    for row in rows:
+        copies_of.setdefault(row.story_id, []).append((row.id, row.source_id, row.url or ""))
+    out: list[Claimed] = []
+    for alert in alerts:
+        release = shown.get(alert.release_id)
+        if release is None:
+            raise NoResultFound(f"release {alert.release_id} of alert {alert.id}")
+        hits, total = parse_hits(hits_of.get(alert.match_id) if alert.match_id else None)
+        copies = tuple(
+            (source, url)
+            for release_id, source, url in copies_of.get(alert.story_id, ())
+            if release_id != alert.release_id
+        )
+        out.append(Claimed(alert, release, hits, copies, total))
     return out
 
 
