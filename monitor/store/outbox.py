@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -61,17 +61,6 @@ class Shown:
     url: str | None
     published_at: datetime | None
     language: str | None
-
-
-_SHOWN = select(
-    RELEASES.c.id,
-    RELEASES.c.source_id,
-    func.substr(RELEASES.c.title, 1, TEXT_READ).label("title"),
-    func.substr(RELEASES.c.summary, 1, TEXT_READ).label("summary"),
-    RELEASES.c.url,
-    RELEASES.c.published_at,
-    RELEASES.c.language,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +148,7 @@ def parse_hits(raw: str | None) -> tuple[tuple[Hit, ...], int | None]:
 
 async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[Claimed]:
     """The release, the hits and the story's other copies of each claimed alert, in the
-    order given: three statements a ``LOAD_CHUNK`` of alerts, not three an alert (issue 23:
+    order given: two statements a ``LOAD_CHUNK`` of alerts, not three an alert (issue 23:
     they were half the daemon's statements, each ~4 trips into aiosqlite's thread)."""
     out: list[Claimed] = []
     async with reading(engine) as connection:
@@ -169,25 +158,36 @@ async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[
 
 
 async def _load_chunk(connection: AsyncConnection, alerts: Sequence[AlertRow]) -> list[Claimed]:
+    """One read of the alerts' releases with their stories' copies (only the releases' own
+    text: a copy shows its source and URL), one of their hits."""
     release_ids = sorted({a.release_id for a in alerts})
     match_ids = sorted({a.match_id for a in alerts if a.match_id is not None})
     story_ids = sorted({a.story_id for a in alerts})
-    shown = {
-        row.id: Shown(**row._mapping)
-        for row in await connection.execute(_SHOWN.where(RELEASES.c.id.in_(release_ids)))
-    }
+    own = RELEASES.c.id.in_(release_ids)
+    rows = await connection.execute(
+        select(
+            RELEASES.c.id,
+            RELEASES.c.source_id,
+            case((own, func.substr(RELEASES.c.title, 1, TEXT_READ))).label("title"),
+            case((own, func.substr(RELEASES.c.summary, 1, TEXT_READ))).label("summary"),
+            RELEASES.c.url,
+            RELEASES.c.published_at,
+            RELEASES.c.language,
+            RELEASES.c.story_id,
+        )
+        .where(or_(own, RELEASES.c.story_id.in_(story_ids)))
+        .order_by(RELEASES.c.id)
+    )
+    shown: dict[int, Shown] = {}
+    copies_of: dict[int | None, list[tuple[int, str, str]]] = {}
+    for row in rows:
+        if row.title is not None:
+            shown[row.id] = Shown(*row[:-1])
+        copies_of.setdefault(row.story_id, []).append((row.id, row.source_id, row.url or ""))
     hits_of: dict[int, str | None] = {}
     if match_ids:
         found = select(MATCHES.c.id, MATCHES.c.hits).where(MATCHES.c.id.in_(match_ids))
         hits_of = {row.id: row.hits for row in await connection.execute(found)}
-    copies_of: dict[int, list[tuple[int, str, str]]] = {}
-    rows = await connection.execute(
-        select(RELEASES.c.story_id, RELEASES.c.id, RELEASES.c.source_id, RELEASES.c.url)
-        .where(RELEASES.c.story_id.in_(story_ids))
-        .order_by(RELEASES.c.story_id, RELEASES.c.id)
-    )
-    for row in rows:
-        copies_of.setdefault(row.story_id, []).append((row.id, row.source_id, row.url or ""))
     out: list[Claimed] = []
     for alert in alerts:
         release = shown.get(alert.release_id)
