@@ -86,10 +86,13 @@ async def sent_in_window(engine: AsyncEngine, channel_id: str, since: datetime) 
         .select_from(DIGESTS)
         .where(DIGESTS.c.channel_id == channel_id, DIGESTS.c.sent_at > since)
     )
+    # one statement: every run of a channel with ``max_per_hour`` asks
+    both = select(
+        alone.scalar_subquery().label("alone"), batched.scalar_subquery().label("batched")
+    )
     async with engine.connect() as connection:
-        return int((await connection.execute(alone)).scalar_one()) + int(
-            (await connection.execute(batched)).scalar_one()
-        )
+        row = (await connection.execute(both)).one()
+    return int(row.alone) + int(row.batched)
 
 
 async def unsent_digests(engine: AsyncEngine, channel_id: str) -> int:
