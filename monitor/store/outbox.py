@@ -148,7 +148,7 @@ def parse_hits(raw: str | None) -> tuple[tuple[Hit, ...], int | None]:
 
 async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[Claimed]:
     """The release, the hits and the story's other copies of each claimed alert, in the
-    order given: two statements a ``LOAD_CHUNK`` of alerts, not three an alert (issue 23:
+    order given: one statement a ``LOAD_CHUNK`` of alerts, not three an alert (issue 23:
     they were half the daemon's statements, each ~4 trips into aiosqlite's thread)."""
     out: list[Claimed] = []
     async with reading(engine) as connection:
@@ -158,12 +158,11 @@ async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[
 
 
 async def _load_chunk(connection: AsyncConnection, alerts: Sequence[AlertRow]) -> list[Claimed]:
-    """One read of the alerts' releases with their stories' copies (only the releases' own
-    text: a copy shows its source and URL), one of their hits."""
-    release_ids = sorted({a.release_id for a in alerts})
-    match_ids = sorted({a.match_id for a in alerts if a.match_id is not None})
-    story_ids = sorted({a.story_id for a in alerts})
-    own = RELEASES.c.id.in_(release_ids)
+    """The alerts' releases with their hits, and their stories' copies, in one read: a
+    release's text only for the alerts' own releases (a copy shows its source and URL); a
+    release once for each of the alerts' matches of it."""
+    match_ids = {a.match_id for a in alerts if a.match_id is not None}
+    own = RELEASES.c.id.in_(sorted({a.release_id for a in alerts}))
     rows = await connection.execute(
         select(
             RELEASES.c.id,
@@ -174,20 +173,34 @@ async def _load_chunk(connection: AsyncConnection, alerts: Sequence[AlertRow]) -
             RELEASES.c.published_at,
             RELEASES.c.language,
             RELEASES.c.story_id,
+            MATCHES.c.id.label("match_id"),
+            MATCHES.c.hits,
         )
-        .where(or_(own, RELEASES.c.story_id.in_(story_ids)))
+        .outerjoin(
+            MATCHES,
+            and_(MATCHES.c.release_id == RELEASES.c.id, MATCHES.c.id.in_(sorted(match_ids))),
+        )
+        .where(or_(own, RELEASES.c.story_id.in_(sorted({a.story_id for a in alerts}))))
         .order_by(RELEASES.c.id)
     )
     shown: dict[int, Shown] = {}
-    copies_of: dict[int | None, list[tuple[int, str, str]]] = {}
-    for row in rows:
-        if row.title is not None:
-            shown[row.id] = Shown(*row[:-1])
-        copies_of.setdefault(row.story_id, []).append((row.id, row.source_id, row.url or ""))
     hits_of: dict[int, str | None] = {}
-    if match_ids:
-        found = select(MATCHES.c.id, MATCHES.c.hits).where(MATCHES.c.id.in_(match_ids))
-        hits_of = {row.id: row.hits for row in await connection.execute(found)}
+    copies_of: dict[int | None, list[tuple[int, str, str]]] = {}
+    last = None
+    for row in rows:
+        if row.match_id is not None:
+            hits_of[row.match_id] = row.hits
+        if row.id == last:
+            continue  # the same release again, for another of its matches
+        last = row.id
+        if row.title is not None:
+            shown[row.id] = Shown(*row[:7])
+        copies_of.setdefault(row.story_id, []).append((row.id, row.source_id, row.url or ""))
+    if match_ids - hits_of.keys():  # a match of another release than its alert's (none is)
+        found = select(MATCHES.c.id, MATCHES.c.hits).where(
+            MATCHES.c.id.in_(sorted(match_ids - hits_of.keys()))
+        )
+        hits_of.update({row.id: row.hits for row in await connection.execute(found)})
     out: list[Claimed] = []
     for alert in alerts:
         release = shown.get(alert.release_id)
