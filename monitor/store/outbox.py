@@ -224,9 +224,12 @@ async def start_attempt(
     engine: AsyncEngine, alert_ids: Sequence[str], owner: str, until: datetime
 ) -> bool:
     """Count an attempt on each of the alerts, about to be sent as one message, and hold
-    them until ``until``; False (and nothing counted) unless this owner holds them all."""
+    them until ``until``; False (and nothing counted) unless this owner holds them all.
+    One alert (a JSON webhook's message) is one row's update, all or nothing by itself: on
+    PostgreSQL in autocommit, without the BEGIN and COMMIT round trips."""
     try:
-        async with writing(engine) as connection:
+        held = one_statement if len(set(alert_ids)) == 1 else writing
+        async with held(engine) as connection:
             result = await connection.execute(
                 update(ALERTS)
                 .where(_owned(alert_ids, owner))
