@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 
 import httpx
+from sqlalchemy import event
 
 from monitor.digest import RATE_WINDOW
-from monitor.store import digests
+from monitor.store import digests, queries
 from tests.delivery.conftest import delivering, webhook_hook, write_config
 from tests.delivery.test_batch_load import counting
 from tests.support.http_server import LoopbackServer, Response
@@ -58,3 +59,25 @@ async def test_the_hours_count_is_one_statement(
         with counting(store.engine) as statements:
             assert await digests.sent_in_window(store.engine, "hook", since) == 2
         assert len(statements) == 1
+
+
+async def test_one_alert_attempt_needs_no_transaction_on_postgresql(
+    tmp_path: Path, pg_url: str, http_server: LoopbackServer, client: httpx.AsyncClient
+) -> None:
+    """A JSON webhook's message is one alert: counting its attempt is one row's update, in
+    autocommit (a transaction was a BEGIN and a COMMIT round trip more, each message)."""
+    http_server.route("/hook", Response(204))
+    config = write_config(tmp_path, pg_url, webhook_hook(http_server))
+    async with delivering(config, client) as (store, run):
+        for _ in range(3):
+            await store.queue("nato", "hook")
+        commits: list[object] = []
+        note = commits.append
+        event.listen(store.engine.sync_engine, "commit", note)
+        try:
+            assert (await run.deliver_channel("hook")).sent == 3
+        finally:
+            event.remove(store.engine.sync_engine, "commit", note)
+        assert commits == []
+        alerts = await queries.list_alerts(store.engine)
+        assert [(a.status, a.attempts) for a in alerts] == [("sent", 1)] * 3
