@@ -10,7 +10,8 @@ that fall due together leave as one message.
 An alert carried by a live digest (``store.digests``) is never claimed here: its digest is
 delivered instead. A batch is claimed at once; the worker renews the lease of what is
 left of it before each send (``extend_lease``), so a lease never needs to cover a whole
-batch and a crashed instance's alerts are due again soon after it died.
+batch and a crashed instance's alerts are due again soon after it died. What a batch's
+messages show is read for the batch at once (``load_claimed``: one statement).
 
 Attempts are counted when they start (``start_attempt``), not when their outcome is
 recorded: an attempt cut off by a crash still counts, so the resend after the lease runs
