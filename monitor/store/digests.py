@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store import leases
-from monitor.store.session import one_statement, writing
+from monitor.store.session import one_statement, reading, writing
 from monitor.store.tables import ALERTS, DIGESTS, AlertRow, DigestRow
 
 MAX_ALERTS_PER_DIGEST = 200  # a bigger backlog goes out as several digests
@@ -62,7 +62,7 @@ async def due_messages(
         .where(due_alerts(channel_id, moment))
         .order_by(*QUEUE_ORDER)
     )
-    async with engine.connect() as connection:
+    async with reading(engine) as connection:
         rows = (await connection.execute(statement)).all()
     if not by_story:
         return [[row.id] for row in rows]
@@ -86,10 +86,13 @@ async def sent_in_window(engine: AsyncEngine, channel_id: str, since: datetime) 
         .select_from(DIGESTS)
         .where(DIGESTS.c.channel_id == channel_id, DIGESTS.c.sent_at > since)
     )
-    async with engine.connect() as connection:
-        return int((await connection.execute(alone)).scalar_one()) + int(
-            (await connection.execute(batched)).scalar_one()
-        )
+    # one statement: every run of a channel with ``max_per_hour`` asks
+    both = select(
+        alone.scalar_subquery().label("alone"), batched.scalar_subquery().label("batched")
+    )
+    async with reading(engine) as connection:
+        row = (await connection.execute(both)).one()
+    return int(row.alone) + int(row.batched)
 
 
 async def unsent_digests(engine: AsyncEngine, channel_id: str) -> int:
@@ -99,7 +102,7 @@ async def unsent_digests(engine: AsyncEngine, channel_id: str) -> int:
         .select_from(DIGESTS)
         .where(DIGESTS.c.channel_id == channel_id, DIGESTS.c.status.in_(("pending", "failed")))
     )
-    async with engine.connect() as connection:
+    async with reading(engine) as connection:
         return int((await connection.execute(statement)).scalar_one())
 
 
@@ -230,7 +233,7 @@ async def alerts_of(engine: AsyncEngine, digest_id: str) -> list[AlertRow]:
         .where(ALERTS.c.digest_id == digest_id)
         .order_by(ALERTS.c.created_at, ALERTS.c.release_id, ALERTS.c.id)
     )
-    async with engine.connect() as connection:
+    async with reading(engine) as connection:
         rows = (await connection.execute(statement)).all()
     return [AlertRow.model_validate(r._mapping) for r in rows]
 

@@ -10,7 +10,8 @@ that fall due together leave as one message.
 An alert carried by a live digest (``store.digests``) is never claimed here: its digest is
 delivered instead. A batch is claimed at once; the worker renews the lease of what is
 left of it before each send (``extend_lease``), so a lease never needs to cover a whole
-batch and a crashed instance's alerts are due again soon after it died.
+batch and a crashed instance's alerts are due again soon after it died. What a batch's
+messages show is read for the batch at once (``load_claimed``: one statement).
 
 Attempts are counted when they start (``start_attempt``), not when their outcome is
 recorded: an attempt cut off by a crash still counts, so the resend after the lease runs
@@ -25,8 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.exc import NoResultFound
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.config.model import Config
 from monitor.model import Hit
@@ -43,6 +45,9 @@ HITS_LOADED = 100  # hits read per alert (the store keeps a total when it keeps 
 # many characters and on whether there are more. Reading the whole row of a 9.5 MB item
 # (30 MB with content and the raw forms) twice took the poll to 258 MB (issue 22).
 TEXT_READ = WEBHOOK_BYTES + 1
+# alerts loaded a statement: their ids stay well under the bound parameters of a statement
+# (SQLite 32,766, PostgreSQL 65,535), and a batch (``delivery.BATCH``) or a digest is one
+LOAD_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +62,6 @@ class Shown:
     url: str | None
     published_at: datetime | None
     language: str | None
-
-
-_SHOWN = select(
-    RELEASES.c.id,
-    RELEASES.c.source_id,
-    func.substr(RELEASES.c.title, 1, TEXT_READ).label("title"),
-    func.substr(RELEASES.c.summary, 1, TEXT_READ).label("summary"),
-    RELEASES.c.url,
-    RELEASES.c.published_at,
-    RELEASES.c.language,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,30 +148,72 @@ def parse_hits(raw: str | None) -> tuple[tuple[Hit, ...], int | None]:
 
 
 async def load_claimed(engine: AsyncEngine, alerts: Sequence[AlertRow]) -> list[Claimed]:
-    """The release, the hits and the story's other copies of each claimed alert."""
+    """The release, the hits and the story's other copies of each claimed alert, in the
+    order given: one statement a ``LOAD_CHUNK`` of alerts, not three an alert (issue 23:
+    they were half the daemon's statements, each ~4 trips into aiosqlite's thread)."""
     out: list[Claimed] = []
     async with reading(engine) as connection:
-        for alert in alerts:
-            release_row = (
-                await connection.execute(_SHOWN.where(RELEASES.c.id == alert.release_id))
-            ).one()
-            release = Shown(**release_row._mapping)
-            hits_json = (
-                await connection.execute(
-                    select(MATCHES.c.hits).where(MATCHES.c.id == alert.match_id)
-                )
-            ).scalar_one_or_none()
-            hits, total = parse_hits(hits_json)
-            copies = (
-                await connection.execute(
-                    select(RELEASES.c.source_id, RELEASES.c.url)
-                    .where(RELEASES.c.story_id == alert.story_id)
-                    .where(RELEASES.c.id != alert.release_id)
-                    .order_by(RELEASES.c.id)
-                )
-            ).all()
-            pairs = tuple((c[0], c[1] or "") for c in copies)
-            out.append(Claimed(alert, release, hits, pairs, total))
+        for start in range(0, len(alerts), LOAD_CHUNK):
+            out += await _load_chunk(connection, alerts[start : start + LOAD_CHUNK])
+    return out
+
+
+async def _load_chunk(connection: AsyncConnection, alerts: Sequence[AlertRow]) -> list[Claimed]:
+    """The alerts' releases with their hits, and their stories' copies, in one read: a
+    release's text only for the alerts' own releases (a copy shows its source and URL); a
+    release once for each of the alerts' matches of it."""
+    match_ids = {a.match_id for a in alerts if a.match_id is not None}
+    own = RELEASES.c.id.in_(sorted({a.release_id for a in alerts}))
+    rows = await connection.execute(
+        select(
+            RELEASES.c.id,
+            RELEASES.c.source_id,
+            case((own, func.substr(RELEASES.c.title, 1, TEXT_READ))).label("title"),
+            case((own, func.substr(RELEASES.c.summary, 1, TEXT_READ))).label("summary"),
+            RELEASES.c.url,
+            RELEASES.c.published_at,
+            RELEASES.c.language,
+            RELEASES.c.story_id,
+            MATCHES.c.id.label("match_id"),
+            MATCHES.c.hits,
+        )
+        .outerjoin(
+            MATCHES,
+            and_(MATCHES.c.release_id == RELEASES.c.id, MATCHES.c.id.in_(sorted(match_ids))),
+        )
+        .where(or_(own, RELEASES.c.story_id.in_(sorted({a.story_id for a in alerts}))))
+        .order_by(RELEASES.c.id)
+    )
+    shown: dict[int, Shown] = {}
+    hits_of: dict[int, str | None] = {}
+    copies_of: dict[int | None, list[tuple[int, str, str]]] = {}
+    last = None
+    for row in rows:
+        if row.match_id is not None:
+            hits_of[row.match_id] = row.hits
+        if row.id == last:
+            continue  # the same release again, for another of its matches
+        last = row.id
+        if row.title is not None:
+            shown[row.id] = Shown(*row[:7])
+        copies_of.setdefault(row.story_id, []).append((row.id, row.source_id, row.url or ""))
+    if match_ids - hits_of.keys():  # a match of another release than its alert's (none is)
+        found = select(MATCHES.c.id, MATCHES.c.hits).where(
+            MATCHES.c.id.in_(sorted(match_ids - hits_of.keys()))
+        )
+        hits_of.update({row.id: row.hits for row in await connection.execute(found)})
+    out: list[Claimed] = []
+    for alert in alerts:
+        release = shown.get(alert.release_id)
+        if release is None:
+            raise NoResultFound(f"release {alert.release_id} of alert {alert.id}")
+        hits, total = parse_hits(hits_of.get(alert.match_id) if alert.match_id else None)
+        copies = tuple(
+            (source, url)
+            for release_id, source, url in copies_of.get(alert.story_id, ())
+            if release_id != alert.release_id
+        )
+        out.append(Claimed(alert, release, hits, copies, total))
     return out
 
 
@@ -189,9 +225,12 @@ async def start_attempt(
     engine: AsyncEngine, alert_ids: Sequence[str], owner: str, until: datetime
 ) -> bool:
     """Count an attempt on each of the alerts, about to be sent as one message, and hold
-    them until ``until``; False (and nothing counted) unless this owner holds them all."""
+    them until ``until``; False (and nothing counted) unless this owner holds them all.
+    One alert (a JSON webhook's message) is one row's update, all or nothing by itself: on
+    PostgreSQL in autocommit, without the BEGIN and COMMIT round trips."""
     try:
-        async with writing(engine) as connection:
+        held = one_statement if len(set(alert_ids)) == 1 else writing
+        async with held(engine) as connection:
             result = await connection.execute(
                 update(ALERTS)
                 .where(_owned(alert_ids, owner))
