@@ -3,7 +3,10 @@ that already match the config, and the PostgreSQL dialect's import on SQLite."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -58,3 +61,54 @@ async def test_rows_that_match_are_read_once_and_not_written(db_url: str) -> Non
         }
     finally:
         await engine.dispose()
+
+
+def test_sources_on_sqlite_leaves_the_postgresql_dialect_out(tmp_path: Path) -> None:
+    """The package imports its five drivers (~0.04 s): a partial index's ``where`` and the
+    dialect's ``INSERT`` load it only where PostgreSQL is used."""
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"database: sqlite:///{tmp_path / 'monitor.db'}\n"
+        "sources:\n  - id: a\n    url: http://127.0.0.1:9/a.xml\n"
+        "rules:\n  - id: nato\n    query: NATO\n    channels: [log]\n"
+        "channels:\n  - id: log\n    type: log\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "monitor", "--config", str(config)]
+    subprocess.run([*command, "db", "upgrade"], check=True, capture_output=True, cwd=tmp_path)
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['monitor', '--config', {str(config)!r}, 'sources']\n"
+        "try:\n"
+        "    runpy.run_module('monitor', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in sys.modules if m.startswith('sqlalchemy.dialects.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path
+    )
+    out = done.stdout.splitlines()
+    assert out[0].split()[0] == "SOURCE" and out[1].split()[:2] == ["a", "never"]
+    loaded = out[-1]
+    assert "sqlalchemy.dialects.sqlite" in loaded
+    assert "postgresql" not in loaded
+
+
+def test_partial_indexes_keep_their_where_on_both_dialects() -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.schema import CreateIndex
+
+    from monitor.store.tables import RELEASES
+
+    (index,) = (i for i in RELEASES.indexes if i.name == "ix_releases_pending_alertable")
+    pending = "(matched_hash IS NULL OR matched_hash != content_hash)"
+    assert str(CreateIndex(index).compile(dialect=postgresql.dialect())).endswith(
+        f"WHERE {pending} AND alertable"
+    )
+    assert str(CreateIndex(index).compile(dialect=sqlite.dialect())).endswith(
+        f"WHERE {pending} AND alertable = 1"
+    )
+    # as Alembic's autogenerate reads and renders them
+    assert sorted(index.dialect_kwargs) == ["postgresql_where", "sqlite_where"]
+    assert str(index.dialect_kwargs["postgresql_where"]) == f"{pending} AND alertable"
