@@ -112,3 +112,33 @@ def test_partial_indexes_keep_their_where_on_both_dialects() -> None:
     # as Alembic's autogenerate reads and renders them
     assert sorted(index.dialect_kwargs) == ["postgresql_where", "sqlite_where"]
     assert str(index.dialect_kwargs["postgresql_where"]) == f"{pending} AND alertable"
+
+
+def test_stored_times_read_back_as_utc_whatever_their_text() -> None:
+    """SQLite's datetimes parse with ``+00:00`` appended; text that is not what the store
+    writes (an offset, a ``T``, no fraction) reads as ``process_result_value`` reads it."""
+    from datetime import timedelta, timezone
+
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from monitor.store.tables import UTCDateTime
+
+    kind = UTCDateTime()
+    dialect = sqlite.dialect()
+    process = kind.dialect_impl(dialect).result_processor(dialect, None)
+    texts = {
+        "2026-12-07 20:00:00.123456": datetime(2026, 12, 7, 20, 0, 0, 123456, tzinfo=UTC),
+        "2026-12-07 20:00:00": datetime(2026, 12, 7, 20, 0, tzinfo=UTC),
+        "2026-12-07T20:00:00": datetime(2026, 12, 7, 20, 0, tzinfo=UTC),
+        "2026-12-07 22:00:00+02:00": datetime(2026, 12, 7, 20, 0, tzinfo=UTC),
+    }
+    for text_, expected in texts.items():
+        value = process(text_)
+        assert value == expected and value.tzinfo is UTC, text_
+    assert process(None) is None
+
+    dialect = postgresql.dialect()
+    process = kind.dialect_impl(dialect).result_processor(dialect, None)
+    east = datetime(2026, 12, 7, 23, 0, tzinfo=timezone(timedelta(hours=3)))
+    assert process(east) == east and process(east).tzinfo is UTC
+    assert process(None) is None
