@@ -60,11 +60,12 @@ def load(*, warn: bool = False, apart: bool = False) -> Config:
     large file is read in a child process, so that its parse is not in this one's memory
     (``monitor.config_child``: the daemon's)."""
     from monitor.config.load import read_config
-    from monitor.config_child import read_config_apart
     from monitor.part_checks import check_parts
 
     try:
         if apart:
+            from monitor.config_child import read_config_apart
+
             loaded = read_config_apart(State.config_path)
         else:
             loaded = read_config(State.config_path, parts=check_parts)

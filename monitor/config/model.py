@@ -13,7 +13,7 @@ import ipaddress
 import re
 import weakref
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -30,7 +30,9 @@ from monitor.config.channel_values import url_problem
 from monitor.config.durations import parse_duration
 from monitor.config.values import email_address, language_code, time_zone
 from monitor.egress import Egress, env_problem, no_proxy_problem, proxy_problem, resolve
-from monitor.fetch import Render
+
+if TYPE_CHECKING:  # the fetch package is loaded by what fetches, not by every command
+    from monitor.fetch import Render
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 
@@ -155,6 +157,8 @@ class Source(Frozen):
         when the source is fetched over plain HTTP."""
         if self.render != "browser":
             return None
+        from monitor.fetch import Render
+
         if self.select is None:
             return Render()
         return Render(self.select.item if listing else self.select.content)

@@ -34,6 +34,8 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine.processors import str_to_datetime
+from sqlalchemy.sql.base import DialectKWArgs
 from sqlmodel import Field, SQLModel
 
 
@@ -76,9 +78,61 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """``process_result_value`` after the dialect's own conversion, in one Python call
+        a value (TypeDecorator's wraps the two in a third). On SQLite, whose text is UTC
+        without an offset, the text is parsed with ``+00:00`` appended, an aware datetime in
+        one step: parsing, then ``replace(tzinfo=UTC)``, took 3.5 µs a value against 0.5
+        (``timeit``), and ``monitor sources`` reads 30,000 at 10,000 sources."""
+        inner = self.impl_instance.result_processor(dialect, coltype)
+        restore = self.process_result_value
+
+        def process(value: Any) -> datetime | None:
+            found: datetime | None = value if inner is None or value is None else inner(value)
+            if found is None:
+                return None
+            if found.tzinfo is UTC:
+                return found
+            return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+
+        if inner is not str_to_datetime:  # PostgreSQL's aware values, or another format
+            return process
+        parse = datetime.fromisoformat
+
+        def from_text(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                return parse(value + "+00:00")
+            except (TypeError, ValueError):  # not the text UTCDateTime stores
+                return restore(inner(value), dialect)
+
+        return from_text
+
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+class PartialIndex(Index):
+    """An index of the rows ``where`` names, a clause for each dialect: ``sqlite_where``
+    and ``postgresql_where`` handed to SQLAlchemy when its options are first read (DDL,
+    Alembic), not when the table is declared. Given to ``Index`` itself, each is checked at
+    once against its dialect's accepted keywords, which imports that dialect: on SQLite the
+    PostgreSQL dialect and its five drivers, ~0.04 s of every command (``monitor
+    sources``). Where the options are read, that dialect is in use and loaded anyway."""
+
+    def __init__(self, name: str, *columns: str, where: dict[str, Any], **kw: Any) -> None:
+        self._where = where
+        super().__init__(name, *columns, **kw)
+
+    @property
+    def dialect_options(self) -> Any:
+        options = self.__dict__.get("dialect_options")
+        if options is None:  # SQLAlchemy's own collection, then the checked keywords
+            options = self.__dict__["dialect_options"] = DialectKWArgs.dialect_options.fget(self)
+            self._validate_dialect_kwargs({f"{d}_where": c for d, c in self._where.items()})
+        return options
 
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
@@ -143,18 +197,19 @@ class ReleaseRow(SQLModel, table=True):
         Index("ix_releases_seen", "first_seen_at", "id"),
         Index("ix_releases_source_seen", "source_id", "first_seen_at", "id"),
         # the match step's queue (migration 0006): only the releases not yet matched
-        Index(
+        PartialIndex(
             "ix_releases_pending",
             "id",
-            sqlite_where=text(_PENDING),
-            postgresql_where=text(_PENDING),
+            where={"sqlite": text(_PENDING), "postgresql": text(_PENDING)},
         ),
         # the pending releases that may alert, matched before the others (0014)
-        Index(
+        PartialIndex(
             "ix_releases_pending_alertable",
             "id",
-            sqlite_where=text(f"({_PENDING}) AND alertable = 1"),
-            postgresql_where=text(f"({_PENDING}) AND alertable"),
+            where={
+                "sqlite": text(f"({_PENDING}) AND alertable = 1"),
+                "postgresql": text(f"({_PENDING}) AND alertable"),
+            },
         ),
     )
 
@@ -224,12 +279,14 @@ class AlertRow(SQLModel, table=True):
         Index("ix_alerts_story", "story_id"),  # a release's page: its story's alerts
         Index("ix_alerts_channel_status", "channel_id", "status"),  # the channel list (0012)
         # the retries an operator asked for and that are not attempted yet (a handful)
-        Index(
+        PartialIndex(
             "ix_alerts_retry_requested",
             "channel_id",
             "retry_requested_at",
-            sqlite_where=text("retry_requested_at IS NOT NULL"),
-            postgresql_where=text("retry_requested_at IS NOT NULL"),
+            where={
+                "sqlite": text("retry_requested_at IS NOT NULL"),
+                "postgresql": text("retry_requested_at IS NOT NULL"),
+            },
         ),
     )
 
@@ -291,13 +348,15 @@ class AlarmRow(SQLModel, table=True):
 
     __tablename__ = "alarms"
     __table_args__ = (
-        Index(
+        PartialIndex(
             "uq_alarms_open",
             "source_id",
             "kind",
             unique=True,
-            sqlite_where=Column("cleared_at").is_(None),
-            postgresql_where=Column("cleared_at").is_(None),
+            where={
+                "sqlite": Column("cleared_at").is_(None),
+                "postgresql": Column("cleared_at").is_(None),
+            },
         ),
     )
 
