@@ -120,7 +120,7 @@ async def poll(ctx: PollContext, source: Source, state: PollState) -> PollOutcom
         return await _failed(ctx, source, state, exc.kind, str(exc), None)
     except Exception as exc:  # a bug on some odd input must not stop the other sources
         log.exception("parsing crashed", extra={**extra, "action": "parse"})
-        return await _failed(ctx, source, state, "internal", f"internal error: {exc!r}"[:300], None)
+        return await _failed(ctx, source, state, "internal", internal_error(exc), None)
     records: Records = prepared.records
     if source.full_text:
         records = await _with_full_text(ctx, source, prepared)
@@ -372,6 +372,26 @@ def _success(
     )
 
 
+def internal_error(exc: BaseException) -> str:
+    """A bug's one-line error, as ``sources`` shows it."""
+    return f"internal error: {exc!r}"[:300]
+
+
+async def record_failed(
+    ctx: PollContext,
+    source: Source,
+    state: PollState,
+    kind: str,
+    error: str,
+    retry_after: float | None,
+) -> None:
+    """Record the poll as failed, due again after its backoff (or ``retry_after``)."""
+    due = next_after_failure(ctx.config, source, now(), state.consecutive_failures + 1, retry_after)
+    await polls.record_failure(
+        ctx.engine, source.id, ctx.owner, kind=kind, error=storable(error), next_poll_at=due
+    )
+
+
 async def _failed(
     ctx: PollContext,
     source: Source,
@@ -380,13 +400,7 @@ async def _failed(
     error: str,
     retry_after: float | None,
 ) -> PollOutcome:
-    moment: datetime = now()
-    due = next_after_failure(
-        ctx.config, source, moment, state.consecutive_failures + 1, retry_after
-    )
-    await polls.record_failure(
-        ctx.engine, source.id, ctx.owner, kind=kind, error=storable(error), next_poll_at=due
-    )
+    await record_failed(ctx, source, state, kind, error, retry_after)
     log.warning(
         "poll failed: %s", error, extra={"source": source.id, "action": "poll", "kind": kind}
     )

@@ -115,7 +115,7 @@ class Polling:
         return taken
 
     async def _poll(self, state: PollState) -> object:
-        from monitor.pipeline import poll
+        from monitor.pipeline import internal_error, poll, record_failed
         from monitor.store.polls import release_source
 
         runtime = self.runtime
@@ -137,7 +137,14 @@ class Polling:
             # instead, it was due again at once (its due time had passed), forever
             self._failed(exc, "poll crashed", source=source_id, action="poll")
             try:
-                await _record_crash(runtime, state, exc)
+                await record_failed(
+                    runtime.context(),
+                    runtime.config.source(source_id),
+                    state,
+                    "internal",
+                    internal_error(exc),
+                    None,
+                )
             except Exception as again:  # the database is gone: the lease will expire
                 self._failed(again, "could not record the crash", source=source_id)
             return None
@@ -145,17 +152,3 @@ class Polling:
             self.polls.pop(source_id, None)
             if self.slots - len(self.polls) >= self._batch:
                 self._room.set()
-
-
-async def _record_crash(runtime: Runtime, state: PollState, exc: Exception) -> None:
-    from monitor.schedule import next_after_failure
-    from monitor.storable import storable
-    from monitor.store.polls import record_failure
-    from monitor.store.tables import now
-
-    source = runtime.config.source(state.id)
-    due = next_after_failure(runtime.config, source, now(), state.consecutive_failures + 1, None)
-    error = storable(f"internal error: {exc!r}"[:300])
-    await record_failure(
-        runtime.engine, state.id, runtime.owner, kind="internal", error=error, next_poll_at=due
-    )
